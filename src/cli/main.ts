@@ -1,0 +1,26 @@
+// The `kafu` command: one subcommand per tool, each a thin layer over library code (src/<tool>/).
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { UserError } from '../core/errors.js';
+import { registerCommands } from './commands.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('kafu')
+  .description('Kafu: write one C/C++ program, run it across cloud and edge nodes with live migration.')
+  .version(pkg.version, '-V, --version')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  if (e instanceof UserError) {
+    process.stderr.write(`kafu: error: ${e.message}\n`);
+    process.exit(e.exitCode);
+  }
+  throw e;
+}
