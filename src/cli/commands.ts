@@ -1,6 +1,9 @@
 // The list of subcommands. Each file registers one tool.
 import type { Command } from 'commander';
+import { registerInspect } from './inspect.js';
+import { registerSinglenode } from './singlenode.js';
 
 export function registerCommands(program: Command): void {
-  void program;
+  registerSinglenode(program);
+  registerInspect(program);
 }

@@ -1,0 +1,23 @@
+// `kafu singlenode serve CONFIG`: run every node of a config in this one process.
+import { Command } from 'commander';
+import { createLogger, parseLevel } from '../core/log.js';
+import { singlenodeServe } from '../singlenode/singlenode.js';
+
+export function registerSinglenode(program: Command): void {
+  const singlenode = program
+    .command('singlenode')
+    .description('Run a Kafu program with all its nodes in one process (development)');
+  singlenode
+    .command('serve')
+    .description(
+      'Start the program on the first node of CONFIG; at every migration the program is checkpointed to snapshot ' +
+        'bytes and restored into a fresh instance, as between real nodes. Exits with the program\'s exit code.',
+    )
+    .argument('<config>', 'kafu-config.yaml')
+    .option('--log-level <level>', 'error, warn, info or debug (also KAFU_LOG)', process.env.KAFU_LOG ?? 'info')
+    .action(async (config: string, o: { logLevel: string }) => {
+      const log = createLogger((l) => process.stderr.write(l), parseLevel(o.logLevel));
+      const { exitCode } = await singlenodeServe(config, { log });
+      process.exitCode = exitCode;
+    });
+}

@@ -1,0 +1,164 @@
+// Instance lifecycle of an instrumented program: start it, suspend it at a migration point, capture its state,
+// and resume captured state in a fresh instance. Engine-neutral (standard WebAssembly JS API only).
+import { UserError } from './errors.js';
+import { readFrameBounds, requireMetadata, MIGRATION_IMPORT, type KafuMetadata, type MigrationPoint } from './metadata.js';
+import type { Migration } from './migration-stack.js';
+import type { GlobalValue } from './snapshot.js';
+import { ensureUnwindArea, resetUnwindHeader, unwindBytesNeeded, type UnwindArea } from './unwind-area.js';
+
+/** The library OS seen from the core: something that provides imports and needs the memory. */
+export interface GuestSystem {
+  setMemory(memory: WebAssembly.Memory): void;
+  imports(): Record<string, (...args: never[]) => unknown>;
+}
+
+export class GuestModule {
+  private constructor(
+    readonly module: WebAssembly.Module,
+    readonly meta: KafuMetadata,
+    readonly frameBounds: Uint32Array,
+    readonly sha256: string,
+    readonly byteLength: number,
+  ) {}
+
+  /** `where` names the module in errors (a path or URL). */
+  static async load(bytes: Uint8Array, where: string): Promise<GuestModule> {
+    const meta = requireMetadata(bytes, where);
+    let module: WebAssembly.Module;
+    try {
+      module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    } catch (e) {
+      throw new UserError(`${where}: not a module this engine accepts: ${(e as Error).message}`);
+    }
+    return new GuestModule(module, meta, readFrameBounds(bytes), await sha256Hex(bytes), bytes.byteLength);
+  }
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** State of a suspended program, as captured right after Asyncify unwound it. */
+export interface CapturedState {
+  memory: Uint8Array;
+  globals: GlobalValue[];
+  unwindArea: UnwindArea;
+}
+
+export type RunOutcome =
+  | { kind: 'exited'; code: number }
+  | { kind: 'suspended'; migration: Migration; state: CapturedState };
+
+export interface GuestOptions {
+  system: GuestSystem;
+  /** Called at each migration point; returns the migration to perform, if any. May throw to refuse. */
+  decide: (point: MigrationPoint, kind: number) => Migration | undefined;
+  /** Exit code carried by an exception the system throws for proc_exit, else undefined. */
+  exitCode: (error: unknown) => number | undefined;
+}
+
+interface AsyncifyExports {
+  memory: WebAssembly.Memory;
+  _start: () => void;
+  asyncify_start_unwind: (ptr: number) => void;
+  asyncify_stop_unwind: () => void;
+  asyncify_start_rewind: (ptr: number) => void;
+  asyncify_stop_rewind: () => void;
+  asyncify_get_state: () => number;
+}
+
+const REWINDING = 2;
+
+/** One instance of the program. Each resume builds a new one: nothing carries over but the captured state. */
+export class GuestInstance {
+  private readonly exports: AsyncifyExports & Record<string, unknown>;
+  private unwindArea: UnwindArea | undefined;
+  private pending: Migration | undefined;
+
+  constructor(
+    private readonly guest: GuestModule,
+    private readonly options: GuestOptions,
+  ) {
+    const instance = new WebAssembly.Instance(guest.module, {
+      wasi_snapshot_preview1: options.system.imports() as WebAssembly.ModuleImports,
+      [MIGRATION_IMPORT.module]: { [MIGRATION_IMPORT.name]: (id: number, kind: number) => this.migrationPoint(id, kind) },
+    });
+    this.exports = instance.exports as unknown as AsyncifyExports & Record<string, unknown>;
+    options.system.setMemory(this.exports.memory);
+  }
+
+  get memory(): WebAssembly.Memory {
+    return this.exports.memory;
+  }
+
+  /** Run the program from its beginning. */
+  start(): RunOutcome {
+    return this.enter();
+  }
+
+  /** Load captured state into this fresh instance and continue where the program stopped. */
+  resume(state: CapturedState): RunOutcome {
+    const memory = this.exports.memory;
+    const missing = state.memory.byteLength - memory.buffer.byteLength;
+    if (missing < 0) throw new Error('kafu: snapshot memory is smaller than the module\'s initial memory');
+    if (missing > 0) memory.grow(missing / 65536);
+    const view = new Uint8Array(memory.buffer);
+    view.set(state.memory);
+    const globals = this.guest.meta.globals;
+    if (globals.length !== state.globals.length) throw new Error('kafu: snapshot global count does not match the module');
+    globals.forEach(({ name }, i) => {
+      const g = this.exports[name] as WebAssembly.Global;
+      const saved = state.globals[i]!;
+      g.value = saved.type === 'i64' ? BigInt(saved.value) : saved.value;
+    });
+    this.unwindArea = state.unwindArea;
+    this.exports.asyncify_start_rewind(state.unwindArea.ptr);
+    return this.enter();
+  }
+
+  private enter(): RunOutcome {
+    try {
+      this.exports._start();
+    } catch (e) {
+      const code = this.options.exitCode(e);
+      if (code === undefined) throw e;
+      return { kind: 'exited', code };
+    }
+    const migration = this.pending;
+    if (!migration) return { kind: 'exited', code: 0 };
+    this.pending = undefined;
+    this.exports.asyncify_stop_unwind();
+    return { kind: 'suspended', migration, state: this.capture() };
+  }
+
+  private migrationPoint(id: number, kind: number): void {
+    const ex = this.exports;
+    if (ex.asyncify_get_state() === REWINDING) {
+      // Resumed: this is the call that suspended on the previous node; carry on from here.
+      ex.asyncify_stop_rewind();
+      return;
+    }
+    const point = this.guest.meta.points[id];
+    if (!point) throw new Error(`kafu: migration point ${id} is not in the module's metadata`);
+    const migration = this.options.decide(point, kind);
+    if (!migration) return;
+    const needed = unwindBytesNeeded(this.guest.frameBounds, this.guest.meta.importedFunctions);
+    this.unwindArea = ensureUnwindArea(ex.memory, this.unwindArea, needed);
+    resetUnwindHeader(ex.memory, this.unwindArea);
+    this.pending = migration;
+    ex.asyncify_start_unwind(this.unwindArea.ptr);
+  }
+
+  private capture(): CapturedState {
+    const globals: GlobalValue[] = this.guest.meta.globals.map(({ name, type }) => {
+      const v = (this.exports[name] as WebAssembly.Global).value as number | bigint;
+      return type === 'i64' ? { type, value: v.toString() } : { type, value: v as number };
+    });
+    return {
+      memory: new Uint8Array(this.exports.memory.buffer.slice(0)),
+      globals,
+      unwindArea: this.unwindArea!,
+    };
+  }
+}

@@ -1,0 +1,133 @@
+// Minimal reader/writer of a wasm binary's section list: enough to read, drop and append custom sections without
+// pulling a wasm toolkit into the runtime (edge nodes install the runtime without binaryen).
+
+export interface Section {
+  id: number;
+  /** Custom sections only. */
+  name?: string;
+  /** Payload (for custom sections: after the name). */
+  payload: Uint8Array;
+}
+
+const MAGIC = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
+export class WasmFormatError extends Error {}
+
+function readU32(bytes: Uint8Array, pos: number): [number, number] {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    if (pos >= bytes.length) throw new WasmFormatError('truncated LEB128');
+    const b = bytes[pos++]!;
+    result |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) return [result >>> 0, pos];
+    shift += 7;
+    if (shift > 28) throw new WasmFormatError('LEB128 too long');
+  }
+}
+
+export function encodeU32(value: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = value & 0x7f;
+    value >>>= 7;
+    if (value !== 0) b |= 0x80;
+    out.push(b);
+  } while (value !== 0);
+  return out;
+}
+
+export function isWasm(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && MAGIC.every((b, i) => bytes[i] === b);
+}
+
+export function parseSections(bytes: Uint8Array): Section[] {
+  if (!isWasm(bytes)) throw new WasmFormatError('not a WebAssembly module (bad magic or version)');
+  const sections: Section[] = [];
+  let pos = 8;
+  while (pos < bytes.length) {
+    const id = bytes[pos++]!;
+    let size: number;
+    [size, pos] = readU32(bytes, pos);
+    const end = pos + size;
+    if (end > bytes.length) throw new WasmFormatError(`section ${id} runs past the end of the module`);
+    if (id === 0) {
+      let nameLen: number;
+      let p: number;
+      [nameLen, p] = readU32(bytes, pos);
+      const name = new TextDecoder().decode(bytes.subarray(p, p + nameLen));
+      sections.push({ id, name, payload: bytes.subarray(p + nameLen, end) });
+    } else {
+      sections.push({ id, payload: bytes.subarray(pos, end) });
+    }
+    pos = end;
+  }
+  return sections;
+}
+
+export function serializeSections(sections: Section[]): Uint8Array {
+  const parts: Uint8Array[] = [Uint8Array.from(MAGIC)];
+  for (const s of sections) {
+    let body = s.payload;
+    if (s.id === 0) {
+      const name = new TextEncoder().encode(s.name ?? '');
+      body = concat([Uint8Array.from(encodeU32(name.length)), name, s.payload]);
+    }
+    parts.push(Uint8Array.from([s.id, ...encodeU32(body.length)]), body);
+  }
+  return concat(parts);
+}
+
+/** Kinds of the module's imports (0 function, 1 table, 2 memory, 3 global, 4 tag), from the import section. */
+export function importKinds(sections: Section[]): number[] {
+  const payload = sections.find((s) => s.id === 2)?.payload;
+  if (!payload) return [];
+  const kinds: number[] = [];
+  let [count, pos] = readU32(payload, 0);
+  const skipName = () => {
+    let len: number;
+    [len, pos] = readU32(payload, pos);
+    pos += len;
+  };
+  const skipLimits = () => {
+    const flags = payload[pos++]!;
+    [, pos] = readU32(payload, pos);
+    if (flags & 1) [, pos] = readU32(payload, pos);
+  };
+  while (count-- > 0) {
+    skipName();
+    skipName();
+    const kind = payload[pos++]!;
+    kinds.push(kind);
+    if (kind === 0) [, pos] = readU32(payload, pos);
+    else if (kind === 1) {
+      pos++; // reference type (one byte for funcref/externref)
+      skipLimits();
+    } else if (kind === 2) skipLimits();
+    else if (kind === 3) pos += 2; // value type + mutability
+    else if (kind === 4) {
+      pos++;
+      [, pos] = readU32(payload, pos);
+    } else throw new WasmFormatError(`unknown import kind ${kind}`);
+  }
+  return kinds;
+}
+
+export function customSection(bytes: Uint8Array, name: string): Uint8Array | undefined {
+  return parseSections(bytes).find((s) => s.id === 0 && s.name === name)?.payload;
+}
+
+/** Size in bytes of the code section: the measure of instrumentation overhead. */
+export function codeSize(bytes: Uint8Array): number {
+  return parseSections(bytes).find((s) => s.id === 10)?.payload.length ?? 0;
+}
+
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,236 @@
+// The transformation: linked wasm module with KAFU_DEST records  →  module that can suspend at migration points
+// and resume in a fresh instance.
+//
+// Input contract: a wasm32-wasi command module (one memory, `_start`) linked by `kafu clang`, whose `kafu.dest`
+// custom section lists (exported function, node) pairs (see include/kafu.h).
+// Output contract (read by src/core/guest.ts):
+//   * import `kafu.migration_point(point: i32, kind: i32)` — kind 0 at entry, 1 at exit of each KAFU_DEST
+//     function. Each such function F keeps its name and index (so direct calls, exports and function-pointer calls
+//     all reach it) but its body becomes `mp(id,0); r = F$kafu_body(args); mp(id,1); return r` — every `return`
+//     inside the original body, early or not, passes the exit point.
+//   * every mutable global exported as `kafu:global:<i>` (Asyncify does not save globals; __stack_pointer is one).
+//   * Binaryen's Asyncify with only that import as a suspension source; its data area is a region the host
+//     grows at the end of the one linear memory (single-memory design: Node 20 rejects two memories).
+//   * custom sections `kafu.meta` (JSON, src/core/metadata.ts) and `kafu.frames`; `kafu.dest` is removed.
+import {
+  DEST_SECTION,
+  FRAMES_SECTION,
+  INSTRUMENTATION_VERSION,
+  META_SECTION,
+  MIGRATION_IMPORT,
+  encodeMetadata,
+  parseDestRecords,
+  type KafuMetadata,
+  type MigrationPoint,
+} from '../core/metadata.js';
+import { UserError } from '../core/errors.js';
+import { codeSize, importKinds, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
+
+export interface InstrumentOptions {
+  /** Binaryen optimize level for the code Asyncify adds (0-3). */
+  optimizeLevel: number;
+}
+
+export interface InstrumentReport {
+  points: { fn: string; node: string }[];
+  codeSizeBefore: number;
+  codeSizeAfter: number;
+}
+
+type Binaryen = typeof import('binaryen').default;
+
+async function loadBinaryen(): Promise<Binaryen> {
+  try {
+    return (await import('binaryen')).default;
+  } catch {
+    throw new UserError(
+      'the instrumentation engine (npm package "binaryen") is not installed; run `npm install binaryen` ' +
+        '(it is an optional dependency, left out by `npm install --omit=optional`)',
+    );
+  }
+}
+
+const MP_INTERNAL = 'kafu$migration_point';
+const BODY_SUFFIX = '$kafu_body';
+
+const TYPE_BYTES = (b: Binaryen, t: number): number =>
+  t === b.i64 || t === b.f64 ? 8 : t === b.v128 ? 16 : 4;
+
+export async function instrument(
+  wasm: Uint8Array,
+  options: InstrumentOptions,
+): Promise<{ wasm: Uint8Array; report: InstrumentReport }> {
+  const binaryen = await loadBinaryen();
+  const sections = parseSections(wasm);
+  if (sections.some((s) => s.id === 0 && s.name === META_SECTION)) {
+    throw new UserError('module is already instrumented by kafu (it has a kafu.meta section)');
+  }
+  const dests = sections
+    .filter((s) => s.id === 0 && s.name === DEST_SECTION)
+    .flatMap((s) => parseDestRecords(s.payload));
+  const codeSizeBefore = codeSize(wasm);
+
+  const mod = binaryen.readBinary(wasm);
+  try {
+    const exports = new Map<string, { kind: number; value: string }>();
+    for (let i = 0; i < mod.getNumExports(); i++) {
+      const info = binaryen.getExportInfo(mod.getExportByIndex(i));
+      exports.set(info.name, { kind: info.kind, value: info.value });
+    }
+    if (!exports.has('_start')) {
+      throw new UserError('module has no `_start` export: kafu needs a WASI command (a program with main)');
+    }
+    checkSingleMemory(sections);
+
+    const points = wrapDestFunctions(binaryen, mod, dests, exports);
+    const globals = exportMutableGlobals(binaryen, mod);
+
+    binaryen.setOptimizeLevel(Math.max(0, Math.min(3, options.optimizeLevel)));
+    binaryen.setShrinkLevel(0);
+    binaryen.setPassArgument('asyncify-imports', `${MIGRATION_IMPORT.module}.${MIGRATION_IMPORT.name}`);
+    mod.runPasses(['asyncify']);
+    binaryen.setPassArgument('asyncify-imports', null);
+    if (!mod.validate()) throw new Error('kafu internal error: instrumented module does not validate');
+
+    const { frameBounds, importedFunctions } = frameSaveBounds(binaryen, mod);
+    const out = mod.emitBinary();
+    const codeSizeAfter = codeSize(out);
+    const meta: KafuMetadata = {
+      format: 'kafu-instrumented',
+      version: INSTRUMENTATION_VERSION,
+      points,
+      globals,
+      importedFunctions,
+      codeSizeBefore,
+      codeSizeAfter,
+    };
+    const outSections: Section[] = parseSections(out).filter((s) => !(s.id === 0 && s.name === DEST_SECTION));
+    outSections.push({ id: 0, name: META_SECTION, payload: encodeMetadata(meta) });
+    outSections.push({ id: 0, name: FRAMES_SECTION, payload: new Uint8Array(frameBounds.buffer) });
+    return {
+      wasm: serializeSections(outSections),
+      report: { points: points.map(({ fn, node }) => ({ fn, node })), codeSizeBefore, codeSizeAfter },
+    };
+  } finally {
+    mod.dispose();
+  }
+}
+
+function checkSingleMemory(sections: Section[]): void {
+  const memorySection = sections.find((s) => s.id === 5);
+  const defined = memorySection?.payload[0] ?? 0; // a count below 128 is a one-byte LEB128
+  const imported = importKinds(sections).filter((k) => k === 2).length;
+  if (defined !== 1 || imported !== 0) {
+    throw new UserError(
+      `module must define exactly one linear memory and import none (found ${defined} defined, ${imported} ` +
+        'imported); kafu keeps all state in the one memory',
+    );
+  }
+}
+
+function wrapDestFunctions(
+  binaryen: Binaryen,
+  mod: InstanceType<Binaryen['Module']>,
+  dests: { fn: string; node: string }[],
+  exports: Map<string, { kind: number; value: string }>,
+): MigrationPoint[] {
+  const seen = new Map<string, string>();
+  const points: MigrationPoint[] = [];
+  if (dests.length > 0) {
+    mod.addFunctionImport(
+      MP_INTERNAL,
+      MIGRATION_IMPORT.module,
+      MIGRATION_IMPORT.name,
+      binaryen.createType([binaryen.i32, binaryen.i32]),
+      binaryen.none,
+    );
+  }
+  for (const { fn, node } of dests) {
+    if (node === '') throw new UserError(`KAFU_DEST(${fn}, "") names an empty node id`);
+    const prior = seen.get(fn);
+    if (prior !== undefined) {
+      if (prior === node) continue; // the same KAFU_DEST in two translation units (e.g. in a header)
+      throw new UserError(`KAFU_DEST(${fn}, …) names two different nodes: "${prior}" and "${node}"`);
+    }
+    seen.set(fn, node);
+    const exp = exports.get(fn);
+    if (!exp || exp.kind !== binaryen.ExternalFunction) {
+      throw new UserError(
+        `KAFU_DEST(${fn}, "${node}"): no exported function named "${fn}" — add KAFU_EXPORT(${fn}) before its ` +
+          'declaration (and make sure the function is defined in the program)',
+      );
+    }
+    const internal = exp.value;
+    const info = binaryen.getFunctionInfo(mod.getFunction(internal));
+    if (info.module) throw new UserError(`KAFU_DEST(${fn}, "${node}"): "${fn}" is imported, not defined in the program`);
+    const results = binaryen.expandType(info.results);
+    if (results.length > 1) throw new UserError(`KAFU_DEST(${fn}): functions returning several values are not supported`);
+    const params = binaryen.expandType(info.params);
+    const id = points.length;
+    const bodyName = internal + BODY_SUFFIX;
+    mod.addFunction(bodyName, info.params, info.results, info.vars, mod.copyExpression(info.body));
+    mod.removeFunction(internal);
+
+    const mp = (kind: number) => mod.call(MP_INTERNAL, [mod.i32.const(id), mod.i32.const(kind)], binaryen.none);
+    const call = mod.call(bodyName, params.map((t, i) => mod.local.get(i, t)), info.results);
+    const resultLocal = params.length;
+    const body =
+      results.length === 0
+        ? mod.block(null, [mp(0), call, mp(1)], binaryen.none)
+        : mod.block(
+            null,
+            [mp(0), mod.local.set(resultLocal, call), mp(1), mod.local.get(resultLocal, info.results)],
+            info.results,
+          );
+    mod.addFunction(internal, info.params, info.results, results.length === 0 ? [] : [info.results], body);
+    points.push({ id, fn, node });
+  }
+  return points;
+}
+
+function exportMutableGlobals(binaryen: Binaryen, mod: InstanceType<Binaryen['Module']>): KafuMetadata['globals'] {
+  const names: KafuMetadata['globals'] = [];
+  const typeName = new Map([
+    [binaryen.i32, 'i32'],
+    [binaryen.i64, 'i64'],
+    [binaryen.f32, 'f32'],
+    [binaryen.f64, 'f64'],
+  ] as const);
+  const count = mod.getNumGlobals();
+  for (let i = 0; i < count; i++) {
+    const info = binaryen.getGlobalInfo(mod.getGlobalByIndex(i));
+    if (!info.mutable) continue;
+    if (info.module) {
+      throw new UserError(`module imports the mutable global ${info.module}.${info.base}; kafu cannot save it`);
+    }
+    const type = typeName.get(info.type);
+    if (!type) throw new UserError(`mutable global ${info.name} has a type kafu cannot save`);
+    const name = `kafu:global:${i}`;
+    mod.addGlobalExport(info.name, name);
+    names.push({ name, type });
+  }
+  if (names.length > 0) mod.setFeatures(mod.getFeatures() | binaryen.Features.MutableGlobals);
+  return names;
+}
+
+/** Per defined function: 4 bytes of call index plus every local (a safe upper bound of one Asyncify frame). */
+function frameSaveBounds(
+  binaryen: Binaryen,
+  mod: InstanceType<Binaryen['Module']>,
+): { frameBounds: Uint32Array; importedFunctions: number } {
+  const defined: number[] = [];
+  let imported = 0;
+  for (let i = 0; i < mod.getNumFunctions(); i++) {
+    const info = binaryen.getFunctionInfo(mod.getFunctionByIndex(i));
+    if (info.module) {
+      imported++;
+      continue;
+    }
+    let bytes = 4;
+    for (const t of [...binaryen.expandType(info.params), ...info.vars.flatMap((v) => binaryen.expandType(v))]) {
+      bytes += TYPE_BYTES(binaryen, t);
+    }
+    defined.push(bytes);
+  }
+  return { frameBounds: Uint32Array.from(defined), importedFunctions: imported };
+}

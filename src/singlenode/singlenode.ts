@@ -1,0 +1,70 @@
+// `kafu singlenode serve`: every node of the config in one process. Unlike Kafu's emulator, each migration
+// really checkpoints to snapshot bytes and restores them into a fresh instance, so a local run exercises the same
+// state capture as production.
+import { GuestModule } from '../core/guest.js';
+import type { Logger } from '../core/log.js';
+import { checkPlacement, describeMigration, runSegment } from '../core/program.js';
+import { decodeSnapshot, encodeSnapshot, snapshotByteLength, type Snapshot } from '../core/snapshot.js';
+import { loadConfigFile } from '../node/config-file.js';
+import { readModule } from '../node/module-source.js';
+import { nodeProgramHost, type NodeHostOptions } from '../node/wasi-host.js';
+
+/** What wasmtime exits with when the program traps. */
+export const TRAP_EXIT_CODE = 134;
+
+export interface SinglenodeOptions {
+  log: Logger;
+  stdout?: NodeHostOptions['stdout'];
+  stderr?: NodeHostOptions['stderr'];
+}
+
+export interface SinglenodeResult {
+  exitCode: number;
+  migrations: number;
+  /** Total time spent between suspension and resumption (encode + decode + instantiate), in ms. */
+  downtimeMs: number;
+}
+
+export async function singlenodeServe(configFile: string, opts: SinglenodeOptions): Promise<SinglenodeResult> {
+  const { log } = opts;
+  const loaded = loadConfigFile(configFile);
+  const { config } = loaded;
+  const { bytes, where } = await readModule(loaded);
+  const guest = await GuestModule.load(bytes, where);
+  checkPlacement(guest.meta, config.nodes.map((n) => n.id), where);
+  const host = nodeProgramHost({
+    programName: where,
+    args: config.app.args,
+    preopenedDir: loaded.preopenedDir,
+    stdout: opts.stdout,
+    stderr: opts.stderr,
+  });
+
+  let node = config.nodes[0]!.id;
+  let snapshot: Snapshot | undefined;
+  let migrations = 0;
+  let downtimeMs = 0;
+  log.info(`Program is starting on ${node}`);
+  for (;;) {
+    let result: ReturnType<typeof runSegment>;
+    try {
+      result = runSegment(guest, node, host, snapshot);
+    } catch (e) {
+      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+      log.error(`Program trapped on ${node}: ${e.message}`);
+      return { exitCode: TRAP_EXIT_CODE, migrations, downtimeMs };
+    }
+    if (result.kind === 'exited') {
+      log.info(`Program finished on ${node} (exit code ${result.code})`);
+      return { exitCode: result.code, migrations, downtimeMs };
+    }
+    const t0 = performance.now();
+    const chunks = encodeSnapshot(result.snapshot);
+    snapshot = decodeSnapshot(chunks);
+    downtimeMs += performance.now() - t0;
+    migrations++;
+    log.info(describeMigration(result.migration));
+    log.debug(`snapshot ${snapshotByteLength(chunks)} bytes, encode+decode ${(performance.now() - t0).toFixed(2)} ms`);
+    node = result.migration.to;
+  }
+}
