@@ -1,9 +1,11 @@
 // The list of subcommands. Each file registers one tool.
 import type { Command } from 'commander';
 import { registerInspect } from './inspect.js';
+import { registerRun } from './run.js';
 import { registerSinglenode } from './singlenode.js';
 
 export function registerCommands(program: Command): void {
   registerSinglenode(program);
   registerInspect(program);
+  registerRun(program);
 }

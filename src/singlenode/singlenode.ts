@@ -3,6 +3,7 @@
 // state capture as production.
 import { GuestModule } from '../core/guest.js';
 import type { Logger } from '../core/log.js';
+import type { Migration } from '../core/migration-stack.js';
 import { checkPlacement, describeMigration, runSegment } from '../core/program.js';
 import { decodeSnapshot, encodeSnapshot, snapshotByteLength, type Snapshot } from '../core/snapshot.js';
 import { loadConfigFile } from '../node/config-file.js';
@@ -16,6 +17,8 @@ export interface SinglenodeOptions {
   log: Logger;
   stdout?: NodeHostOptions['stdout'];
   stderr?: NodeHostOptions['stderr'];
+  /** Called after each migration, with the snapshot's size in bytes. */
+  onMigration?: (migration: Migration, snapshotBytes: number) => void;
 }
 
 export interface SinglenodeResult {
@@ -64,6 +67,7 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
     downtimeMs += performance.now() - t0;
     migrations++;
     log.info(describeMigration(result.migration));
+    opts.onMigration?.(result.migration, snapshotByteLength(chunks));
     log.debug(`snapshot ${snapshotByteLength(chunks)} bytes, encode+decode ${(performance.now() - t0).toFixed(2)} ms`);
     node = result.migration.to;
   }

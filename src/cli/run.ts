@@ -1,0 +1,45 @@
+// `kafu run MODULE [ARGS…]`: run any WASI preview1 module on Kafu's library OS (no migration).
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { UserError } from '../core/errors.js';
+import { NodeFsBackend } from '../node/fs-backend.js';
+import { runWasiModule } from '../run/run.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('Run a WASI preview1 module (any, not only Kafu-built ones) on Kafu\'s library OS; exits with its exit code')
+    .argument('<module>', 'a .wasm file')
+    .argument('[args...]', 'arguments passed to the program')
+    .option('--dir <HOST[::GUEST]>', 'preopen host folder HOST as GUEST (default: the same path); repeatable', collect, [])
+    .option('--env <K=V>', 'set an environment variable; repeatable', collect, [])
+    .option('--inherit-env', 'pass this process\'s whole environment to the program')
+    .passThroughOptions()
+    .action(async (file: string, args: string[], o: { dir: string[]; env: string[]; inheritEnv?: boolean }) => {
+      let bytes: Uint8Array;
+      try {
+        bytes = readFileSync(file);
+      } catch (e) {
+        throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      }
+      const env = o.inheritEnv ? Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`) : [];
+      for (const kv of o.env) {
+        if (!kv.includes('=')) throw new UserError(`--env ${kv}: expected KEY=VALUE`);
+        env.push(kv);
+      }
+      const preopens = o.dir.map((spec) => {
+        const [host, guest] = spec.split('::') as [string, string | undefined];
+        return { guestPath: guest ?? host, backend: new NodeFsBackend(resolve(host)) };
+      });
+      process.exitCode = await runWasiModule(bytes, file, {
+        args: [basename(file), ...args],
+        env,
+        preopens,
+        stdout: (b) => void process.stdout.write(b),
+        stderr: (b) => void process.stderr.write(b),
+      });
+    });
+}

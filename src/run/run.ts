@@ -1,0 +1,45 @@
+// `kafu run`: any WASI preview1 module (Kafu-built or not) on our library OS, in this process, no migration.
+// Also how tests run a program "without migration" to compare against a migrating run.
+import { UserError } from '../core/errors.js';
+import { WasiExit, WasiHost, type Preopen } from '../wasi/index.js';
+
+export interface RunOptions {
+  args: string[];
+  env: string[];
+  preopens: Preopen[];
+  stdout: (b: Uint8Array) => void;
+  stderr: (b: Uint8Array) => void;
+  stdin?: (max: number) => Uint8Array | null;
+}
+
+/** What a migration point does when nothing migrates: pass. Lets `kafu run` execute instrumented modules too. */
+const passThroughKafu = { migration_point: () => {} };
+
+export async function runWasiModule(bytes: Uint8Array, where: string, opts: RunOptions): Promise<number> {
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    throw new UserError(`${where}: not a WebAssembly module this engine accepts: ${(e as Error).message}`);
+  }
+  const wasi = new WasiHost({ args: opts.args, env: opts.env, preopens: opts.preopens, stdout: opts.stdout, stderr: opts.stderr, stdin: opts.stdin });
+  const imports: WebAssembly.Imports = { wasi_snapshot_preview1: wasi.imports() as WebAssembly.ModuleImports };
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.module === 'kafu') imports.kafu = passThroughKafu;
+    else if (imp.module !== 'wasi_snapshot_preview1') {
+      throw new UserError(`${where} imports ${imp.module}.${imp.name}, which kafu run does not provide`);
+    }
+  }
+  const instance = new WebAssembly.Instance(module, imports);
+  const { memory, _start } = instance.exports as { memory?: WebAssembly.Memory; _start?: () => void };
+  if (!(memory instanceof WebAssembly.Memory)) throw new UserError(`${where} exports no memory`);
+  if (typeof _start !== 'function') throw new UserError(`${where} has no _start export (not a WASI command)`);
+  wasi.setMemory(memory);
+  try {
+    _start();
+    return 0;
+  } catch (e) {
+    if (e instanceof WasiExit) return e.code;
+    throw e;
+  }
+}
