@@ -1,0 +1,107 @@
+// The descriptor kinds' common interface. Each kind (stdio, regular file, directory) is one object that
+// implements the operations it supports and exports/imports its own state; the ABI layer never looks inside.
+
+import { Errno, WasiError } from './errno.js';
+import type { FsBackend, FsStat } from './fs-backend.js';
+
+export interface Filestat {
+  dev: bigint;
+  ino: bigint;
+  filetype: number;
+  nlink: bigint;
+  size: bigint;
+  atim: bigint;
+  mtim: bigint;
+  ctim: bigint;
+}
+
+export interface Fdstat {
+  filetype: number;
+  flags: number;
+  rightsBase: bigint;
+  rightsInheriting: bigint;
+}
+
+/** JSON-safe state of one descriptor (bigints as decimal strings). */
+export type DescriptorState =
+  | { kind: 'stdin' | 'stdout' | 'stderr' }
+  | {
+      kind: 'file';
+      preopen: number;
+      path: string;
+      offset: string;
+      fdflags: number;
+      read: boolean;
+      write: boolean;
+      rightsBase: string;
+      rightsInheriting: string;
+    }
+  | {
+      kind: 'directory';
+      preopen: number;
+      path: string;
+      /** Set for a preopen's own descriptor: the name fd_prestat_dir_name reports. */
+      preopenName: string | null;
+      rightsBase: string;
+      rightsInheriting: string;
+      /** The cookie after the last entry fd_readdir returned (informational; readdir is cookie-driven). */
+      cursor: string;
+    };
+
+/** A filesystem a descriptor lives in: its index in WasiOptions.preopens, and that preopen's backend. */
+export interface Mount {
+  index: number;
+  guestPath: string;
+  backend: FsBackend;
+}
+
+const ebadf = (): never => {
+  throw new WasiError(Errno.BADF);
+};
+
+export abstract class Descriptor {
+  abstract readonly kind: DescriptorState['kind'];
+  abstract fdstat(): Fdstat;
+  abstract filestat(): Filestat;
+  abstract exportState(): DescriptorState;
+
+  /** Read into bufs in order, at the current position; returns bytes read. */
+  read(_bufs: Uint8Array[]): number { return ebadf(); }
+  write(_data: Uint8Array): number { return ebadf(); }
+  pread(_bufs: Uint8Array[], _offset: bigint): number { return ebadf(); }
+  pwrite(_data: Uint8Array, _offset: bigint): number { return ebadf(); }
+  seek(_offset: bigint, _whence: number): bigint { return ebadf(); }
+  tell(): bigint { return ebadf(); }
+  setFlags(_flags: number): void { ebadf(); }
+  setSize(_size: bigint): void { ebadf(); }
+  setTimes(_atim: bigint | null, _mtim: bigint | null): void { ebadf(); }
+  sync(_dataOnly: boolean): void { ebadf(); }
+  advise(_offset: bigint, _len: bigint, _advice: number): void { ebadf(); }
+  allocate(_offset: bigint, _len: bigint): void { ebadf(); }
+  /** Whether a poll for reading/writing is ready now, and the byte count to report. */
+  pollReadable(): { nbytes: bigint; hangup: boolean } { return ebadf(); }
+  pollWritable(): { nbytes: bigint } { return ebadf(); }
+  /** Release host resources. */
+  close(): void {}
+  /** Why this descriptor cannot be exported, or null. */
+  migrationBlocker(): string | null { return null; }
+}
+
+export function filetypeOf(kind: FsStat['kind']): number {
+  switch (kind) {
+    case 'file': return 4;
+    case 'directory': return 3;
+    case 'symlink': return 7;
+    case 'chardev': return 2;
+    case 'blockdev': return 1;
+    case 'socket': return 6;
+    default: return 0;
+  }
+}
+
+export function filestatOf(st: FsStat): Filestat {
+  return {
+    dev: st.dev, ino: st.ino, filetype: filetypeOf(st.kind), nlink: st.nlink, size: st.size,
+    atim: st.atimNs, mtim: st.mtimNs, ctim: st.ctimNs,
+  };
+}

@@ -1,0 +1,81 @@
+// A directory: a preopen's own descriptor or one the guest opened. Named by (preopen index, path within the
+// preopen); it holds no host handle, so it travels as plain data. Its path is the capability root for
+// path_* calls made through it.
+
+import { Filetype, PREOPEN_RIGHTS_BASE, PREOPEN_RIGHTS_INHERITING, Rights, RIGHTS_ALL } from './constants.js';
+import { Descriptor, filestatOf, filetypeOf, type DescriptorState, type Fdstat, type Filestat, type Mount } from './descriptor.js';
+import { splitPath } from './fs-backend.js';
+
+export interface DirEntry {
+  name: string;
+  ino: bigint;
+  filetype: number;
+}
+
+export class DirectoryDescriptor extends Descriptor {
+  readonly kind = 'directory';
+  /** Cookie after the last entry handed out; informational (fd_readdir is driven by the guest's cookie). */
+  cursor = 0n;
+
+  constructor(
+    readonly mount: Mount,
+    public path: string,
+    readonly preopenName: string | null,
+    private readonly rightsBase: bigint = preopenName !== null ? PREOPEN_RIGHTS_BASE : RIGHTS_ALL,
+    private readonly rightsInheriting: bigint = preopenName !== null ? PREOPEN_RIGHTS_INHERITING : RIGHTS_ALL,
+  ) {
+    super();
+  }
+
+  get parts(): string[] { return splitPath(this.path); }
+  private get backend() { return this.mount.backend; }
+
+  fdstat(): Fdstat {
+    if (this.preopenName !== null) {
+      return { filetype: Filetype.DIRECTORY, flags: 0, rightsBase: PREOPEN_RIGHTS_BASE, rightsInheriting: PREOPEN_RIGHTS_INHERITING };
+    }
+    const rights = RIGHTS_ALL & ~(Rights.FD_SEEK | Rights.FD_FILESTAT_SET_SIZE | Rights.FD_WRITE);
+    return { filetype: Filetype.DIRECTORY, flags: 0, rightsBase: rights, rightsInheriting: rights };
+  }
+
+  filestat(): Filestat { return filestatOf(this.backend.lstat(this.path)); }
+
+  override setTimes(atim: bigint | null, mtim: bigint | null): void {
+    this.backend.utimes(this.path, atim, mtim, true);
+  }
+
+  /** ".", "..", then the entries in name order (stable across hosts, so cookies stay meaningful). */
+  entries(): DirEntry[] {
+    const self = this.backend.lstat(this.path);
+    const out: DirEntry[] = [
+      { name: '.', ino: self.ino, filetype: Filetype.DIRECTORY },
+      { name: '..', ino: self.ino, filetype: Filetype.DIRECTORY },
+    ];
+    const names = this.backend.readdir(this.path).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const name of names) {
+      const p = this.path === '' ? name : `${this.path}/${name}`;
+      try {
+        const st = this.backend.lstat(p);
+        out.push({ name, ino: st.ino, filetype: filetypeOf(st.kind) });
+      } catch {
+        out.push({ name, ino: 0n, filetype: Filetype.UNKNOWN });
+      }
+    }
+    return out;
+  }
+
+  override migrationBlocker(): string | null {
+    try {
+      if (this.backend.lstat(this.path).kind === 'directory') return null;
+    } catch { /* fall through */ }
+    return `open directory "${this.path}" no longer exists`;
+  }
+
+  exportState(): DescriptorState {
+    return {
+      kind: 'directory', preopen: this.mount.index, path: this.path, preopenName: this.preopenName,
+      rightsBase: this.rightsBase.toString(), rightsInheriting: this.rightsInheriting.toString(),
+      cursor: this.cursor.toString(),
+    };
+  }
+}

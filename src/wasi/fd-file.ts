@@ -1,0 +1,192 @@
+// A regular file opened through a preopen. The host handle is not part of the state: the file is named by
+// (preopen index, path within the preopen) and reopened on import; the offset and flags are ours, so every
+// read and write is positional on the backend and the offset travels exactly.
+
+import { Fdflags, Rights, RIGHTS_ALL, Whence } from './constants.js';
+import { Descriptor, filestatOf, type DescriptorState, type Fdstat, type Filestat, type Mount } from './descriptor.js';
+import { Errno, WasiError } from './errno.js';
+import type { FsHandle } from './fs-backend.js';
+
+const MAX_OFFSET = (1n << 63n) - 1n;
+
+export interface FileOpenState {
+  read: boolean;
+  write: boolean;
+  fdflags: number;
+  offset: bigint;
+  rightsBase: bigint;
+  rightsInheriting: bigint;
+}
+
+export class FileDescriptor extends Descriptor {
+  readonly kind = 'file';
+  private position: bigint;
+  private fdflags: number;
+  readonly canRead: boolean;
+  readonly canWrite: boolean;
+  private readonly rightsBase: bigint;
+  private readonly rightsInheriting: bigint;
+  private closed = false;
+
+  constructor(readonly mount: Mount, public path: string, private readonly handle: FsHandle, s: FileOpenState) {
+    super();
+    this.canRead = s.read;
+    this.canWrite = s.write;
+    this.fdflags = s.fdflags;
+    this.position = s.offset;
+    this.rightsBase = s.rightsBase;
+    this.rightsInheriting = s.rightsInheriting;
+  }
+
+  private get backend() { return this.mount.backend; }
+  private get append(): boolean { return (this.fdflags & Fdflags.APPEND) !== 0; }
+
+  private needRead(): void { if (!this.canRead) throw new WasiError(Errno.BADF, 'file not open for reading'); }
+  private needWrite(): void { if (!this.canWrite) throw new WasiError(Errno.BADF, 'file not open for writing'); }
+
+  fdstat(): Fdstat {
+    // As wasmtime: every right, less those the open mode does not give.
+    let rights = RIGHTS_ALL;
+    if (!this.canRead) rights &= ~(Rights.FD_READ | Rights.FD_READDIR);
+    if (!this.canWrite) rights &= ~Rights.FD_WRITE;
+    const st = this.backend.fstat(this.handle);
+    return {
+      filetype: filestatOf(st).filetype,
+      flags: this.fdflags & (Fdflags.APPEND | Fdflags.NONBLOCK | Fdflags.DSYNC | Fdflags.RSYNC | Fdflags.SYNC),
+      rightsBase: rights,
+      rightsInheriting: rights,
+    };
+  }
+
+  filestat(): Filestat { return filestatOf(this.backend.fstat(this.handle)); }
+
+  private readAt(bufs: Uint8Array[], pos: bigint): number {
+    let total = 0;
+    for (const b of bufs) {
+      if (b.length === 0) continue;
+      const n = this.backend.pread(this.handle, b, pos + BigInt(total));
+      total += n;
+      if (n < b.length) break;
+    }
+    return total;
+  }
+
+  override read(bufs: Uint8Array[]): number {
+    this.needRead();
+    const n = this.readAt(bufs, this.position);
+    this.position += BigInt(n);
+    return n;
+  }
+
+  override pread(bufs: Uint8Array[], offset: bigint): number {
+    this.needRead();
+    return this.readAt(bufs, offset);
+  }
+
+  private writeAt(data: Uint8Array, pos: bigint): number {
+    let done = 0;
+    while (done < data.length) {
+      const n = this.backend.pwrite(this.handle, data.subarray(done), pos + BigInt(done));
+      if (n <= 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  override write(data: Uint8Array): number {
+    this.needWrite();
+    if (this.append) {
+      // Every append goes to the end as it is now, so two writers (two hosts) interleave, never overwrite.
+      const n = this.writeAt(data, this.backend.fstat(this.handle).size);
+      this.position = this.backend.fstat(this.handle).size;
+      return n;
+    }
+    const n = this.writeAt(data, this.position);
+    this.position += BigInt(n);
+    return n;
+  }
+
+  override pwrite(data: Uint8Array, offset: bigint): number {
+    this.needWrite();
+    // Linux semantics, as wasmtime: with O_APPEND the offset is ignored.
+    return this.writeAt(data, this.append ? this.backend.fstat(this.handle).size : offset);
+  }
+
+  override seek(offset: bigint, whence: number): bigint {
+    let pos: bigint;
+    switch (whence) {
+      case Whence.SET: pos = offset; break;
+      case Whence.CUR: pos = this.position + offset; break;
+      case Whence.END: pos = this.backend.fstat(this.handle).size + offset; break;
+      default: throw new WasiError(Errno.INVAL, `bad whence ${whence}`);
+    }
+    if (pos < 0n || pos > MAX_OFFSET) throw new WasiError(Errno.INVAL, 'seek out of range');
+    this.position = pos;
+    return pos;
+  }
+
+  override tell(): bigint { return this.position; }
+
+  override setFlags(flags: number): void {
+    if (flags & (Fdflags.DSYNC | Fdflags.SYNC | Fdflags.RSYNC)) throw new WasiError(Errno.INVAL, 'sync flags cannot change');
+    this.fdflags = (this.fdflags & ~(Fdflags.APPEND | Fdflags.NONBLOCK)) | (flags & (Fdflags.APPEND | Fdflags.NONBLOCK));
+  }
+
+  override setSize(size: bigint): void {
+    this.needWrite();
+    this.backend.ftruncate(this.handle, size);
+  }
+
+  override setTimes(atim: bigint | null, mtim: bigint | null): void {
+    this.backend.futimes(this.handle, atim, mtim);
+  }
+
+  override sync(dataOnly: boolean): void {
+    if (dataOnly) this.backend.fdatasync(this.handle);
+    else this.backend.fsync(this.handle);
+  }
+
+  override advise(_offset: bigint, _len: bigint, advice: number): void {
+    if (advice < 0 || advice > 5) throw new WasiError(Errno.INVAL, `bad advice ${advice}`);
+  }
+
+  override allocate(): void {
+    throw new WasiError(Errno.NOTSUP, 'fd_allocate is not supported (as in wasmtime)');
+  }
+
+  override pollReadable(): { nbytes: bigint; hangup: boolean } {
+    const size = this.backend.fstat(this.handle).size;
+    const left = size > this.position ? size - this.position : 0n;
+    return { nbytes: left, hangup: left === 0n };
+  }
+
+  override pollWritable(): { nbytes: bigint } { return { nbytes: 1n }; }
+
+  override close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.backend.close(this.handle);
+  }
+
+  override migrationBlocker(): string | null {
+    // The file travels by name: the name must still lead to this very file.
+    try {
+      const byName = this.backend.lstat(this.path);
+      const byHandle = this.backend.fstat(this.handle);
+      if (byName.kind !== 'file' || byName.ino !== byHandle.ino || byName.dev !== byHandle.dev) {
+        return `open file "${this.path}" was replaced or moved outside the guest's view`;
+      }
+      return null;
+    } catch {
+      return `open file "${this.path}" was deleted while open`;
+    }
+  }
+
+  exportState(): DescriptorState {
+    return {
+      kind: 'file', preopen: this.mount.index, path: this.path, offset: this.position.toString(),
+      fdflags: this.fdflags, read: this.canRead, write: this.canWrite,
+      rightsBase: this.rightsBase.toString(), rightsInheriting: this.rightsInheriting.toString(),
+    };
+  }
+}

@@ -1,0 +1,47 @@
+// WasiHost: the library OS as the runtime sees it — imports for an instance, and its whole state as JSON.
+
+import { createImports, WasiExit } from './abi.js';
+import { GuestMemory } from './guest-memory.js';
+import type { WasiOptions } from './options.js';
+import type { WasiState } from './state.js';
+import { WasiOs } from './wasi-os.js';
+
+export class WasiHost {
+  private memory: WebAssembly.Memory | null = null;
+  private readonly os: WasiOs;
+  private readonly guest = new GuestMemory(() => {
+    if (!this.memory) throw new Error('WasiHost.setMemory was not called before the guest used WASI');
+    return this.memory;
+  });
+
+  constructor(options: WasiOptions) {
+    this.os = new WasiOs(options);
+  }
+
+  /** Call after every (re)instantiation; the memory may grow at any time, so it is re-read on every call. */
+  setMemory(memory: WebAssembly.Memory): void {
+    this.memory = memory;
+  }
+
+  /** The `wasi_snapshot_preview1` import object. */
+  imports(): Record<string, (...args: any[]) => any> {
+    return createImports(this.os, this.guest);
+  }
+
+  /** Plain JSON state: fd table, args/env, preopen names, monotonic clock. Throws if migrationBlocker() is set. */
+  exportState(): WasiState {
+    return this.os.exportState();
+  }
+
+  /** Restore state on a host built with equivalent options; reopens files. All or nothing: throws on failure. */
+  importState(state: WasiState): void {
+    this.os.importState(state);
+  }
+
+  /** A held resource that cannot travel ("fd 5: ..."), or null. */
+  migrationBlocker(): string | null {
+    return this.os.migrationBlocker();
+  }
+}
+
+export { WasiExit };

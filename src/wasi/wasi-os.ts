@@ -1,0 +1,311 @@
+// The library OS proper: descriptor table, path operations inside preopen capabilities, clocks, and the
+// export/import of all of it. Works on plain values; guest memory and the ABI are abi.ts's business.
+
+import { ClockId, Oflags, Rights } from './constants.js';
+import { Descriptor, filestatOf, type DescriptorState, type Filestat, type Mount } from './descriptor.js';
+import { Errno, WasiError, fail } from './errno.js';
+import { DirectoryDescriptor } from './fd-directory.js';
+import { FileDescriptor } from './fd-file.js';
+import { OutputDescriptor, StdinDescriptor } from './fd-stdio.js';
+import { FdTable } from './fd-table.js';
+import type { FsHandle } from './fs-backend.js';
+import { defaultClocks, defaultRandomFill, type WasiClocks, type WasiOptions } from './options.js';
+import { resolvePath, type Resolved } from './path-resolve.js';
+import { WASI_STATE_VERSION, type WasiState } from './state.js';
+
+export class WasiOs {
+  args: string[];
+  env: string[];
+  readonly mounts: Mount[];
+  readonly table = new FdTable();
+  private readonly clocks: WasiClocks;
+  readonly randomFill: (buf: Uint8Array) => void;
+  /** Added to the host's monotonic clock so the guest's never runs backwards across a migration. */
+  private monotonicOffset = 0n;
+
+  constructor(private readonly options: WasiOptions) {
+    this.args = [...options.args];
+    this.env = [...options.env];
+    this.clocks = options.clocks ?? defaultClocks;
+    this.randomFill = options.randomFill ?? defaultRandomFill;
+    this.mounts = options.preopens.map((p, index) => ({ index, guestPath: p.guestPath, backend: p.backend }));
+    this.table.set(0, this.stdio('stdin'));
+    this.table.set(1, this.stdio('stdout'));
+    this.table.set(2, this.stdio('stderr'));
+    for (const m of this.mounts) this.table.set(3 + m.index, new DirectoryDescriptor(m, '', m.guestPath));
+  }
+
+  private stdio(kind: 'stdin' | 'stdout' | 'stderr'): Descriptor {
+    if (kind === 'stdin') return new StdinDescriptor(this.options.stdin);
+    return new OutputDescriptor(kind, kind === 'stdout' ? this.options.stdout : this.options.stderr);
+  }
+
+  // ---- clocks ----
+
+  clockTime(id: number): bigint {
+    switch (id) {
+      case ClockId.REALTIME: return this.clocks.realtimeNs();
+      case ClockId.MONOTONIC: return this.clocks.monotonicNs() + this.monotonicOffset;
+      case ClockId.PROCESS_CPUTIME_ID:
+      case ClockId.THREAD_CPUTIME_ID: return fail(Errno.BADF, 'CPU-time clocks are not supported (as in wasmtime)');
+      default: return fail(Errno.INVAL, `unknown clock ${id}`);
+    }
+  }
+
+  clockRes(id: number): bigint {
+    this.clockTime(id);
+    return 1000n;
+  }
+
+  // ---- descriptors ----
+
+  get(fd: number): Descriptor { return this.table.get(fd); }
+
+  file(fd: number): FileDescriptor {
+    const d = this.table.get(fd);
+    if (!(d instanceof FileDescriptor)) fail(Errno.BADF, `fd ${fd} is not a file`);
+    return d;
+  }
+
+  dir(fd: number): DirectoryDescriptor {
+    const d = this.table.get(fd);
+    if (!(d instanceof DirectoryDescriptor)) fail(Errno.BADF, `fd ${fd} is not a directory`);
+    return d;
+  }
+
+  close(fd: number): void {
+    this.table.remove(fd).close();
+  }
+
+  renumber(from: number, to: number): void {
+    const d = this.table.get(from);
+    if (from === to) return;
+    if (this.table.has(to)) this.table.remove(to).close();
+    this.table.remove(from);
+    this.table.set(to, d);
+  }
+
+  preopenName(fd: number): string {
+    const d = this.table.get(fd);
+    if (!(d instanceof DirectoryDescriptor) || d.preopenName === null) fail(Errno.BADF, `fd ${fd} is not a preopen`);
+    return d.preopenName;
+  }
+
+  // ---- paths ----
+
+  private resolve(d: DirectoryDescriptor, path: string, follow: boolean): Resolved {
+    return resolvePath(d.mount.backend, d.parts, path, follow);
+  }
+
+  pathOpen(fd: number, lookupflags: number, path: string, oflags: number, rightsBase: bigint, rightsInheriting: bigint, fdflags: number): number {
+    const d = this.table.get(fd);
+    if (d instanceof FileDescriptor) fail(Errno.NOTDIR, `fd ${fd} is a file`);
+    if (!(d instanceof DirectoryDescriptor)) fail(Errno.BADF, `fd ${fd} is not a directory`);
+    const wantDir = (oflags & Oflags.DIRECTORY) !== 0;
+    const create = (oflags & Oflags.CREAT) !== 0;
+    const excl = (oflags & Oflags.EXCL) !== 0;
+    const trunc = (oflags & Oflags.TRUNC) !== 0;
+    if (wantDir && (create || excl || trunc)) fail(Errno.INVAL, 'O_DIRECTORY with O_CREAT/O_EXCL/O_TRUNC');
+    const read = (rightsBase & Rights.FD_READ) !== 0n;
+    const write = (rightsBase & Rights.FD_WRITE) !== 0n;
+    const r = this.resolve(d, path, (lookupflags & 1) !== 0);
+    const backend = d.mount.backend;
+    let handle: FsHandle;
+    if (r.stat === null) {
+      if (!create) fail(Errno.NOENT, `${path}: no such file or directory`);
+      if (r.mustBeDir) fail(Errno.ISDIR, `${path}: cannot create a file with a trailing slash`);
+      handle = backend.open(r.path, { read, write, create: true, exclusive: excl, truncate: trunc });
+    } else {
+      if (create && excl) fail(Errno.EXIST, `${path}: exists`);
+      if (r.stat.kind === 'symlink') fail(wantDir ? Errno.NOTDIR : Errno.LOOP, `${path}: is a symlink (not followed)`);
+      if (r.stat.kind === 'directory') {
+        if (write || create || trunc) fail(Errno.ISDIR, `${path}: is a directory`);
+        return this.table.insert(new DirectoryDescriptor(d.mount, r.path, null, rightsBase, rightsInheriting));
+      }
+      if (wantDir) fail(Errno.NOTDIR, `${path}: not a directory`);
+      handle = backend.open(r.path, { read, write, create: false, exclusive: false, truncate: trunc });
+    }
+    return this.table.insert(new FileDescriptor(d.mount, r.path, handle, {
+      read, write, fdflags: fdflags & 0x1f, offset: 0n, rightsBase, rightsInheriting,
+    }));
+  }
+
+  pathFilestat(fd: number, lookupflags: number, path: string): Filestat {
+    const r = this.resolve(this.dir(fd), path, (lookupflags & 1) !== 0);
+    if (r.stat === null) fail(Errno.NOENT, `${path}: no such file or directory`);
+    return filestatOf(r.stat);
+  }
+
+  pathSetTimes(fd: number, lookupflags: number, path: string, atim: bigint | null, mtim: bigint | null): void {
+    const d = this.dir(fd);
+    const r = this.resolve(d, path, (lookupflags & 1) !== 0);
+    if (r.stat === null) fail(Errno.NOENT, `${path}: no such file or directory`);
+    d.mount.backend.utimes(r.path, atim, mtim, false);
+  }
+
+  pathCreateDirectory(fd: number, path: string): void {
+    const d = this.dir(fd);
+    const r = this.resolve(d, path, false);
+    if (r.stat !== null) fail(Errno.EXIST, `${path}: exists`);
+    d.mount.backend.mkdir(r.path);
+  }
+
+  pathUnlinkFile(fd: number, path: string): void {
+    const d = this.dir(fd);
+    const r = this.resolve(d, path, false);
+    if (r.stat === null) fail(Errno.NOENT, `${path}: no such file or directory`);
+    if (r.stat.kind === 'directory') fail(Errno.ISDIR, `${path}: is a directory`);
+    d.mount.backend.unlink(r.path);
+  }
+
+  pathRemoveDirectory(fd: number, path: string): void {
+    const d = this.dir(fd);
+    const r = this.resolve(d, path, false);
+    if (r.stat === null) fail(Errno.NOENT, `${path}: no such file or directory`);
+    if (r.stat.kind !== 'directory') fail(Errno.NOTDIR, `${path}: not a directory`);
+    if (r.isBase) fail(Errno.INVAL, `${path}: is the directory itself`);
+    d.mount.backend.rmdir(r.path);
+  }
+
+  pathRename(fd: number, oldPath: string, newFd: number, newPath: string): void {
+    const d1 = this.dir(fd);
+    const d2 = this.dir(newFd);
+    const s = this.resolve(d1, oldPath, false);
+    const t = this.resolve(d2, newPath, false);
+    if (s.stat === null) fail(Errno.NOENT, `${oldPath}: no such file or directory`);
+    if (s.isBase || t.isBase) fail(Errno.BUSY, 'cannot rename a directory descriptor itself');
+    if (t.mustBeDir && s.stat.kind !== 'directory') fail(Errno.NOTDIR, `${newPath}: not a directory`);
+    if (d1.mount.backend !== d2.mount.backend) fail(Errno.XDEV, 'rename across filesystems');
+    d1.mount.backend.rename(s.path, t.path);
+    // Descriptors name files by path: follow the move.
+    for (const [, desc] of this.table.entries()) {
+      if ((desc instanceof FileDescriptor || desc instanceof DirectoryDescriptor) && desc.mount.backend === d1.mount.backend) {
+        if (desc.path === s.path) desc.path = t.path;
+        else if (desc.path.startsWith(s.path + '/')) desc.path = t.path + desc.path.slice(s.path.length);
+      }
+    }
+  }
+
+  pathSymlink(target: string, fd: number, path: string): void {
+    const d = this.dir(fd);
+    const r = this.resolve(d, path, false);
+    if (r.stat !== null) fail(Errno.EXIST, `${path}: exists`);
+    if (target.startsWith('/')) fail(Errno.NOTCAPABLE, 'absolute symlink targets are not allowed in a sandbox');
+    if (target === '' || target.includes('\0')) fail(Errno.NOENT, 'empty symlink target');
+    d.mount.backend.symlink(target, r.path);
+  }
+
+  pathReadlink(fd: number, path: string): string {
+    const d = this.dir(fd);
+    const r = this.resolve(d, path, false);
+    if (r.stat === null) fail(Errno.NOENT, `${path}: no such file or directory`);
+    if (r.stat.kind !== 'symlink') fail(Errno.INVAL, `${path}: not a symlink`);
+    return d.mount.backend.readlink(r.path);
+  }
+
+  pathLink(fd: number, lookupflags: number, oldPath: string, newFd: number, newPath: string): void {
+    const d1 = this.dir(fd);
+    const d2 = this.dir(newFd);
+    const s = this.resolve(d1, oldPath, (lookupflags & 1) !== 0);
+    const t = this.resolve(d2, newPath, false);
+    if (s.stat === null) fail(Errno.NOENT, `${oldPath}: no such file or directory`);
+    if (t.stat !== null) fail(Errno.EXIST, `${newPath}: exists`);
+    if (s.stat.kind === 'directory') fail(Errno.PERM, `${oldPath}: cannot hard-link a directory`);
+    if (d1.mount.backend !== d2.mount.backend) fail(Errno.XDEV, 'link across filesystems');
+    d1.mount.backend.link(s.path, t.path);
+  }
+
+  // ---- migration ----
+
+  migrationBlocker(): string | null {
+    for (const [fd, d] of this.table.entries()) {
+      const why = d.migrationBlocker();
+      if (why) return `fd ${fd}: ${why}`;
+    }
+    return null;
+  }
+
+  exportState(): WasiState {
+    const blocker = this.migrationBlocker();
+    if (blocker) throw new Error(`cannot export WASI state: ${blocker}`);
+    return {
+      version: WASI_STATE_VERSION,
+      args: [...this.args],
+      env: [...this.env],
+      preopens: this.mounts.map((m) => m.guestPath),
+      fds: this.table.entries().map(([fd, d]) => ({ fd, desc: d.exportState() })),
+      monotonicNs: this.clockTime(ClockId.MONOTONIC).toString(),
+    };
+  }
+
+  importState(state: WasiState): void {
+    if (state?.version !== WASI_STATE_VERSION) throw new Error(`unsupported WASI state version ${String(state?.version)}`);
+    const names = this.mounts.map((m) => m.guestPath);
+    if (state.preopens.length !== names.length || state.preopens.some((p, i) => p !== names[i])) {
+      throw new Error(`WASI state preopens [${state.preopens.join(', ')}] do not match this host's [${names.join(', ')}]`);
+    }
+    const built: Array<[number, Descriptor]> = [];
+    try {
+      for (const { fd, desc } of state.fds) {
+        if (!Number.isInteger(fd) || fd < 0 || fd > 0xffffffff) throw new Error(`bad fd number ${fd}`);
+        built.push([fd, this.reopen(fd, desc)]);
+      }
+    } catch (e) {
+      for (const [, d] of built) d.close();
+      throw e;
+    }
+    for (const [, d] of this.table.entries()) d.close();
+    this.table.clear();
+    for (const [fd, d] of built) this.table.set(fd, d);
+    this.args = [...state.args];
+    this.env = [...state.env];
+    this.monotonicOffset = 0n;
+    const guestNow = BigInt(state.monotonicNs);
+    const hostNow = this.clocks.monotonicNs();
+    this.monotonicOffset = guestNow > hostNow ? guestNow - hostNow : 0n;
+  }
+
+  private reopen(fd: number, s: DescriptorState): Descriptor {
+    switch (s.kind) {
+      case 'stdin':
+      case 'stdout':
+      case 'stderr':
+        return this.stdio(s.kind);
+      case 'directory': {
+        const m = this.mount(s.preopen);
+        let kind: string;
+        try {
+          kind = m.backend.lstat(s.path).kind;
+        } catch (e) {
+          throw new Error(`fd ${fd}: cannot reopen directory "${s.path}" in preopen ${m.guestPath}: ${(e as Error).message}`);
+        }
+        if (kind !== 'directory') throw new Error(`fd ${fd}: "${s.path}" in preopen ${m.guestPath} is no longer a directory`);
+        const d = new DirectoryDescriptor(m, s.path, s.preopenName, BigInt(s.rightsBase), BigInt(s.rightsInheriting));
+        d.cursor = BigInt(s.cursor);
+        return d;
+      }
+      case 'file': {
+        const m = this.mount(s.preopen);
+        let h: FsHandle;
+        try {
+          if (m.backend.lstat(s.path).kind !== 'file') throw new WasiError(Errno.INVAL, 'not a regular file');
+          h = m.backend.open(s.path, { read: s.read, write: s.write, create: false, exclusive: false, truncate: false });
+        } catch (e) {
+          throw new Error(`fd ${fd}: cannot reopen file "${s.path}" in preopen ${m.guestPath}: ${(e as Error).message}`);
+        }
+        return new FileDescriptor(m, s.path, h, {
+          read: s.read, write: s.write, fdflags: s.fdflags & 0x1f, offset: BigInt(s.offset),
+          rightsBase: BigInt(s.rightsBase), rightsInheriting: BigInt(s.rightsInheriting),
+        });
+      }
+      default:
+        throw new Error(`fd ${fd}: unknown descriptor kind ${(s as { kind: string }).kind}`);
+    }
+  }
+
+  private mount(i: number): Mount {
+    const m = this.mounts[i];
+    if (!m) throw new Error(`no preopen ${i}`);
+    return m;
+  }
+}
