@@ -9,6 +9,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
 const program = new Command('kafu')
   .description('Kafu: write one C/C++ program, run it across cloud and edge nodes with live migration.')
   .version(pkg.version, '-V, --version')
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 

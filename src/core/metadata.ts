@@ -59,7 +59,7 @@ export function readMetadata(wasm: Uint8Array): KafuMetadata | undefined {
 export function readFrameBounds(wasm: Uint8Array): Uint32Array {
   const payload = customSection(wasm, FRAMES_SECTION);
   if (!payload) return new Uint32Array();
-  const copy = payload.slice();
+  const copy = new Uint8Array(payload); // a copy, aligned (Buffer#slice would return a view)
   return new Uint32Array(copy.buffer, 0, copy.length >> 2);
 }
 
