@@ -184,15 +184,15 @@ export function createImports(os: WasiOs, mem: GuestMemory): Record<string, (...
     fd_readdir: sys((fd: number, buf: number, bufLen: number, cookie: bigint, out: number) => {
       const d = os.dir(u32(fd));
       const start = u64(cookie);
-      const entries = d.entries();
+      const count = BigInt(d.count(start));
       let p = u32(buf);
       const len = u32(bufLen);
       mem.bytes(p, len);
       mem.bytes(u32(out), 4);
       let cap = len;
       let next = start;
-      for (let i = start; i < BigInt(entries.length) && cap > 0; i++) {
-        const e = entries[Number(i)]!;
+      for (let i = start; i < count && cap > 0; i++) {
+        const e = d.entry(Number(i));
         const name = encodeUtf8(e.name);
         const dirent = new DataView(new ArrayBuffer(Size.DIRENT));
         dirent.setBigUint64(0, i + 1n, true);

@@ -44,24 +44,32 @@ export class DirectoryDescriptor extends Descriptor {
     this.backend.utimes(this.path, atim, mtim, true);
   }
 
-  /** ".", "..", then the entries in name order (stable across hosts, so cookies stay meaningful). */
-  entries(): DirEntry[] {
-    const self = this.backend.lstat(this.path);
-    const out: DirEntry[] = [
-      { name: '.', ino: self.ino, filetype: Filetype.DIRECTORY },
-      { name: '..', ino: self.ino, filetype: Filetype.DIRECTORY },
-    ];
-    const names = this.backend.readdir(this.path).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const name of names) {
-      const p = this.path === '' ? name : `${this.path}/${name}`;
-      try {
-        const st = this.backend.lstat(p);
-        out.push({ name, ino: st.ino, filetype: filetypeOf(st.kind) });
-      } catch {
-        out.push({ name, ino: 0n, filetype: Filetype.UNKNOWN });
-      }
+  /** Names as listed at the last rewind (cookie 0); not state: rebuilt on demand after an import. */
+  private listing: string[] | null = null;
+
+  /** How many entries there are (".", "..", then the names), listing afresh when cookie is 0. */
+  count(cookie: bigint): number {
+    if (cookie === 0n || this.listing === null) {
+      this.listing = this.backend.readdir(this.path).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     }
-    return out;
+    return this.listing.length + 2;
+  }
+
+  /**
+   * Entry i of ".", "..", then the entries in name order (stable across hosts, so cookies stay
+   * meaningful after a migration). Call count() first. Only returned entries are stat-ed.
+   */
+  entry(i: number): DirEntry {
+    if (i < 2) {
+      return { name: i === 0 ? '.' : '..', ino: this.backend.lstat(this.path).ino, filetype: Filetype.DIRECTORY };
+    }
+    const name = this.listing![i - 2]!;
+    try {
+      const st = this.backend.lstat(this.path === '' ? name : `${this.path}/${name}`);
+      return { name, ino: st.ino, filetype: filetypeOf(st.kind) };
+    } catch {
+      return { name, ino: 0n, filetype: Filetype.UNKNOWN };
+    }
   }
 
   override migrationBlocker(): string | null {
