@@ -1,0 +1,171 @@
+// `kafu clang` as a library: compile C/C++ to wasm32-wasi with kafu.h on the include path, and instrument a linked
+// module so that the runtime can migrate it. Returns the exit code; compiler diagnostics go to `stderr` verbatim.
+// Problems that are kafu's to report (no toolchain, bad kafu flag, a KAFU_DEST the instrumenter rejects) throw
+// UserError. Either way a failed command leaves no output file behind, half-written or not.
+import { readFile, rename } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UserError } from '../core/errors.js';
+import { KAFU_FLAGS_HELP, expandResponseFiles, linkOutput, parseClangArgs, splitKafuFlags } from './args.js';
+import { runBundled } from './bundled.js';
+import { removeQuietly, tempNameFor, writeFileAtomic } from './files.js';
+import { runNative } from './native.js';
+import { resolveToolchain, type ToolchainChoice } from './toolchain.js';
+import { hasCustomSection, isWasmBinary } from './wasm-info.js';
+
+export interface CompileOptions {
+  lang: 'c' | 'c++';
+  /** The folder relative paths in `argv` are relative to. */
+  cwd: string;
+  /** Instrument a linked module (`--kafu-no-instrument` in argv turns it off too). */
+  instrument: boolean;
+  /** Overrides $WASI_SDK_PATH; `--kafu-toolchain=` in argv overrides this. */
+  toolchain?: ToolchainChoice;
+  /** kafu's own messages (progress, notes), one line each, without "\n". */
+  log: (line: string) => void;
+  /** The compiler's diagnostics; default: process.stderr. */
+  stderr?: (text: string) => void;
+  /** The compiler's standard output (-E, --version …); default: process.stdout. */
+  stdout?: (chunk: Uint8Array | string) => void;
+  /** Environment for the toolchain choice and a native clang; default: process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Signature of src/instrument/instrument.ts (loaded lazily: it pulls in binaryen, ~10 MB). */
+export type InstrumentFn = (
+  wasm: Uint8Array,
+  options: { optimizeLevel: number },
+) => Promise<{ wasm: Uint8Array; report: { points: { fn: string; node: string }[]; codeSizeBefore: number; codeSizeAfter: number } }>;
+
+export async function loadInstrument(): Promise<InstrumentFn> {
+  const url = new URL('../instrument/instrument.js', import.meta.url).href;
+  const mod = (await import(url)) as { instrument: InstrumentFn };
+  return mod.instrument;
+}
+
+export function clangHelp(lang: 'c' | 'c++'): string {
+  const cmd = lang === 'c++' ? 'clang++' : 'clang';
+  const w = Math.max(...KAFU_FLAGS_HELP.map(([f]) => f.length));
+  return [
+    `Usage: kafu ${cmd} [kafu flags] [clang arguments...]`,
+    '',
+    `Compile ${lang === 'c++' ? 'C++' : 'C'} for wasm32-wasi with kafu.h on the include path. A linked module is then`,
+    'instrumented: each KAFU_DEST function becomes a migration point the kafu runtime can move between nodes.',
+    `Every argument that is not a kafu flag goes to ${cmd} unchanged (-c, -o, -I, -D, -O2, -lm, -Wl,... and`,
+    `so on); \`kafu ${cmd} -help\` shows clang's own options.`,
+    '',
+    'Kafu flags:',
+    ...KAFU_FLAGS_HELP.map(([f, d]) => `  ${f.padEnd(w)}  ${d}`),
+    '',
+    'Defaults: -fno-exceptions (wasi-libc\'s C++ library has no exception support; pass -fexceptions or',
+    '-fwasm-exceptions to override), --target=wasm32-wasi, -I <kafu>/include.',
+    '',
+    'Environment:',
+    '  WASI_SDK_PATH   use $WASI_SDK_PATH/bin/clang and its sysroot instead of the bundled toolchain',
+    '',
+    'Toolchains: the bundled npm package @yowasp/clang by default (no install beyond npm; first use in a',
+    'process loads ~100 MB of wasm); $WASI_SDK_PATH or --kafu-toolchain=PATH for a native, faster clang.',
+    '`kafu doctor` shows which one is used and whether it works.',
+    '',
+  ].join('\n');
+}
+
+async function readStdinAll(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+export async function compile(argv: string[], opts: CompileOptions): Promise<number> {
+  const stdout = opts.stdout ?? ((c) => process.stdout.write(c));
+  const stderr = opts.stderr ?? ((t) => process.stderr.write(t));
+  const env = opts.env ?? process.env;
+  const cwd = resolve(opts.cwd);
+  const { flags, clangArgs: rawArgs } = splitKafuFlags(argv);
+  if (flags.help) {
+    stdout(clangHelp(opts.lang));
+    return 0;
+  }
+  let args = await expandResponseFiles(rawArgs, (p) => readFile(resolve(cwd, p), 'utf8'));
+  let parsed = parseClangArgs(args);
+  if (!parsed.hasExceptionFlag) {
+    // LLVM 22 turns C++ exceptions on for wasm32-wasi by default, but wasi-libc's C++ runtime is built without
+    // them: every `throw` in a header (std::map::at, std::to_string …) would fail to link. Off unless asked for.
+    args = ['-fno-exceptions', ...args];
+    parsed = parseClangArgs(args);
+  }
+  const tc = resolveToolchain(flags.toolchain ?? opts.toolchain, opts.lang, env);
+  const instrument = opts.instrument && !flags.noInstrument && parsed.mode === 'link' && !parsed.partialLink;
+  const stdin = parsed.readsStdin ? await readStdinAll() : undefined;
+  const finalOutput = resolve(cwd, linkOutput(parsed));
+  const common = { parsed, cwd, stdout, stderr, log: opts.log, verbose: flags.verbose, ...(stdin ? { stdin } : {}) };
+
+  if (tc.kind === 'bundled') {
+    const r = await runBundled({ ...common, argv0: opts.lang === 'c++' ? 'clang++' : 'clang', args });
+    if (r.code !== 0) return r.code;
+    if (parsed.mode === 'link') {
+      const bytes = r.outputs.get(finalOutput);
+      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose));
+    }
+    for (const [path, bytes] of r.outputs) await writeFileAtomic(path, bytes, path === finalOutput && parsed.mode === 'link' ? 0o755 : 0o644);
+    return 0;
+  }
+
+  // Native clang writes object files atomically itself; a link goes to a temporary file first so that the
+  // instrumented module is the only thing that ever appears under the output name.
+  let nativeArgsList = args;
+  let tmp: string | undefined;
+  if (parsed.mode === 'link') {
+    tmp = tempNameFor(finalOutput);
+    nativeArgsList = [...args];
+    if (parsed.outputIndex !== undefined) {
+      const a = nativeArgsList[parsed.outputIndex]!;
+      const value = parsed.output!;
+      nativeArgsList[parsed.outputIndex] = a.slice(0, a.length - value.length) + tmp;
+    } else {
+      const dd = nativeArgsList.indexOf('--');
+      nativeArgsList.splice(dd >= 0 ? dd : nativeArgsList.length, 0, '-o', tmp);
+    }
+  }
+  try {
+    const code = await runNative({ ...common, clang: tc.clang, target: tc.target, lang: opts.lang, args: nativeArgsList, env, ...(tc.sysroot ? { sysroot: tc.sysroot } : {}) });
+    if (code !== 0 || !tmp) return code;
+    if (instrument) {
+      const bytes = new Uint8Array(await readFile(tmp));
+      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose), 0o755);
+    } else {
+      await rename(tmp, finalOutput);
+    }
+    return 0;
+  } finally {
+    if (tmp) await removeQuietly(tmp);
+  }
+}
+
+async function instrumentModule(
+  bytes: Uint8Array,
+  optLevel: number,
+  outputPath: string,
+  log: (line: string) => void,
+  verbose: boolean,
+): Promise<Uint8Array> {
+  if (!isWasmBinary(bytes) || hasCustomSection(bytes, 'linking')) return bytes; // not a linked module
+  let instrument: InstrumentFn;
+  try {
+    instrument = await loadInstrument();
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new UserError(`cannot load kafu's instrumenter (${(e as Error).message}); reinstall kafu, or link with --kafu-no-instrument`);
+    }
+    throw e;
+  }
+  const t0 = Date.now();
+  const { wasm, report } = await instrument(bytes, { optimizeLevel: Math.max(optLevel, 1) });
+  if (verbose) {
+    const pts = report.points.map((p) => `${p.fn} → ${p.node}`).join(', ') || 'none';
+    log(
+      `kafu clang: instrumented ${outputPath}: migration points: ${pts}; code ${report.codeSizeBefore} → ` +
+        `${report.codeSizeAfter} bytes (${Date.now() - t0} ms)`,
+    );
+  }
+  return wasm;
+}

@@ -1,0 +1,1 @@
+#define CONFIG_N 4
