@@ -61,7 +61,8 @@ export function resolveToolchain(
     if (!existsSync(clang)) {
       throw new UserError(`WASI_SDK_PATH=${sdk} but ${clang} does not exist; fix WASI_SDK_PATH or unset it to use the bundled toolchain`);
     }
-    return { kind: 'native', clang, sysroot: join(sdk, 'share', 'wasi-sysroot'), target: 'wasm32-wasi', why: 'WASI_SDK_PATH' };
+    const sysroot = join(sdk, 'share', 'wasi-sysroot');
+    return { kind: 'native', clang, target: 'wasm32-wasi', why: 'WASI_SDK_PATH', ...(existsSync(sysroot) ? { sysroot } : {}) };
   }
   return { kind: 'bundled', why: 'default' };
 }

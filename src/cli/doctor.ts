@@ -49,7 +49,7 @@ function describeToolchain(tc: ResolvedToolchain): string {
   if (tc.kind === 'bundled') return `bundled @yowasp/clang ${bundledVersion() ?? '(not installed)'}`;
   const v = spawnSync(tc.clang, ['--version'], { encoding: 'utf8' });
   const first = (v.stdout ?? '').split('\n')[0] || 'version unknown';
-  return `native ${tc.clang} (${first}; from ${tc.why}; sysroot ${tc.sysroot ?? 'none found'})`;
+  return `native ${tc.clang} (${first}; from ${tc.why}; sysroot ${tc.sysroot ?? "clang's default"})`;
 }
 
 /** Compile the test program (not instrumented); returns the check and the module for the next check. */

@@ -91,6 +91,7 @@ test('toolchain choice: explicit beats WASI_SDK_PATH beats bundled', async () =>
   try {
     await mkdir(join(sdk, 'bin'));
     await writeFile(join(sdk, 'bin', 'clang++'), '');
+    await mkdir(join(sdk, 'share', 'wasi-sysroot'), { recursive: true });
     const tc = resolveToolchain(undefined, 'c++', { WASI_SDK_PATH: sdk });
     assert.deepEqual(tc, { kind: 'native', clang: join(sdk, 'bin', 'clang++'), sysroot: join(sdk, 'share', 'wasi-sysroot'), target: 'wasm32-wasi', why: 'WASI_SDK_PATH' });
     // A plain `clang` driving C++ gets g++ driver mode; kafu.h's folder is always on the include path.
