@@ -1,5 +1,5 @@
 // `kafu singlenode serve CONFIG`: run every node of a config in this one process.
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { createLogger, parseLevel } from '../core/log.js';
 import { singlenodeServe } from '../singlenode/singlenode.js';
 
@@ -15,9 +15,18 @@ export function registerSinglenode(program: Command): void {
     )
     .argument('<config>', 'kafu-config.yaml')
     .option('--log-level <level>', 'error, warn, info or debug (also KAFU_LOG)', process.env.KAFU_LOG ?? 'info')
-    .action(async (config: string, o: { logLevel: string }) => {
+    .option(
+      '--force-migration-every <n>',
+      'testing: also move the program to the next node after every n-th WASI call (build with --kafu-syscall-points)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+        return n;
+      },
+    )
+    .action(async (config: string, o: { logLevel: string; forceMigrationEvery?: number }) => {
       const log = createLogger((l) => process.stderr.write(l), parseLevel(o.logLevel));
-      const { exitCode } = await singlenodeServe(config, { log });
+      const { exitCode } = await singlenodeServe(config, { log, forceMigrationEvery: o.forceMigrationEvery });
       process.exitCode = exitCode;
     });
 }

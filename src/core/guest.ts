@@ -44,6 +44,8 @@ export interface CapturedState {
   memory: Uint8Array;
   globals: GlobalValue[];
   unwindArea: UnwindArea;
+  /** Return value of the WASI call the program was suspended after, if it was. */
+  resumeValue?: number;
 }
 
 export type RunOutcome =
@@ -56,6 +58,8 @@ export interface GuestOptions {
   decide: (point: MigrationPoint, kind: number) => Migration | undefined;
   /** Exit code carried by an exception the system throws for proc_exit, else undefined. */
   exitCode: (error: unknown) => number | undefined;
+  /** Modules built with system-call points only: called after each WASI call; returns a migration to force. */
+  afterSystemCall?: (name: string) => Migration | undefined;
 }
 
 interface AsyncifyExports {
@@ -75,13 +79,15 @@ export class GuestInstance {
   private readonly exports: AsyncifyExports & Record<string, unknown>;
   private unwindArea: UnwindArea | undefined;
   private pending: Migration | undefined;
+  private resumeValue: number | undefined;
 
   constructor(
     private readonly guest: GuestModule,
     private readonly options: GuestOptions,
   ) {
+    const system = options.system.imports();
     const instance = new WebAssembly.Instance(guest.module, {
-      wasi_snapshot_preview1: options.system.imports() as WebAssembly.ModuleImports,
+      wasi_snapshot_preview1: (guest.meta.systemCallPoints ? this.suspendableSystemCalls(system) : system) as WebAssembly.ModuleImports,
       [MIGRATION_IMPORT.module]: { [MIGRATION_IMPORT.name]: (id: number, kind: number) => this.migrationPoint(id, kind) },
     });
     this.exports = instance.exports as unknown as AsyncifyExports & Record<string, unknown>;
@@ -113,6 +119,7 @@ export class GuestInstance {
       g.value = saved.type === 'i64' ? BigInt(saved.value) : saved.value;
     });
     this.unwindArea = state.unwindArea;
+    this.resumeValue = state.resumeValue;
     this.exports.asyncify_start_rewind(state.unwindArea.ptr);
     return this.enter();
   }
@@ -142,12 +149,44 @@ export class GuestInstance {
     const point = this.guest.meta.points[id];
     if (!point) throw new Error(`kafu: migration point ${id} is not in the module's metadata`);
     const migration = this.options.decide(point, kind);
-    if (!migration) return;
+    if (migration) this.suspend(migration);
+  }
+
+  /** Start unwinding into the unwind area; `_start` returns once the whole stack is saved. */
+  private suspend(migration: Migration, resumeValue?: number): void {
+    const ex = this.exports;
     const needed = unwindBytesNeeded(this.guest.frameBounds, this.guest.meta.importedFunctions);
     this.unwindArea = ensureUnwindArea(ex.memory, this.unwindArea, needed);
     resetUnwindHeader(ex.memory, this.unwindArea);
     this.pending = migration;
+    this.resumeValue = resumeValue;
     ex.asyncify_start_unwind(this.unwindArea.ptr);
+  }
+
+  /**
+   * WASI imports that may suspend after they return. On resume the rewound call does not run again: it hands
+   * back the value it returned before the migration (its memory writes are already in the snapshot).
+   */
+  private suspendableSystemCalls(
+    system: Record<string, (...args: never[]) => unknown>,
+  ): Record<string, (...args: never[]) => unknown> {
+    const wrapped: Record<string, (...args: never[]) => unknown> = {};
+    for (const [name, fn] of Object.entries(system)) {
+      wrapped[name] = (...args: never[]) => {
+        const ex = this.exports;
+        if (ex.asyncify_get_state() === REWINDING) {
+          ex.asyncify_stop_rewind();
+          const value = this.resumeValue;
+          this.resumeValue = undefined;
+          return value;
+        }
+        const result = fn(...args);
+        const migration = this.options.afterSystemCall?.(name);
+        if (migration) this.suspend(migration, result as number);
+        return result;
+      };
+    }
+    return wrapped;
   }
 
   private capture(): CapturedState {
@@ -159,6 +198,7 @@ export class GuestInstance {
       memory: new Uint8Array(this.exports.memory.buffer.slice(0)),
       globals,
       unwindArea: this.unwindArea!,
+      resumeValue: this.resumeValue,
     };
   }
 }

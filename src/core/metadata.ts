@@ -27,6 +27,8 @@ export interface KafuMetadata {
   points: MigrationPoint[];
   /** Every mutable global, exported under `name`, in module order (they are saved in the snapshot). */
   globals: { name: string; type: 'i32' | 'i64' | 'f32' | 'f64' }[];
+  /** Every WASI call is also a suspension point (built for forced-migration testing). */
+  systemCallPoints: boolean;
   /** Index of the first defined (non-imported) function, to map stack-trace indices onto `kafu.frames`. */
   importedFunctions: number;
   codeSizeBefore: number;

@@ -19,7 +19,8 @@ export interface MigrationStackState {
 export interface Migration {
   from: string;
   to: string;
-  reason: 'enter' | 'return';
+  /** `forced`: a test harness moved the program after the WASI call `fn`. */
+  reason: 'enter' | 'return' | 'forced';
   fn: string;
 }
 

@@ -27,7 +27,22 @@ export type SegmentResult =
 
 export class MigrationRefused extends UserError {}
 
-export function runSegment(guest: GuestModule, node: string, host: ProgramHost, from?: Snapshot): SegmentResult {
+/** Test harness: move the program to the next node after every `every`-th WASI call (round robin over `nodes`). */
+export interface ForcedMigrations {
+  every: number;
+  nodes: string[];
+}
+
+export function runSegment(
+  guest: GuestModule,
+  node: string,
+  host: ProgramHost,
+  from?: Snapshot,
+  forced?: ForcedMigrations,
+): SegmentResult {
+  if (forced && !guest.meta.systemCallPoints) {
+    throw new UserError('forced migrations need a module built with `kafu clang --kafu-syscall-points`');
+  }
   if (from) {
     if (from.header.moduleSha256 !== guest.sha256) {
       throw new UserError(
@@ -38,19 +53,37 @@ export function runSegment(guest: GuestModule, node: string, host: ProgramHost, 
   }
   const stack = new MigrationStack(from?.header.migrationStack);
   const system = host.createSystem(node, from?.header.wasi);
+  let systemCalls = from?.header.systemCalls ?? 0;
+  const refuseIfBlocked = (m: Migration, where: string) => {
+    const blocker = system.migrationBlocker();
+    // Refused before suspending: the program stops here with its state (files included) intact.
+    if (blocker) throw new MigrationRefused(`cannot migrate ${m.from} -> ${m.to} at ${where}: ${blocker} cannot be carried`);
+  };
   const instance = new GuestInstance(guest, {
     system,
     exitCode: host.exitCode,
+    afterSystemCall: forced
+      ? (name) => {
+          if (++systemCalls % forced.every !== 0 || name === 'proc_exit') return undefined;
+          const to = forced.nodes[(forced.nodes.indexOf(node) + 1) % forced.nodes.length]!;
+          const m: Migration = { from: node, to, reason: 'forced', fn: name };
+          refuseIfBlocked(m, `WASI call ${name}`);
+          return m;
+        }
+      : undefined,
     decide: (point, kind) => {
       const m = stack.pass(point, kind, node);
-      const blocker = m && system.migrationBlocker();
-      // Refused before suspending: the program stops here with its state (files included) intact.
-      if (blocker) throw new MigrationRefused(`cannot migrate ${m.from} -> ${m.to} at ${point.fn}: ${blocker} cannot be carried`);
+      if (m) refuseIfBlocked(m, point.fn);
       return m;
     },
   });
   const outcome = from
-    ? instance.resume({ memory: from.memory, globals: from.header.globals, unwindArea: from.header.unwindArea })
+    ? instance.resume({
+        memory: from.memory,
+        globals: from.header.globals,
+        unwindArea: from.header.unwindArea,
+        resumeValue: from.header.resumeValue,
+      })
     : instance.start();
   if (outcome.kind === 'exited') return { kind: 'exited', node, code: outcome.code };
   const { migration, state } = outcome;
@@ -65,6 +98,8 @@ export function runSegment(guest: GuestModule, node: string, host: ProgramHost, 
         migrationStack: stack.state(),
         globals: state.globals,
         unwindArea: state.unwindArea,
+        resumeValue: state.resumeValue,
+        systemCalls,
         wasi: system.exportState(),
         resources: {},
         memory: { byteLength: state.memory.byteLength, pages: 0 },
@@ -85,5 +120,6 @@ export function checkPlacement(meta: KafuMetadata, nodeIds: string[], where: str
 }
 
 export function describeMigration(m: Migration): string {
-  return `Migration ${m.from} -> ${m.to} (${m.reason === 'enter' ? 'Entering' : 'Returning from'} ${m.fn})`;
+  const why = m.reason === 'enter' ? `Entering ${m.fn}` : m.reason === 'return' ? `Returning from ${m.fn}` : `forced after ${m.fn}`;
+  return `Migration ${m.from} -> ${m.to} (${why})`;
 }

@@ -15,6 +15,8 @@ const header = {
   unwindArea: { ptr: 3 * PAGE_SIZE, size: PAGE_SIZE },
   wasi: { fds: [1, 2, 3] },
   resources: {},
+  systemCalls: 12,
+  resumeValue: 0,
   createdBy: 'test',
 };
 

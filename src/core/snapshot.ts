@@ -7,7 +7,7 @@
 //
 // The header is self-describing JSON so any engine or language can read it; memory follows as independent page
 // records so that a writer can stream them and a reader can apply them one by one (no whole-heap copies).
-import type { MigrationStackState } from './migration-stack.js';
+import type { Migration, MigrationStackState } from './migration-stack.js';
 import type { UnwindArea } from './unwind-area.js';
 import { concat } from './wasm-sections.js';
 
@@ -23,8 +23,12 @@ export interface SnapshotHeader {
   moduleSha256: string;
   /** Node that resumes the program. */
   node: string;
-  migration?: { from: string; to: string; reason: 'enter' | 'return'; fn: string };
+  migration?: Migration;
   migrationStack: MigrationStackState;
+  /** When suspended right after a WASI call: the value that call returned, handed back on resume. */
+  resumeValue?: number;
+  /** WASI calls made so far (drives forced migrations every N calls). */
+  systemCalls: number;
   globals: GlobalValue[];
   unwindArea: UnwindArea;
   /** Library OS state (src/wasi), opaque to the core. */

@@ -29,6 +29,11 @@ import { codeSize, importKinds, parseSections, serializeSections, type Section }
 export interface InstrumentOptions {
   /** Binaryen optimize level for the code Asyncify adds (0-3). */
   optimizeLevel: number;
+  /**
+   * Also make every WASI call a place where the runtime may suspend (after the call returns). For test harnesses
+   * that force migrations between system calls; it instruments nearly every function, so programs grow.
+   */
+  systemCallPoints?: boolean;
 }
 
 export interface InstrumentReport {
@@ -51,6 +56,7 @@ async function loadBinaryen(): Promise<Binaryen> {
 }
 
 const MP_INTERNAL = 'kafu$migration_point';
+const WASI_MODULE = 'wasi_snapshot_preview1';
 const BODY_SUFFIX = '$kafu_body';
 
 const TYPE_BYTES = (b: Binaryen, t: number): number =>
@@ -87,7 +93,9 @@ export async function instrument(
 
     binaryen.setOptimizeLevel(Math.max(0, Math.min(3, options.optimizeLevel)));
     binaryen.setShrinkLevel(0);
-    binaryen.setPassArgument('asyncify-imports', `${MIGRATION_IMPORT.module}.${MIGRATION_IMPORT.name}`);
+    const suspending = [`${MIGRATION_IMPORT.module}.${MIGRATION_IMPORT.name}`];
+    if (options.systemCallPoints) suspending.push(`${WASI_MODULE}.*`);
+    binaryen.setPassArgument('asyncify-imports', suspending.join(','));
     mod.runPasses(['asyncify']);
     binaryen.setPassArgument('asyncify-imports', null);
     if (!mod.validate()) throw new Error('kafu internal error: instrumented module does not validate');
@@ -100,6 +108,7 @@ export async function instrument(
       version: INSTRUMENTATION_VERSION,
       points,
       globals,
+      systemCallPoints: options.systemCallPoints === true,
       importedFunctions,
       codeSizeBefore,
       codeSizeAfter,

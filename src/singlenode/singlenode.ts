@@ -17,6 +17,8 @@ export interface SinglenodeOptions {
   log: Logger;
   stdout?: NodeHostOptions['stdout'];
   stderr?: NodeHostOptions['stderr'];
+  /** Test harness: also migrate to the next node after every N-th WASI call (module built with syscall points). */
+  forceMigrationEvery?: number;
   /** Called after each migration, with the snapshot's size in bytes. */
   onMigration?: (migration: Migration, snapshotBytes: number) => void;
 }
@@ -43,6 +45,9 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
     stderr: opts.stderr,
   });
 
+  const forced = opts.forceMigrationEvery
+    ? { every: opts.forceMigrationEvery, nodes: config.nodes.map((n) => n.id) }
+    : undefined;
   let node = config.nodes[0]!.id;
   let snapshot: Snapshot | undefined;
   let migrations = 0;
@@ -51,7 +56,7 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
   for (;;) {
     let result: ReturnType<typeof runSegment>;
     try {
-      result = runSegment(guest, node, host, snapshot);
+      result = runSegment(guest, node, host, snapshot, forced);
     } catch (e) {
       if (!(e instanceof WebAssembly.RuntimeError)) throw e;
       log.error(`Program trapped on ${node}: ${e.message}`);
