@@ -84,6 +84,8 @@ export interface ParsedArgs {
   hasTarget: boolean;
   /** --sysroot / -isysroot was given. */
   hasSysroot: boolean;
+  /** -M, -MM, -MD or -MMD: the command writes make dependency files. */
+  writesDeps: boolean;
   /** An exception-handling option (-fexceptions, -fno-exceptions, -fcxx-exceptions, -fwasm-exceptions …) was given. */
   hasExceptionFlag: boolean;
   /** The command reads a source from standard input ("-"). */
@@ -146,7 +148,7 @@ export function parseClangArgs(args: readonly string[]): ParsedArgs {
   let compileOnly = false;
   let noLink = false;
   let inputs = 0;
-  const out: ParsedArgs = { mode: 'link', optLevel: 0, paths: [], hasTarget: false, hasSysroot: false, hasExceptionFlag: false, readsStdin: false, partialLink: false };
+  const out: ParsedArgs = { mode: 'link', optLevel: 0, paths: [], hasTarget: false, hasSysroot: false, hasExceptionFlag: false, writesDeps: false, readsStdin: false, partialLink: false };
   let afterDashDash = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -165,6 +167,7 @@ export function parseClangArgs(args: readonly string[]): ParsedArgs {
     else if (a === '-r' || a === '-shared' || a === '-Wl,-r' || a === '-Wl,--relocatable' || a === '-Wl,-shared') out.partialLink = true;
     const o = optLevelOf(a);
     if (o !== undefined) out.optLevel = o;
+    if (a === '-M' || a === '-MM' || a === '-MD' || a === '-MMD') out.writesDeps = true;
     if (/^-f(no-)?(cxx-|wasm-)?exceptions$/.test(a) || a.startsWith('-fwasm-exceptions')) out.hasExceptionFlag = true;
     if (a === '-target' || a.startsWith('--target=') || a.startsWith('-target=')) out.hasTarget = true;
     if (a === '--sysroot' || a.startsWith('--sysroot=') || a === '-isysroot' || (a.startsWith('-isysroot') && a.length > 9)) out.hasSysroot = true;

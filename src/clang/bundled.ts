@@ -192,6 +192,21 @@ export class PathRewriter {
   }
 }
 
+/**
+ * Make dependency files name headers as the toolchain saw them: its own sysroot under /usr (not on the host: make
+ * would fail with "No rule to make target /usr/include/…") and other host files under HOST_PREFIX. Drop the
+ * former (system headers, as -MMD would) and map the latter back.
+ */
+export function fixDepFile(text: string, rewriter: PathRewriter): string {
+  const lines = text.split('\n').filter((l) => !/^\/usr\/\S*:\s*$/.test(l)); // -MP phony targets
+  return rewriter.rewrite(
+    lines
+      .map((l) => l.replace(/(^|[ \t])\/usr\/\S+(?=\s|$)/g, '$1'))
+      .filter((l) => !/^\s*\\$/.test(l))
+      .join('\n'),
+  );
+}
+
 export interface BundledRun {
   argv0: 'clang' | 'clang++';
   /** clang arguments, kafu flags already removed. */
@@ -270,10 +285,13 @@ export async function runBundled(run: BundledRun): Promise<BundledResult> {
 
   // Map and load every path argument.
   const sourceDirs = new Set<string>();
+  const depOutputs = new Set<string>();
   const rewriter = new PathRewriter();
   for (const p of parsed.paths) {
     const v = vt.toVirtual(p.path);
     args[p.index] = p.prefix + v;
+    if (p.role === 'output' && args[p.index - 1] === '-MF') depOutputs.add(VirtualTree.absolute(v));
+    if (p.role === 'output' && p.prefix === '-MF') depOutputs.add(VirtualTree.absolute(v));
     if (p.role === 'include-dir' || p.role === 'lib-dir') rewriter.add(v.replace(/\/?$/, '/'), p.path.replace(/\/?$/, '/'));
     else {
       rewriter.add(v, p.path);
@@ -358,7 +376,10 @@ export async function runBundled(run: BundledRun): Promise<BundledResult> {
     out.flush();
     err.flush();
     const outputs = new Map<string, Uint8Array>();
-    for (const [v, bytes] of vt.changedFiles(tree)) outputs.set(vt.toHost(v), bytes);
+    for (const [v, bytes] of vt.changedFiles(tree)) {
+      const isDeps = parsed.writesDeps && (v.endsWith('.d') || depOutputs.has(v));
+      outputs.set(vt.toHost(v), isDeps ? new TextEncoder().encode(fixDepFile(new TextDecoder().decode(bytes), rewriter)) : bytes);
+    }
     return { code: 0, outputs };
   } catch (e) {
     out.flush();

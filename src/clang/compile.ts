@@ -106,7 +106,14 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
       const bytes = r.outputs.get(finalOutput);
       if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose));
     }
-    for (const [path, bytes] of r.outputs) await writeFileAtomic(path, bytes, path === finalOutput && parsed.mode === 'link' ? 0o755 : 0o644);
+    for (const [path, bytes] of r.outputs) {
+      try {
+        await writeFileAtomic(path, bytes, path === finalOutput && parsed.mode === 'link' ? 0o755 : 0o644);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new UserError(`cannot write ${path}: ${code === 'ENOENT' ? 'its folder does not exist' : (e as Error).message}`);
+      }
+    }
     return 0;
   }
 

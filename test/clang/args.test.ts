@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { expandResponseFiles, linkOutput, parseClangArgs, splitKafuFlags } from '../../src/clang/args.js';
-import { HOST_PREFIX, PathRewriter, VirtualTree } from '../../src/clang/bundled.js';
+import { HOST_PREFIX, PathRewriter, VirtualTree, fixDepFile } from '../../src/clang/bundled.js';
 import { nativeArgs } from '../../src/clang/native.js';
 import { packageIncludeDir, resolveToolchain } from '../../src/clang/toolchain.js';
 import { UserError } from '../../src/core/errors.js';
@@ -100,4 +100,10 @@ test('toolchain choice: explicit beats WASI_SDK_PATH beats bundled', async () =>
   } finally {
     await rm(sdk, { recursive: true, force: true });
   }
+});
+
+test('dependency files from the bundled toolchain name host files only', () => {
+  const rw = new PathRewriter();
+  const text = `x.o: x.c /usr/include/wasm32-wasip1/stdio.h \\\n  /usr/include/bits/a.h \\\n  ${HOST_PREFIX}/opt/kafu/include/kafu.h inc/c.h\n/usr/include/bits/a.h:\n${HOST_PREFIX}/opt/kafu/include/kafu.h:\n`;
+  assert.equal(fixDepFile(text, rw), 'x.o: x.c  \\\n  /opt/kafu/include/kafu.h inc/c.h\n/opt/kafu/include/kafu.h:\n');
 });
