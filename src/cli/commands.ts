@@ -1,11 +1,15 @@
 // The list of subcommands. Each file registers one tool.
 import type { Command } from 'commander';
+import { registerClang } from './clang.js';
+import { registerDoctor } from './doctor.js';
 import { registerInspect } from './inspect.js';
 import { registerRun } from './run.js';
 import { registerSinglenode } from './singlenode.js';
 
 export function registerCommands(program: Command): void {
+  registerClang(program);
   registerSinglenode(program);
   registerInspect(program);
   registerRun(program);
+  registerDoctor(program);
 }

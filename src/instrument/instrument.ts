@@ -96,7 +96,8 @@ export async function instrument(
     const suspending = [`${MIGRATION_IMPORT.module}.${MIGRATION_IMPORT.name}`];
     if (options.systemCallPoints) suspending.push(`${WASI_MODULE}.*`);
     binaryen.setPassArgument('asyncify-imports', suspending.join(','));
-    mod.runPasses(['asyncify']);
+    // Nothing can suspend in a module without migration points: leave its code as it is (and C++ builds fast).
+    if (points.length > 0 || options.systemCallPoints) mod.runPasses(['asyncify']);
     binaryen.setPassArgument('asyncify-imports', null);
     if (!mod.validate()) throw new Error('kafu internal error: instrumented module does not validate');
 
