@@ -13,18 +13,21 @@ export interface KafuFlags {
   verbose: boolean;
   /** `--kafu-help` (and a lone `--help`/`-h`): kafu's own help. */
   help: boolean;
+  /** `--kafu-syscall-points`: every WASI call may also suspend (forced-migration testing). */
+  syscallPoints: boolean;
 }
 
 export const KAFU_FLAGS_HELP: [string, string][] = [
   ['--kafu-no-instrument', 'link a plain wasm32-wasi module (no migration points; `kafu run` and wasmtime run it, the migrating runtime does not)'],
   ['--kafu-toolchain=bundled|PATH', 'compiler: the bundled npm toolchain (@yowasp/clang), or a native clang binary with a wasm32-wasi sysroot'],
+  ['--kafu-syscall-points', 'testing: let the runtime also migrate after any WASI call (`kafu singlenode serve --force-migration-every N`); larger code'],
   ['--kafu-verbose', 'print the commands kafu runs and the instrumentation report (on stderr)'],
   ['--kafu-help', 'this help'],
 ];
 
 /** Split kafu's own flags from the arguments meant for clang. */
 export function splitKafuFlags(argv: readonly string[]): { flags: KafuFlags; clangArgs: string[] } {
-  const flags: KafuFlags = { noInstrument: false, verbose: false, help: false };
+  const flags: KafuFlags = { noInstrument: false, verbose: false, help: false, syscallPoints: false };
   const clangArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -34,6 +37,7 @@ export function splitKafuFlags(argv: readonly string[]): { flags: KafuFlags; cla
     }
     if (a === '--kafu-no-instrument') flags.noInstrument = true;
     else if (a === '--kafu-verbose') flags.verbose = true;
+    else if (a === '--kafu-syscall-points') flags.syscallPoints = true;
     else if (a === '--kafu-help') flags.help = true;
     else if (a.startsWith('--kafu-toolchain=')) flags.toolchain = a.slice('--kafu-toolchain='.length);
     else if (a === '--kafu-toolchain') {

@@ -30,11 +30,8 @@ export interface CompileOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Signature of src/instrument/instrument.ts (loaded lazily: it pulls in binaryen, ~10 MB). */
-export type InstrumentFn = (
-  wasm: Uint8Array,
-  options: { optimizeLevel: number },
-) => Promise<{ wasm: Uint8Array; report: { points: { fn: string; node: string }[]; codeSizeBefore: number; codeSizeAfter: number } }>;
+/** src/instrument/instrument.ts is loaded lazily: it pulls in binaryen (~10 MB). */
+export type InstrumentFn = typeof import('../instrument/instrument.js').instrument;
 
 export async function loadInstrument(): Promise<InstrumentFn> {
   const url = new URL('../instrument/instrument.js', import.meta.url).href;
@@ -104,7 +101,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
     if (r.code !== 0) return r.code;
     if (parsed.mode === 'link') {
       const bytes = r.outputs.get(finalOutput);
-      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose));
+      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose, flags.syscallPoints));
     }
     for (const [path, bytes] of r.outputs) {
       try {
@@ -138,7 +135,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
     if (code !== 0 || !tmp) return code;
     if (instrument) {
       const bytes = new Uint8Array(await readFile(tmp));
-      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose), 0o755);
+      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose, flags.syscallPoints), 0o755);
     } else {
       await rename(tmp, finalOutput);
     }
@@ -154,6 +151,7 @@ async function instrumentModule(
   outputPath: string,
   log: (line: string) => void,
   verbose: boolean,
+  systemCallPoints: boolean,
 ): Promise<Uint8Array> {
   if (!isWasmBinary(bytes) || hasCustomSection(bytes, 'linking')) return bytes; // not a linked module
   let instrument: InstrumentFn;
@@ -166,7 +164,7 @@ async function instrumentModule(
     throw e;
   }
   const t0 = Date.now();
-  const { wasm, report } = await instrument(bytes, { optimizeLevel: Math.max(optLevel, 1) });
+  const { wasm, report } = await instrument(bytes, { optimizeLevel: Math.max(optLevel, 1), systemCallPoints });
   if (verbose) {
     const pts = report.points.map((p) => `${p.fn} → ${p.node}`).join(', ') || 'none';
     log(
