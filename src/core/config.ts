@@ -1,7 +1,10 @@
 // kafu-config.yaml: Kafu's keys, validated strictly (unknown keys are errors that name the field).
 import { z } from 'zod';
 
-const nonEmpty = (what: string) => z.string({ error: `${what} must be a string` }).min(1, `${what} must not be empty`);
+const nonEmpty = (what: string) =>
+  z
+    .string({ error: (iss) => (iss.input === undefined ? `${what} is required` : `${what} must be a string`) })
+    .min(1, `${what} must not be empty`);
 
 const nodeSchema = z.strictObject({
   address: nonEmpty('address'),
@@ -9,15 +12,30 @@ const nodeSchema = z.strictObject({
   placement: nonEmpty('placement').optional(),
 });
 
+const mountSchema = z.strictObject({
+  guest: z.string().regex(/^\//, 'guest must be an absolute path in the program, like /data'),
+  host: nonEmpty('host'),
+  mode: z.enum(['follow', 'node-local']).default('follow'),
+});
+
 const appSchema = z
   .strictObject({
     path: nonEmpty('path').optional(),
     url: z.url({ error: 'url must be a URL' }).optional(),
     args: z.array(z.string({ error: 'each arg must be a string' })).default([]),
+    env: z.record(z.string(), z.string({ error: 'env values must be strings' })).default({}),
     preopened_dir: nonEmpty('preopened_dir').optional(),
-  })
+    mounts: z.array(mountSchema).default([]),
+    /** Where the program's stdout/stderr appear: on the node running it (Kafu), or all on the first node. */
+    output: z.enum(['node', 'first-node']).default('node'),
+  }, { error: (iss) => (iss.input === undefined ? 'app is required' : 'app must be a map') })
   .refine((a) => (a.path === undefined) !== (a.url === undefined), {
     message: 'exactly one of app.path and app.url must be given',
+  })
+  .superRefine((a, ctx) => {
+    const guests = [...(a.preopened_dir === undefined ? [] : ['/']), ...a.mounts.map((m) => m.guest.replace(/\/+$/, '') || '/')];
+    const dup = guests.find((g, i) => guests.indexOf(g) !== i);
+    if (dup) ctx.addIssue({ code: 'custom', path: ['mounts'], message: `two mounts at ${dup} (preopened_dir is the mount at /)` });
   });
 
 const clusterSchema = z.strictObject({
@@ -39,7 +57,9 @@ export const configSchema = z.strictObject({
   name: nonEmpty('name'),
   app: appSchema,
   nodes: z
-    .record(z.string().min(1, 'node id must not be empty'), nodeSchema, { error: 'nodes must be a map of node id → node' })
+    .record(z.string().min(1, 'node id must not be empty'), nodeSchema, {
+      error: (iss) => (iss.input === undefined ? 'nodes is required' : 'nodes must be a map of node id → node'),
+    })
     .refine((n) => Object.keys(n).length > 0, { message: 'at least one node is required' }),
   cluster: clusterSchema.prefault({}),
 });
@@ -53,9 +73,17 @@ export interface NodeConfig {
   placement?: string;
 }
 
+export interface MountConfig {
+  guest: string;
+  /** Host folder, relative to the config file; `${node}` stands for the node's id. */
+  host: string;
+  /** follow: the files travel with the program; node-local: each node's own folder, open files cannot move. */
+  mode: 'follow' | 'node-local';
+}
+
 export interface KafuConfig {
   name: string;
-  app: { path?: string; url?: string; args: string[]; preopenedDir?: string };
+  app: { path?: string; url?: string; args: string[]; env: Record<string, string>; mounts: MountConfig[]; output: 'node' | 'first-node' };
   /** In file order: the first node starts the program. */
   nodes: NodeConfig[];
   cluster: z.output<typeof clusterSchema>;
@@ -64,6 +92,8 @@ export interface KafuConfig {
 export interface ConfigIssue {
   path: (string | number)[];
   message: string;
+  /** For unknown keys: the keys (the path is their map's). */
+  keys?: string[];
 }
 
 /** Validate parsed YAML; `nodeOrder` is the order of the ids in the file (JS objects reorder numeric keys). */
@@ -74,6 +104,7 @@ export function validateConfig(raw: unknown, nodeOrder: string[]): { config?: Ka
       issues: parsed.error.issues.map((i) => ({
         path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
         message: i.code === 'unrecognized_keys' ? `unknown key(s): ${i.keys.join(', ')}` : i.message,
+        keys: i.code === 'unrecognized_keys' ? i.keys : undefined,
       })),
     };
   }
@@ -83,7 +114,18 @@ export function validateConfig(raw: unknown, nodeOrder: string[]): { config?: Ka
     issues: [],
     config: {
       name: c.name,
-      app: { path: c.app.path, url: c.app.url, args: c.app.args, preopenedDir: c.app.preopened_dir },
+      app: {
+        path: c.app.path,
+        url: c.app.url,
+        args: c.app.args,
+        env: c.app.env,
+        // Kafu's preopened_dir is the mount at "/"; its files follow the program.
+        mounts: [
+          ...(c.app.preopened_dir === undefined ? [] : [{ guest: '/', host: c.app.preopened_dir, mode: 'follow' as const }]),
+          ...c.app.mounts,
+        ],
+        output: c.app.output,
+      },
       nodes: ids.map((id) => ({ id, ...c.nodes[id]! })),
       cluster: c.cluster,
     },

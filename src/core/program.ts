@@ -1,23 +1,33 @@
 // One stretch of a program's life on one node: start (or resume a snapshot) there, run until the program ends
 // or calls for another node, and turn a suspension into a snapshot for that node. Used by every runtime mode.
 import { UserError } from './errors.js';
-import { GuestInstance, type GuestModule, type GuestSystem } from './guest.js';
+import { GuestInstance, type GuestModule, type GuestSystem, type RunOutcome } from './guest.js';
 import type { KafuMetadata } from './metadata.js';
 import { MigrationStack, type Migration } from './migration-stack.js';
 import type { Snapshot } from './snapshot.js';
 
 export const RUNTIME_ID = 'kafu-ts/1';
 
+/** What a node's library OS hands over at a migration: WASI state, other resources, and their bulk bytes. */
+export interface SystemState {
+  wasi: unknown;
+  resources: Record<string, unknown>;
+  blobs: Uint8Array[];
+}
+
 /** The library OS of one node, as the core needs it. */
 export interface NodeSystem extends GuestSystem {
-  exportState(): unknown;
+  /** State for node `to` (what it needs may depend on what that node already has). */
+  exportState(to: string): SystemState;
   /** A held resource that cannot travel, named for the user; null when everything can. */
   migrationBlocker(): string | null;
+  /** Free host handles (open files …) when the program has left this node or ended. */
+  release(): void;
 }
 
 export interface ProgramHost {
   /** A fresh library OS for `node`, restored from `state` when resuming. */
-  createSystem(node: string, state: unknown | undefined): NodeSystem;
+  createSystem(node: string, state: SystemState | undefined): NodeSystem;
   exitCode(error: unknown): number | undefined;
 }
 
@@ -52,7 +62,10 @@ export function runSegment(
     if (from.header.node !== node) throw new Error(`kafu: snapshot for node ${from.header.node} resumed on ${node}`);
   }
   const stack = new MigrationStack(from?.header.migrationStack);
-  const system = host.createSystem(node, from?.header.wasi);
+  const system = host.createSystem(
+    node,
+    from && { wasi: from.header.wasi, resources: from.header.resources, blobs: from.blobs },
+  );
   let systemCalls = from?.header.systemCalls ?? 0;
   const refuseIfBlocked = (m: Migration, where: string) => {
     const blocker = system.migrationBlocker();
@@ -77,16 +90,34 @@ export function runSegment(
       return m;
     },
   });
-  const outcome = from
-    ? instance.resume({
+  try {
+    const outcome = from ? resumeFrom(instance, from) : instance.start();
+    return finishSegment(guest, node, stack, system, systemCalls, outcome);
+  } finally {
+    system.release();
+  }
+}
+
+function resumeFrom(instance: GuestInstance, from: Snapshot) {
+  return instance.resume({
         memory: from.memory,
         globals: from.header.globals,
         unwindArea: from.header.unwindArea,
         resumeValue: from.header.resumeValue,
-      })
-    : instance.start();
+      });
+}
+
+function finishSegment(
+  guest: GuestModule,
+  node: string,
+  stack: MigrationStack,
+  system: NodeSystem,
+  systemCalls: number,
+  outcome: RunOutcome,
+): SegmentResult {
   if (outcome.kind === 'exited') return { kind: 'exited', node, code: outcome.code };
   const { migration, state } = outcome;
+  const { wasi, resources, blobs } = system.exportState(migration.to);
   return {
     kind: 'migrate',
     migration,
@@ -100,12 +131,14 @@ export function runSegment(
         unwindArea: state.unwindArea,
         resumeValue: state.resumeValue,
         systemCalls,
-        wasi: system.exportState(),
-        resources: {},
+        wasi,
+        resources,
+        blobs: blobs.map((b) => b.byteLength),
         memory: { byteLength: state.memory.byteLength, pages: 0 },
         createdBy: RUNTIME_ID,
       },
       memory: state.memory,
+      blobs,
     },
   };
 }

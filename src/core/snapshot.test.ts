@@ -25,17 +25,19 @@ test('round trip keeps header and memory; zero pages are not stored', () => {
   memory[5] = 1;
   memory[3 * PAGE_SIZE + 17] = 0xee;
   memory[8 * PAGE_SIZE - 1] = 9;
-  const chunks = encodeSnapshot({ header, memory });
+  const blob = new TextEncoder().encode('file contents');
+  const chunks = encodeSnapshot({ header, memory, blobs: [blob, new Uint8Array()] });
   assert.ok(snapshotByteLength(chunks) < 4 * PAGE_SIZE, 'only three non-zero pages are stored');
   const back = decodeSnapshot(chunks);
   assert.deepEqual(back.memory, memory);
-  assert.deepEqual({ ...back.header, memory: undefined }, { ...header, memory: undefined });
+  assert.deepEqual(back.blobs, [blob, new Uint8Array()]);
+  assert.deepEqual({ ...back.header, memory: undefined, blobs: undefined }, { ...header, memory: undefined, blobs: undefined });
   assert.deepEqual(back.header.memory, { byteLength: 8 * PAGE_SIZE, pages: 3 });
 });
 
 test('corrupt or truncated bytes are refused with a reason', () => {
   const memory = new Uint8Array(2 * PAGE_SIZE).fill(7);
-  const bytes = concat(encodeSnapshot({ header, memory }));
+  const bytes = concat(encodeSnapshot({ header, memory, blobs: [] }));
   assert.throws(() => decodeSnapshot(bytes.subarray(0, bytes.length - 100)), SnapshotFormatError);
   const bad = bytes.slice();
   bad[0] = 0;

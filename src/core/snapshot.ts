@@ -3,6 +3,7 @@
 //
 //   "KAFUSNAP"  u32 format version  u32 header length  header (UTF-8 JSON, SnapshotHeader)
 //   then header.memory.pages records:  u32 page index, 65536 bytes   (all-zero pages are left out)
+//   then the blobs, header.blobs[i] bytes each (file contents that travel with the program, …)
 //   "KAFUEND!"
 //
 // The header is self-describing JSON so any engine or language can read it; memory follows as independent page
@@ -33,8 +34,10 @@ export interface SnapshotHeader {
   unwindArea: UnwindArea;
   /** Library OS state (src/wasi), opaque to the core. */
   wasi: unknown;
-  /** Host resources beyond WASI (wasi-nn graphs, …) by name. */
+  /** Host resources beyond WASI fds (mounts that follow the program, wasi-nn graphs, …) by name. */
   resources: Record<string, unknown>;
+  /** Byte lengths of the blobs after the memory pages; resources refer to them by index. */
+  blobs: number[];
   memory: { byteLength: number; pages: number };
   createdBy: string;
 }
@@ -42,6 +45,7 @@ export interface SnapshotHeader {
 export interface Snapshot {
   header: SnapshotHeader;
   memory: Uint8Array;
+  blobs: Uint8Array[];
 }
 
 export class SnapshotFormatError extends Error {}
@@ -53,8 +57,10 @@ function isZeroPage(mem: Uint8Array, offset: number): boolean {
 }
 
 /** Encode as a list of chunks; page payloads are views of `memory`, not copies. */
-export function encodeSnapshot(snapshot: Omit<Snapshot, 'header'> & { header: Omit<SnapshotHeader, 'memory'> }): Uint8Array[] {
-  const { memory } = snapshot;
+export function encodeSnapshot(
+  snapshot: Omit<Snapshot, 'header'> & { header: Omit<SnapshotHeader, 'memory' | 'blobs'> },
+): Uint8Array[] {
+  const { memory, blobs } = snapshot;
   if (memory.byteLength % PAGE_SIZE !== 0) throw new Error('memory length is not a whole number of pages');
   if (memory.byteOffset % 8 !== 0) throw new Error('memory view must be 8-byte aligned');
   const pageChunks: Uint8Array[] = [];
@@ -67,6 +73,7 @@ export function encodeSnapshot(snapshot: Omit<Snapshot, 'header'> & { header: Om
   const header: SnapshotHeader = {
     ...snapshot.header,
     memory: { byteLength: memory.byteLength, pages: pageChunks.length / 2 },
+    blobs: blobs.map((b) => b.byteLength),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const pre = new Uint8Array(16);
@@ -74,7 +81,7 @@ export function encodeSnapshot(snapshot: Omit<Snapshot, 'header'> & { header: Om
   const dv = new DataView(pre.buffer);
   dv.setUint32(8, SNAPSHOT_VERSION, true);
   dv.setUint32(12, json.length, true);
-  return [pre, json, ...pageChunks, END];
+  return [pre, json, ...pageChunks, ...blobs, END];
 }
 
 export function snapshotByteLength(chunks: Uint8Array[]): number {
@@ -109,6 +116,12 @@ export function decodeSnapshot(input: Uint8Array | Uint8Array[]): Snapshot {
     memory.set(bytes.subarray(pos + 4, pos + 4 + PAGE_SIZE), index * PAGE_SIZE);
     pos += 4 + PAGE_SIZE;
   }
+  const blobs: Uint8Array[] = [];
+  for (const length of header.blobs ?? []) {
+    if (pos + length > bytes.length) fail(`truncated in blob ${blobs.length}`);
+    blobs.push(bytes.subarray(pos, pos + length));
+    pos += length;
+  }
   if (pos + END.length !== bytes.length || !END.every((b, i) => bytes[pos + i] === b)) fail('missing end marker');
-  return { header, memory };
+  return { header, memory, blobs };
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
-import { validateConfig, type KafuConfig } from '../core/config.js';
+import { validateConfig, type KafuConfig, type MountConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 
 export interface LoadedConfig {
@@ -11,8 +11,8 @@ export interface LoadedConfig {
   config: KafuConfig;
   /** Absolute path of the module, when the config gives app.path. */
   modulePath?: string;
-  /** Absolute host folder preopened as the guest's "/", when app.preopened_dir is given. */
-  preopenedDir?: string;
+  /** The mounts with host folders made absolute (still holding `${node}` where the config has it). */
+  mounts: MountConfig[];
 }
 
 export function loadConfigFile(file: string): LoadedConfig {
@@ -40,12 +40,19 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   const { config, issues } = validateConfig(doc.toJS() ?? {}, nodeOrder);
   if (!config) {
     const lines = issues.map((i) => {
-      const node = i.path.length ? (doc.getIn(i.path, true) as { range?: [number, number, number] } | undefined) : undefined;
-      const parent = i.path.length > 1 ? (doc.getIn(i.path.slice(0, -1), true) as { range?: [number] } | undefined) : undefined;
-      const offset = node?.range?.[0] ?? parent?.range?.[0];
-      const where = offset === undefined ? file : `${file}:${lineCounter.linePos(offset).line}`;
-      const field = i.path.length ? i.path.join('.') : '(top level)';
-      return `${where}: ${field}: ${i.message}`;
+      // The line of the field itself; of the unknown key; else of the nearest enclosing map that exists.
+      let offset: number | undefined;
+      if (i.keys?.length) {
+        const map = i.path.length ? doc.getIn(i.path, true) : doc.contents;
+        const pair = isMap(map) ? map.items.find((p) => isScalar(p.key) && String(p.key.value) === i.keys![0]) : undefined;
+        offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+      }
+      for (let n = i.path.length; offset === undefined && n > 0; n--) {
+        offset = (doc.getIn(i.path.slice(0, n), true) as { range?: [number] } | undefined)?.range?.[0];
+      }
+      const line = offset === undefined ? 1 : lineCounter.linePos(offset).line;
+      const field = [...i.path, ...(i.keys?.length === 1 ? i.keys : [])].join('.') || '(top level)';
+      return `${file}:${line}: ${field}: ${i.message}`;
     });
     throw new UserError(`invalid config\n  ${lines.join('\n  ')}`);
   }
@@ -54,6 +61,6 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
     file,
     config,
     modulePath: config.app.path === undefined ? undefined : resolve(dir, config.app.path),
-    preopenedDir: config.app.preopenedDir === undefined ? undefined : resolve(dir, config.app.preopenedDir),
+    mounts: config.app.mounts.map((m) => ({ ...m, host: resolve(dir, m.host) })),
   };
 }

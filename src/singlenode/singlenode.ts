@@ -8,7 +8,7 @@ import { checkPlacement, describeMigration, runSegment } from '../core/program.j
 import { decodeSnapshot, encodeSnapshot, snapshotByteLength, type Snapshot } from '../core/snapshot.js';
 import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
-import { nodeProgramHost, type NodeHostOptions } from '../node/wasi-host.js';
+import { nodeProgramHost, type NodeHostOptions } from '../node/node-system.js';
 
 /** What wasmtime exits with when the program traps. */
 export const TRAP_EXIT_CODE = 134;
@@ -40,7 +40,8 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
   const host = nodeProgramHost({
     programName: where,
     args: config.app.args,
-    preopenedDir: loaded.preopenedDir,
+    env: Object.entries(config.app.env).map(([k, v]) => `${k}=${v}`),
+    mounts: loaded.mounts,
     stdout: opts.stdout,
     stderr: opts.stderr,
   });

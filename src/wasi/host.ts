@@ -38,6 +38,11 @@ export class WasiHost {
     this.os.importState(state);
   }
 
+  /** Close every host handle once the program has moved on or ended; the host is unusable afterwards. */
+  release(): void {
+    this.os.release();
+  }
+
   /** A held resource that cannot travel ("fd 5: ..."), or null. */
   migrationBlocker(): string | null {
     return this.os.migrationBlocker();

@@ -238,6 +238,12 @@ export class WasiOs {
     };
   }
 
+  /** Close every host handle: the program has left this host (its state was exported) or has ended. */
+  release(): void {
+    for (const [, d] of this.table.entries()) d.close();
+    this.table.clear();
+  }
+
   importState(state: WasiState): void {
     if (state?.version !== WASI_STATE_VERSION) throw new Error(`unsupported WASI state version ${String(state?.version)}`);
     const names = this.mounts.map((m) => m.guestPath);

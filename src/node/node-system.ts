@@ -1,0 +1,99 @@
+// The library OS of a node process: our WASI host over the node's real folders (one per mount), plus the mounts
+// whose files follow the program. Builds the state a migration carries and restores it on arrival.
+import { mkdirSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { MountConfig } from '../core/config.js';
+import { UserError } from '../core/errors.js';
+import type { NodeSystem, ProgramHost, SystemState } from '../core/program.js';
+import { FollowMount, type FollowMountTransfer } from '../wasi/follow-mount.js';
+import { WasiExit, WasiHost, type WasiState } from '../wasi/index.js';
+import { NodeFsBackend } from './fs-backend.js';
+
+export interface NodeHostOptions {
+  programName: string;
+  args: string[];
+  env?: string[];
+  /** Host folders absolute; `${node}` in a host path stands for the node id. */
+  mounts?: MountConfig[];
+  stdout?: (bytes: Uint8Array) => void;
+  stderr?: (bytes: Uint8Array) => void;
+}
+
+/** The host folder of `mount` on `node`. */
+export function mountDir(mount: MountConfig, node: string): string {
+  return mount.host.replaceAll('${node}', node);
+}
+
+const FOLLOW_RESOURCE = 'kafu.mounts';
+
+export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
+  const stdout = opts.stdout ?? ((b: Uint8Array) => void process.stdout.write(b));
+  const stderr = opts.stderr ?? ((b: Uint8Array) => void process.stderr.write(b));
+  const mounts = opts.mounts ?? [];
+  return {
+    createSystem(node, from) {
+      const backends = mounts.map((m) => {
+        const dir = mountDir(m, node);
+        try {
+          mkdirSync(dir, { recursive: true });
+        } catch (e) {
+          throw new UserError(`node ${node}: cannot create the folder ${dir} of mount ${m.guest}: ${(e as Error).message}`);
+        }
+        return new NodeFsBackend(dir);
+      });
+      const incoming = (from?.resources[FOLLOW_RESOURCE] ?? {}) as Record<string, FollowMountTransfer>;
+      const follow = new Map<number, FollowMount>();
+      mounts.forEach((m, i) => {
+        if (m.mode !== 'follow') return;
+        const transfer = incoming[m.guest];
+        follow.set(i, new FollowMount(backends[i]!, node, transfer && from ? { transfer, blobs: from.blobs } : undefined));
+      });
+      const wasi = new WasiHost({
+        args: [basename(opts.programName), ...opts.args],
+        env: opts.env ?? [],
+        preopens: mounts.map((m, i) => ({ guestPath: m.guest, backend: backends[i]! })),
+        stdout,
+        stderr,
+      });
+      if (from) wasi.importState(from.wasi as WasiState);
+      return nodeSystem(wasi, node, mounts, follow);
+    },
+    exitCode: (e) => (e instanceof WasiExit ? e.code : undefined),
+  };
+}
+
+function nodeSystem(wasi: WasiHost, node: string, mounts: MountConfig[], follow: Map<number, FollowMount>): NodeSystem {
+  return {
+    setMemory: (m) => wasi.setMemory(m),
+    imports: () => wasi.imports(),
+    release: () => wasi.release(),
+    migrationBlocker() {
+      const blocker = wasi.migrationBlocker();
+      if (blocker) return blocker;
+      // A node-local mount is another folder on the next node: what is open in it cannot stay "the same bytes".
+      for (const { fd, desc } of wasi.exportState().fds) {
+        if (!('preopen' in desc)) continue; // stdio
+        if (desc.kind === 'directory' && desc.preopenName !== null) continue; // the mount itself
+        const mount = mounts[desc.preopen]!;
+        if (mount.mode === 'node-local') {
+          return `fd ${fd} (${joinGuest(mount.guest, desc.path)}, open on node-local mount ${mount.guest})`;
+        }
+      }
+      return null;
+    },
+    exportState(to): SystemState {
+      const blobs: Uint8Array[] = [];
+      const transfers: Record<string, FollowMountTransfer> = {};
+      for (const [i, fm] of follow) {
+        const m = mounts[i]!;
+        transfers[m.guest] = fm.depart(to, blobs, mountDir(m, node) === mountDir(m, to));
+      }
+      return { wasi: wasi.exportState(), resources: { [FOLLOW_RESOURCE]: transfers }, blobs };
+    },
+  };
+}
+
+function joinGuest(mount: string, path: string): string {
+  if (path === '') return mount;
+  return mount.endsWith('/') ? mount + path : `${mount}/${path}`;
+}
