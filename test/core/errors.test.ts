@@ -1,0 +1,85 @@
+// Mistakes a user makes, reported as one UserError that says what to fix: a KAFU_DEST naming a node the config
+// lacks, a module not built by `kafu clang`, and config-file errors (field and file:line).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { UserError } from '../../src/core/errors.js';
+import { parseConfigText } from '../../src/node/config-file.js';
+import { runMigrating, runPlain } from '../support/run.js';
+import { buildPair } from './common.js';
+
+test('a KAFU_DEST naming a node missing from the config, and an uninstrumented module, are refused at start', async () => {
+  const pair = await buildPair({ sources: ['examples/basic/main.c'] });
+  await assert.rejects(runMigrating(pair.instrumented, { nodes: ['cloud', 'fog'] }), (e: unknown) => {
+    assert.ok(e instanceof UserError, String(e));
+    assert.match(e.message, /KAFU_DEST\(f, "edge"\)/);
+    assert.match(e.message, /configured nodes: cloud, fog$/);
+    return true;
+  });
+  await assert.rejects(runMigrating(pair.plain, { nodes: ['cloud', 'edge'] }), (e: unknown) => {
+    assert.ok(e instanceof UserError, String(e));
+    assert.match(e.message, /`kafu clang`/);
+    assert.match(e.message, /main\.wasm/, 'names the module');
+    return true;
+  });
+  // `kafu run` takes either build; the instrumented one passes its migration points without moving.
+  const plainRun = await runPlain(pair.plain);
+  const instrumentedRun = await runPlain(pair.instrumented);
+  assert.deepEqual(instrumentedRun, plainRun);
+  assert.deepEqual(plainRun, { stdout: 'Hello, from cloud!\nHello, from edge!\nBack on cloud.\n', stderr: '', exitCode: 0 });
+});
+
+const FILE = 'conf/kafu-config.yaml';
+const NODES = 'nodes:\n  cloud:\n    address: 127.0.0.1\n    port: 50051\n';
+
+function configError(text: string): string {
+  try {
+    parseConfigText(text, FILE);
+  } catch (e) {
+    assert.ok(e instanceof UserError, `expected a UserError, got ${String(e)}`);
+    return e.message;
+  }
+  assert.fail(`config accepted:\n${text}`);
+}
+
+test('config errors name the field and file:line', () => {
+  const at = (line: number, rest: string) => new RegExp(`^invalid config\\n  conf/kafu-config\\.yaml:${line}: ${rest}$`);
+  // missing name: reported at the document's first line
+  assert.match(configError(`app:\n  path: ./m.wasm\n${NODES}`), at(1, 'name: name is required'));
+  // unknown keys, at their own lines: in app, in a node, at the top level
+  assert.match(configError(`name: x\napp:\n  path: ./m.wasm\n  bogus: 1\n${NODES}`), at(4, 'app\\.bogus: unknown key\\(s\\): bogus'));
+  assert.match(
+    configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}    colour: red\n`),
+    at(8, 'nodes\\.cloud\\.colour: unknown key\\(s\\): colour'),
+  );
+  assert.match(configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}extra: 1\n`), at(8, 'extra: unknown key\\(s\\): extra'));
+  // both path and url; neither
+  assert.match(
+    configError(`name: x\napp:\n  path: ./m.wasm\n  url: https://example.com/m.wasm\n${NODES}`),
+    at(3, 'app: exactly one of app\\.path and app\\.url must be given'),
+  );
+  assert.match(configError(`name: x\napp:\n  args: []\n${NODES}`), at(3, 'app: exactly one of app\\.path and app\\.url must be given'));
+  // port not a number
+  assert.match(
+    configError(`name: x\napp:\n  path: ./m.wasm\nnodes:\n  cloud:\n    address: 127.0.0.1\n    port: fifty\n`),
+    at(7, 'nodes\\.cloud\\.port: port must be a number'),
+  );
+  // empty nodes; no nodes at all
+  assert.match(configError(`name: x\napp:\n  path: ./m.wasm\nnodes: {}\n`), at(4, 'nodes: at least one node is required'));
+  assert.match(configError(`name: x\napp:\n  path: ./m.wasm\n`), at(1, 'nodes: nodes is required'));
+  // empty name, empty address
+  assert.match(configError(`name: ""\napp:\n  path: ./m.wasm\n${NODES}`), at(1, 'name: name must not be empty'));
+  assert.match(
+    configError(`name: x\napp:\n  path: ./m.wasm\nnodes:\n  cloud:\n    address: ""\n    port: 1\n`),
+    at(6, 'nodes\\.cloud\\.address: address must not be empty'),
+  );
+  // several problems: one line each
+  assert.equal(configError('').split('\n').length, 4);
+  // YAML syntax
+  assert.match(configError(`name: x\napp:\n  path: [\n`), /^invalid YAML in config\n  conf\/kafu-config\.yaml:\d+:\d+: /);
+
+  // and a good config parses, nodes in file order, paths resolved against the config's folder
+  const ok = parseConfigText(`name: x\napp:\n  path: ./m.wasm\n  preopened_dir: data\nnodes:\n  z9:\n    address: a\n    port: 2\n  "10":\n    address: b\n    port: 3\n`, '/srv/app/kafu-config.yaml');
+  assert.deepEqual(ok.config.nodes.map((n) => n.id), ['z9', '10']);
+  assert.equal(ok.modulePath, '/srv/app/m.wasm');
+  assert.deepEqual(ok.mounts, [{ guest: '/', host: '/srv/app/data', mode: 'follow' }]);
+});
