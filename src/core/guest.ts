@@ -50,7 +50,8 @@ export interface CapturedState {
 
 export type RunOutcome =
   | { kind: 'exited'; code: number }
-  | { kind: 'suspended'; migration: Migration; state: CapturedState };
+  /** `suspendedAt`: performance.now() when the program stopped running (start of the unwind). */
+  | { kind: 'suspended'; migration: Migration; state: CapturedState; suspendedAt: number };
 
 export interface GuestOptions {
   system: GuestSystem;
@@ -58,6 +59,8 @@ export interface GuestOptions {
   decide: (point: MigrationPoint, kind: number) => Migration | undefined;
   /** Exit code carried by an exception the system throws for proc_exit, else undefined. */
   exitCode: (error: unknown) => number | undefined;
+  /** Called once a resumed program has rewound its stack and runs again. */
+  onResumed?: () => void;
   /** Modules built with system-call points only: called after each WASI call; returns a migration to force. */
   afterSystemCall?: (name: string) => Migration | undefined;
 }
@@ -80,6 +83,7 @@ export class GuestInstance {
   private unwindArea: UnwindArea | undefined;
   private pending: Migration | undefined;
   private resumeValue: number | undefined;
+  private suspendedAt = 0;
 
   constructor(
     private readonly guest: GuestModule,
@@ -136,7 +140,7 @@ export class GuestInstance {
     if (!migration) return { kind: 'exited', code: 0 };
     this.pending = undefined;
     this.exports.asyncify_stop_unwind();
-    return { kind: 'suspended', migration, state: this.capture() };
+    return { kind: 'suspended', migration, state: this.capture(), suspendedAt: this.suspendedAt };
   }
 
   private migrationPoint(id: number, kind: number): void {
@@ -144,6 +148,7 @@ export class GuestInstance {
     if (ex.asyncify_get_state() === REWINDING) {
       // Resumed: this is the call that suspended on the previous node; carry on from here.
       ex.asyncify_stop_rewind();
+      this.options.onResumed?.();
       return;
     }
     const point = this.guest.meta.points[id];
@@ -160,6 +165,7 @@ export class GuestInstance {
     resetUnwindHeader(ex.memory, this.unwindArea);
     this.pending = migration;
     this.resumeValue = resumeValue;
+    this.suspendedAt = performance.now();
     ex.asyncify_start_unwind(this.unwindArea.ptr);
   }
 
@@ -176,6 +182,7 @@ export class GuestInstance {
         const ex = this.exports;
         if (ex.asyncify_get_state() === REWINDING) {
           ex.asyncify_stop_rewind();
+          this.options.onResumed?.();
           const value = this.resumeValue;
           this.resumeValue = undefined;
           return value;

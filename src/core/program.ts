@@ -33,7 +33,7 @@ export interface ProgramHost {
 
 export type SegmentResult =
   | { kind: 'exited'; node: string; code: number }
-  | { kind: 'migrate'; migration: Migration; snapshot: Snapshot };
+  | { kind: 'migrate'; migration: Migration; snapshot: Snapshot; suspendedAt: number };
 
 export class MigrationRefused extends UserError {}
 
@@ -43,13 +43,16 @@ export interface ForcedMigrations {
   nodes: string[];
 }
 
-export function runSegment(
-  guest: GuestModule,
-  node: string,
-  host: ProgramHost,
-  from?: Snapshot,
-  forced?: ForcedMigrations,
-): SegmentResult {
+export interface SegmentOptions {
+  /** Resume this snapshot instead of starting the program. */
+  from?: Snapshot;
+  forced?: ForcedMigrations;
+  /** Called when a resumed program runs again (its stack rewound): the end of a migration's downtime. */
+  onResumed?: () => void;
+}
+
+export function runSegment(guest: GuestModule, node: string, host: ProgramHost, options: SegmentOptions = {}): SegmentResult {
+  const { from, forced } = options;
   if (forced && !guest.meta.systemCallPoints) {
     throw new UserError('forced migrations need a module built with `kafu clang --kafu-syscall-points`');
   }
@@ -75,6 +78,7 @@ export function runSegment(
   const instance = new GuestInstance(guest, {
     system,
     exitCode: host.exitCode,
+    onResumed: options.onResumed,
     afterSystemCall: forced
       ? (name) => {
           if (++systemCalls % forced.every !== 0 || name === 'proc_exit') return undefined;
@@ -116,11 +120,12 @@ function finishSegment(
   outcome: RunOutcome,
 ): SegmentResult {
   if (outcome.kind === 'exited') return { kind: 'exited', node, code: outcome.code };
-  const { migration, state } = outcome;
+  const { migration, state, suspendedAt } = outcome;
   const { wasi, resources, blobs } = system.exportState(migration.to);
   return {
     kind: 'migrate',
     migration,
+    suspendedAt,
     snapshot: {
       header: {
         moduleSha256: guest.sha256,

@@ -17,6 +17,11 @@ export interface NodeHostOptions {
   mounts?: MountConfig[];
   stdout?: (bytes: Uint8Array) => void;
   stderr?: (bytes: Uint8Array) => void;
+  /**
+   * All nodes run in this process on this machine (singlenode): a follow mount whose folder is the same for every
+   * node needs no syncing.
+   */
+  oneMachine?: boolean;
 }
 
 /** The host folder of `mount` on `node`. */
@@ -44,7 +49,7 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
       const incoming = (from?.resources[FOLLOW_RESOURCE] ?? {}) as Record<string, FollowMountTransfer>;
       const follow = new Map<number, FollowMount>();
       mounts.forEach((m, i) => {
-        if (m.mode !== 'follow') return;
+        if (m.mode !== 'follow' || (opts.oneMachine && !m.host.includes('${node}'))) return;
         const transfer = incoming[m.guest];
         follow.set(i, new FollowMount(backends[i]!, node, transfer && from ? { transfer, blobs: from.blobs } : undefined));
       });

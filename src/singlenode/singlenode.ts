@@ -26,7 +26,10 @@ export interface SinglenodeOptions {
 export interface SinglenodeResult {
   exitCode: number;
   migrations: number;
-  /** Total time spent between suspension and resumption (encode + decode + instantiate), in ms. */
+  /**
+   * Total time the program did not run because of migrations, in ms: from the migration point's decision to the
+   * resumed instance running again (unwind, capture, encode, decode, fresh instance, restore, rewind).
+   */
   downtimeMs: number;
 }
 
@@ -42,6 +45,7 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
     args: config.app.args,
     env: Object.entries(config.app.env).map(([k, v]) => `${k}=${v}`),
     mounts: loaded.mounts,
+    oneMachine: true,
     stdout: opts.stdout,
     stderr: opts.stderr,
   });
@@ -53,11 +57,18 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
   let snapshot: Snapshot | undefined;
   let migrations = 0;
   let downtimeMs = 0;
+  let result0 = 0;
   log.info(`Program is starting on ${node}`);
   for (;;) {
     let result: ReturnType<typeof runSegment>;
     try {
-      result = runSegment(guest, node, host, snapshot, forced);
+      result = runSegment(guest, node, host, {
+        from: snapshot,
+        forced,
+        onResumed: () => {
+          downtimeMs += performance.now() - result0;
+        },
+      });
     } catch (e) {
       if (!(e instanceof WebAssembly.RuntimeError)) throw e;
       log.error(`Program trapped on ${node}: ${e.message}`);
@@ -65,12 +76,15 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
     }
     if (result.kind === 'exited') {
       log.info(`Program finished on ${node} (exit code ${result.code})`);
+      if (migrations > 0) {
+        log.debug(`${migrations} migrations, downtime ${downtimeMs.toFixed(1)} ms in all, ${(downtimeMs / migrations).toFixed(2)} ms each`);
+      }
       return { exitCode: result.code, migrations, downtimeMs };
     }
+    result0 = result.suspendedAt;
     const t0 = performance.now();
     const chunks = encodeSnapshot(result.snapshot);
     snapshot = decodeSnapshot(chunks);
-    downtimeMs += performance.now() - t0;
     migrations++;
     log.info(describeMigration(result.migration));
     opts.onMigration?.(result.migration, snapshotByteLength(chunks));
