@@ -24,6 +24,7 @@ import {
   type MigrationPoint,
 } from '../core/metadata.js';
 import { UserError } from '../core/errors.js';
+import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
 import { codeSize, importKinds, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
 
 export interface InstrumentOptions {
@@ -74,9 +75,10 @@ export async function instrument(
   const dests = sections
     .filter((s) => s.id === 0 && s.name === DEST_SECTION)
     .flatMap((s) => parseDestRecords(s.payload));
-  const codeSizeBefore = codeSize(wasm);
 
-  const mod = binaryen.readBinary(wasm);
+  // Without the name section binaryen names functions by index: plain names the call graph can parse, and which
+  // Asyncify's comma-separated lists can hold (C++ names have commas). The output had no names anyway.
+  const mod = binaryen.readBinary(serializeSections(sections.filter((s) => !(s.id === 0 && s.name === 'name'))));
   try {
     const exports = new Map<string, { kind: number; value: string }>();
     for (let i = 0; i < mod.getNumExports(); i++) {
@@ -87,18 +89,29 @@ export async function instrument(
       throw new UserError('module has no `_start` export: kafu needs a WASI command (a program with main)');
     }
     checkSingleMemory(sections);
+    // Measured on binaryen's own encoding of the unchanged module, so the ratio shows only what instrumentation
+    // adds (wasm-ld's -O0 output pads every LEB to 5 bytes, which re-encoding alone removes).
+    const codeSizeBefore = codeSize(mod.emitBinary());
 
     const points = wrapDestFunctions(binaryen, mod, dests, exports);
     const globals = exportMutableGlobals(binaryen, mod);
 
     binaryen.setOptimizeLevel(Math.max(0, Math.min(3, options.optimizeLevel)));
     binaryen.setShrinkLevel(0);
-    const suspending = [`${MIGRATION_IMPORT.module}.${MIGRATION_IMPORT.name}`];
-    if (options.systemCallPoints) suspending.push(`${WASI_MODULE}.*`);
-    binaryen.setPassArgument('asyncify-imports', suspending.join(','));
+    const mpImport = `${MIGRATION_IMPORT.module}.${MIGRATION_IMPORT.name}`;
+    const suspends = (q: string) => q === mpImport || (options.systemCallPoints === true && q.startsWith(`${WASI_MODULE}.`));
     // Nothing can suspend in a module without migration points: leave its code as it is (and C++ builds fast).
-    if (points.length > 0 || options.systemCallPoints) mod.runPasses(['asyncify']);
-    binaryen.setPassArgument('asyncify-imports', null);
+    if (points.length > 0 || options.systemCallPoints) {
+      const onStack = functionsThatMaySuspend(parseCallGraph(mod.emitText()), suspends);
+      binaryen.setPassArgument('asyncify-imports', options.systemCallPoints ? `${mpImport},${WASI_MODULE}.*` : mpImport);
+      binaryen.setPassArgument('asyncify-onlylist', [...onStack].join(','));
+      try {
+        mod.runPasses(['asyncify']);
+      } finally {
+        binaryen.setPassArgument('asyncify-imports', null);
+        binaryen.setPassArgument('asyncify-onlylist', null);
+      }
+    }
     if (!mod.validate()) throw new Error('kafu internal error: instrumented module does not validate');
 
     const { frameBounds, importedFunctions } = frameSaveBounds(binaryen, mod);
