@@ -7,6 +7,8 @@ export interface InspectReport {
   instrumentationVersion?: number;
   points: { fn: string; node: string }[];
   mutableGlobals?: number;
+  /** Built with --kafu-syscall-points: may also suspend after any WASI call. */
+  systemCallPoints?: boolean;
   codeSize: number;
   codeSizeBefore?: number;
   codeSizeRatio?: number;
@@ -21,6 +23,7 @@ export function inspectModule(bytes: Uint8Array): InspectReport {
       instrumentationVersion: meta.version,
       points: meta.points.map(({ fn, node }) => ({ fn, node })),
       mutableGlobals: meta.globals.length,
+      systemCallPoints: meta.systemCallPoints,
       codeSize: codeSize(bytes),
       codeSizeBefore: meta.codeSizeBefore,
       codeSizeRatio: meta.codeSizeBefore ? codeSize(bytes) / meta.codeSizeBefore : undefined,
@@ -37,6 +40,7 @@ export function formatInspectReport(file: string, r: InspectReport): string {
   const lines = [`${file}`, `  instrumented:     ${r.instrumented ? `yes (kafu instrumentation v${r.instrumentationVersion})` : 'no'}`];
   lines.push(`  migration points: ${r.points.length === 0 ? 'none' : ''}`);
   for (const p of r.points) lines.push(`    ${p.fn} -> ${p.node}`);
+  if (r.systemCallPoints) lines.push('  WASI calls:       suspension points too (--kafu-syscall-points, for forced-migration tests)');
   if (r.mutableGlobals !== undefined) lines.push(`  saved globals:    ${r.mutableGlobals}`);
   if (r.codeSizeBefore !== undefined) {
     lines.push(`  code size:        ${r.codeSizeBefore} bytes before, ${r.codeSize} after (x${r.codeSizeRatio!.toFixed(2)})`);

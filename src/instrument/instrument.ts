@@ -102,7 +102,12 @@ export async function instrument(
     const suspends = (q: string) => q === mpImport || (options.systemCallPoints === true && q.startsWith(`${WASI_MODULE}.`));
     // Nothing can suspend in a module without migration points: leave its code as it is (and C++ builds fast).
     if (points.length > 0 || options.systemCallPoints) {
-      const onStack = functionsThatMaySuspend(parseCallGraph(mod.emitText()), suspends);
+      const graph = parseCallGraph(mod.emitText());
+      if (graph.mutatesTable) {
+        // Function references are opaque to the host: there is no engine-neutral way to save a changed table.
+        throw new UserError('the module changes its function table at run time (table.set/grow/…); kafu cannot carry that across a migration');
+      }
+      const onStack = functionsThatMaySuspend(graph, suspends);
       binaryen.setPassArgument('asyncify-imports', options.systemCallPoints ? `${mpImport},${WASI_MODULE}.*` : mpImport);
       binaryen.setPassArgument('asyncify-onlylist', [...onStack].join(','));
       try {

@@ -14,6 +14,8 @@ export interface CallGraph {
   imports: Map<string, { qualified: string; signature: string }>;
   /** Functions callable indirectly (table elements, ref.func). */
   escaping: Set<string>;
+  /** The code changes a table at run time (table.set/grow/fill/copy/init): state a snapshot would have to hold. */
+  mutatesTable: boolean;
 }
 
 const VALUE_TYPE = /\b(i32|i64|f32|f64|v128|funcref|externref|anyref|exnref)\b/g;
@@ -35,6 +37,7 @@ export function parseCallGraph(text: string): CallGraph {
   const imports: CallGraph['imports'] = new Map();
   const escaping = new Set<string>();
   let current: ReturnType<CallGraph['functions']['get']> | undefined;
+  let mutatesTable = false;
   for (const line of text.split('\n')) {
     if (line.startsWith(' (')) {
       current = undefined;
@@ -60,9 +63,10 @@ export function parseCallGraph(text: string): CallGraph {
       else current.indirectSignatures.add(sig);
     }
     if (/\((?:return_)?call_ref\b/.test(line)) current.callsRef = true;
+    if (/\(table\.(?:set|grow|fill|copy|init)\b/.test(line)) mutatesTable = true;
     for (const m of line.matchAll(/\(ref\.func \$([^\s)]+)/g)) escaping.add(m[1]!);
   }
-  return { functions, imports, escaping };
+  return { functions, imports, escaping, mutatesTable };
 }
 
 /** Defined functions that can (transitively) call one of the imports named in `suspending` ("module.base"). */
