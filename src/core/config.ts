@@ -26,8 +26,6 @@ const appSchema = z
     env: z.record(z.string(), z.string({ error: 'env values must be strings' })).default({}),
     preopened_dir: nonEmpty('preopened_dir').optional(),
     mounts: z.array(mountSchema).default([]),
-    /** Where the program's stdout/stderr appear: on the node running it (Kafu), or all on the first node. */
-    output: z.enum(['node', 'first-node']).default('node'),
   }, { error: (iss) => (iss.input === undefined ? 'app is required' : 'app must be a map') })
   .refine((a) => (a.path === undefined) !== (a.url === undefined), {
     message: 'exactly one of app.path and app.url must be given',
@@ -83,7 +81,7 @@ export interface MountConfig {
 
 export interface KafuConfig {
   name: string;
-  app: { path?: string; url?: string; args: string[]; env: Record<string, string>; mounts: MountConfig[]; output: 'node' | 'first-node' };
+  app: { path?: string; url?: string; args: string[]; env: Record<string, string>; mounts: MountConfig[] };
   /** In file order: the first node starts the program. */
   nodes: NodeConfig[];
   cluster: z.output<typeof clusterSchema>;
@@ -124,7 +122,6 @@ export function validateConfig(raw: unknown, nodeOrder: string[]): { config?: Ka
           ...(c.app.preopened_dir === undefined ? [] : [{ guest: '/', host: c.app.preopened_dir, mode: 'follow' as const }]),
           ...c.app.mounts,
         ],
-        output: c.app.output,
       },
       nodes: ids.map((id) => ({ id, ...c.nodes[id]! })),
       cluster: c.cluster,
