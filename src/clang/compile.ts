@@ -10,7 +10,7 @@ import { runBundled } from './bundled.js';
 import { removeQuietly, tempNameFor, writeFileAtomic } from './files.js';
 import { runNative } from './native.js';
 import { resolveToolchain, type ToolchainChoice } from './toolchain.js';
-import { hasCustomSection, isWasmBinary } from './wasm-info.js';
+import { customSectionNames, isWasm } from '../core/wasm-sections.js';
 
 export interface CompileOptions {
   lang: 'c' | 'c++';
@@ -153,7 +153,7 @@ async function instrumentModule(
   verbose: boolean,
   systemCallPoints: boolean,
 ): Promise<Uint8Array> {
-  if (!isWasmBinary(bytes) || hasCustomSection(bytes, 'linking')) return bytes; // not a linked module
+  if (!isWasm(bytes) || customSectionNames(bytes).includes('linking')) return bytes; // not a linked module
   let instrument: InstrumentFn;
   try {
     instrument = await loadInstrument();

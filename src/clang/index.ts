@@ -12,4 +12,5 @@ export {
 } from './toolchain.js';
 export { parseClangArgs, splitKafuFlags, linkOutput, KAFU_FLAGS_HELP, type ParsedArgs, type KafuFlags } from './args.js';
 export { ensureBundledLoaded } from './bundled.js';
-export { customSectionNames, exportNames, importNames, isWasmBinary } from './wasm-info.js';
+export { customSectionNames, isWasm as isWasmBinary } from '../core/wasm-sections.js';
+export { importNames, exportNamesOf as exportNames } from './module-names.js';

@@ -78,27 +78,36 @@ export function serializeSections(sections: Section[]): Uint8Array {
   return concat(parts);
 }
 
-/** Kinds of the module's imports (0 function, 1 table, 2 memory, 3 global, 4 tag), from the import section. */
-export function importKinds(sections: Section[]): number[] {
+function readName(payload: Uint8Array, pos: number): [string, number] {
+  const [len, p] = readU32(payload, pos);
+  return [new TextDecoder().decode(payload.subarray(p, p + len)), p + len];
+}
+
+export interface ImportEntry {
+  module: string;
+  name: string;
+  /** 0 function, 1 table, 2 memory, 3 global, 4 tag */
+  kind: number;
+}
+
+/** The module's imports, from the import section. */
+export function importEntries(sections: Section[]): ImportEntry[] {
   const payload = sections.find((s) => s.id === 2)?.payload;
   if (!payload) return [];
-  const kinds: number[] = [];
+  const out: ImportEntry[] = [];
   let [count, pos] = readU32(payload, 0);
-  const skipName = () => {
-    let len: number;
-    [len, pos] = readU32(payload, pos);
-    pos += len;
-  };
   const skipLimits = () => {
     const flags = payload[pos++]!;
     [, pos] = readU32(payload, pos);
     if (flags & 1) [, pos] = readU32(payload, pos);
   };
   while (count-- > 0) {
-    skipName();
-    skipName();
+    let module: string;
+    let name: string;
+    [module, pos] = readName(payload, pos);
+    [name, pos] = readName(payload, pos);
     const kind = payload[pos++]!;
-    kinds.push(kind);
+    out.push({ module, name, kind });
     if (kind === 0) [, pos] = readU32(payload, pos);
     else if (kind === 1) {
       pos++; // reference type (one byte for funcref/externref)
@@ -110,7 +119,27 @@ export function importKinds(sections: Section[]): number[] {
       [, pos] = readU32(payload, pos);
     } else throw new WasmFormatError(`unknown import kind ${kind}`);
   }
-  return kinds;
+  return out;
+}
+
+/** Export names, from the export section. */
+export function exportNames(sections: Section[]): string[] {
+  const payload = sections.find((s) => s.id === 7)?.payload;
+  if (!payload) return [];
+  const out: string[] = [];
+  let [count, pos] = readU32(payload, 0);
+  while (count-- > 0) {
+    let name: string;
+    [name, pos] = readName(payload, pos);
+    pos++; // kind
+    [, pos] = readU32(payload, pos);
+    out.push(name);
+  }
+  return out;
+}
+
+export function customSectionNames(bytes: Uint8Array): string[] {
+  return parseSections(bytes).flatMap((s) => (s.id === 0 && s.name !== undefined ? [s.name] : []));
 }
 
 export function customSection(bytes: Uint8Array, name: string): Uint8Array | undefined {

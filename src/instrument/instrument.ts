@@ -25,7 +25,7 @@ import {
 } from '../core/metadata.js';
 import { UserError } from '../core/errors.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
-import { codeSize, importKinds, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
+import { codeSize, importEntries, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
 
 export interface InstrumentOptions {
   /** Binaryen optimize level for the code Asyncify adds (0-3). */
@@ -147,7 +147,7 @@ export async function instrument(
 function checkSingleMemory(sections: Section[]): void {
   const memorySection = sections.find((s) => s.id === 5);
   const defined = memorySection?.payload[0] ?? 0; // a count below 128 is a one-byte LEB128
-  const imported = importKinds(sections).filter((k) => k === 2).length;
+  const imported = importEntries(sections).filter((i) => i.kind === 2).length;
   if (defined !== 1 || imported !== 0) {
     throw new UserError(
       `module must define exactly one linear memory and import none (found ${defined} defined, ${imported} ` +
