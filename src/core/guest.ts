@@ -3,7 +3,7 @@
 import { UserError } from './errors.js';
 import { readFrameBounds, requireMetadata, MIGRATION_IMPORT, type KafuMetadata, type MigrationPoint } from './metadata.js';
 import type { Migration } from './migration-stack.js';
-import type { GlobalValue } from './snapshot.js';
+import { PAGE_SIZE, memoryImage, type GlobalValue, type MemoryImage } from './snapshot.js';
 import { ensureUnwindArea, resetUnwindHeader, unwindBytesNeeded, type UnwindArea } from './unwind-area.js';
 
 /** The library OS seen from the core: something that provides imports and needs the memory. */
@@ -39,9 +39,13 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** State of a suspended program, as captured right after Asyncify unwound it. */
+/**
+ * State of a suspended program, as captured right after Asyncify unwound it. `memory` is a view of the dead
+ * instance's memory (nothing runs in it any more, so no copy is needed) when captured, and the snapshot's sparse
+ * image when resuming.
+ */
 export interface CapturedState {
-  memory: Uint8Array;
+  memory: MemoryImage;
   globals: GlobalValue[];
   unwindArea: UnwindArea;
   /** Return value of the WASI call the program was suspended after, if it was. */
@@ -112,9 +116,16 @@ export class GuestInstance {
     const memory = this.exports.memory;
     const missing = state.memory.byteLength - memory.buffer.byteLength;
     if (missing < 0) throw new Error('kafu: snapshot memory is smaller than the module\'s initial memory');
-    if (missing > 0) memory.grow(missing / 65536);
+    if (missing > 0) memory.grow(missing / PAGE_SIZE);
+    // The fresh instance's data segments are live in its memory: clear what the snapshot has as zero pages.
     const view = new Uint8Array(memory.buffer);
-    view.set(state.memory);
+    let next = 0;
+    for (const { index, data } of state.memory.pages) {
+      if (index > next) view.fill(0, next * PAGE_SIZE, index * PAGE_SIZE);
+      view.set(data, index * PAGE_SIZE);
+      next = index + 1;
+    }
+    view.fill(0, next * PAGE_SIZE);
     const globals = this.guest.meta.globals;
     if (globals.length !== state.globals.length) throw new Error('kafu: snapshot global count does not match the module');
     globals.forEach(({ name }, i) => {
@@ -202,7 +213,7 @@ export class GuestInstance {
       return type === 'i64' ? { type, value: v.toString() } : { type, value: v as number };
     });
     return {
-      memory: new Uint8Array(this.exports.memory.buffer.slice(0)),
+      memory: memoryImage(new Uint8Array(this.exports.memory.buffer)),
       globals,
       unwindArea: this.unwindArea!,
       resumeValue: this.resumeValue,

@@ -139,7 +139,7 @@ function finishSegment(
         wasi,
         resources,
         blobs: blobs.map((b) => b.byteLength),
-        memory: { byteLength: state.memory.byteLength, pages: 0 },
+        memory: { byteLength: state.memory.byteLength, pages: state.memory.pages.length },
         createdBy: RUNTIME_ID,
       },
       memory: state.memory,

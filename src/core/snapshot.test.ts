@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PAGE_SIZE, SnapshotFormatError, decodeSnapshot, encodeSnapshot, snapshotByteLength } from './snapshot.js';
+import { PAGE_SIZE, SnapshotFormatError, decodeSnapshot, encodeSnapshot, flattenMemory, memoryImage, snapshotByteLength } from './snapshot.js';
 import { concat } from './wasm-sections.js';
 
 const header = {
@@ -26,10 +26,15 @@ test('round trip keeps header and memory; zero pages are not stored', () => {
   memory[3 * PAGE_SIZE + 17] = 0xee;
   memory[8 * PAGE_SIZE - 1] = 9;
   const blob = new TextEncoder().encode('file contents');
-  const chunks = encodeSnapshot({ header, memory, blobs: [blob, new Uint8Array()] });
+  const chunks = encodeSnapshot({ header, memory: memoryImage(memory), blobs: [blob, new Uint8Array()] });
   assert.ok(snapshotByteLength(chunks) < 4 * PAGE_SIZE, 'only three non-zero pages are stored');
   const back = decodeSnapshot(chunks);
-  assert.deepEqual(back.memory, memory);
+  assert.deepEqual(flattenMemory(back.memory), memory);
+  assert.deepEqual(back.memory.pages.map((p) => p.index), [0, 3, 7]);
+  // The same bytes cut into arbitrary chunks (as a network delivers them) decode the same.
+  const whole = concat(chunks);
+  const cut = [whole.subarray(0, 3), whole.subarray(3, 70000), whole.subarray(70000, 70001), whole.subarray(70001)];
+  assert.deepEqual(flattenMemory(decodeSnapshot(cut).memory), memory);
   assert.deepEqual(back.blobs, [blob, new Uint8Array()]);
   assert.deepEqual({ ...back.header, memory: undefined, blobs: undefined }, { ...header, memory: undefined, blobs: undefined });
   assert.deepEqual(back.header.memory, { byteLength: 8 * PAGE_SIZE, pages: 3 });
@@ -37,7 +42,7 @@ test('round trip keeps header and memory; zero pages are not stored', () => {
 
 test('corrupt or truncated bytes are refused with a reason', () => {
   const memory = new Uint8Array(2 * PAGE_SIZE).fill(7);
-  const bytes = concat(encodeSnapshot({ header, memory, blobs: [] }));
+  const bytes = concat(encodeSnapshot({ header, memory: memoryImage(memory), blobs: [] }));
   assert.throws(() => decodeSnapshot(bytes.subarray(0, bytes.length - 100)), SnapshotFormatError);
   const bad = bytes.slice();
   bad[0] = 0;

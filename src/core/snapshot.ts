@@ -10,7 +10,6 @@
 // records so that a writer can stream them and a reader can apply them one by one (no whole-heap copies).
 import type { Migration, MigrationStackState } from './migration-stack.js';
 import type { UnwindArea } from './unwind-area.js';
-import { concat } from './wasm-sections.js';
 
 export const SNAPSHOT_VERSION = 1;
 export const PAGE_SIZE = 65536;
@@ -42,37 +41,58 @@ export interface SnapshotHeader {
   createdBy: string;
 }
 
+/** Linear memory as its non-zero pages (views, not copies: of the suspended instance, or of received chunks). */
+export interface MemoryImage {
+  byteLength: number;
+  pages: { index: number; data: Uint8Array }[];
+}
+
 export interface Snapshot {
   header: SnapshotHeader;
-  memory: Uint8Array;
+  memory: MemoryImage;
   blobs: Uint8Array[];
 }
 
 export class SnapshotFormatError extends Error {}
 
-function isZeroPage(mem: Uint8Array, offset: number): boolean {
-  const words = new BigUint64Array(mem.buffer, mem.byteOffset + offset, PAGE_SIZE / 8);
-  for (let i = 0; i < words.length; i++) if (words[i] !== 0n) return false;
-  return true;
+/** The non-zero pages of `memory` (a view of a suspended instance's memory, which nobody writes any more). */
+export function memoryImage(memory: Uint8Array): MemoryImage {
+  if (memory.byteLength % PAGE_SIZE !== 0) throw new Error('memory length is not a whole number of pages');
+  if (memory.byteOffset % 4 !== 0) throw new Error('memory view must be 4-byte aligned');
+  const words = new Int32Array(memory.buffer, memory.byteOffset, memory.byteLength >> 2);
+  const pages: MemoryImage['pages'] = [];
+  const perPage = PAGE_SIZE >> 2;
+  for (let index = 0, w = 0; w < words.length; index++, w += perPage) {
+    let end = w;
+    const stop = w + perPage;
+    while (end < stop && words[end] === 0) end++;
+    if (end < stop) pages.push({ index, data: memory.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE) });
+  }
+  return { byteLength: memory.byteLength, pages };
 }
 
-/** Encode as a list of chunks; page payloads are views of `memory`, not copies. */
+/** The whole memory as one array (tests, tools); the runtime writes pages straight into an instance instead. */
+export function flattenMemory(image: MemoryImage): Uint8Array {
+  const out = new Uint8Array(image.byteLength);
+  for (const p of image.pages) out.set(p.data, p.index * PAGE_SIZE);
+  return out;
+}
+
+/** Encode as a list of chunks; page payloads are the image's views, not copies. */
 export function encodeSnapshot(
   snapshot: Omit<Snapshot, 'header'> & { header: Omit<SnapshotHeader, 'memory' | 'blobs'> },
 ): Uint8Array[] {
   const { memory, blobs } = snapshot;
-  if (memory.byteLength % PAGE_SIZE !== 0) throw new Error('memory length is not a whole number of pages');
-  if (memory.byteOffset % 8 !== 0) throw new Error('memory view must be 8-byte aligned');
   const pageChunks: Uint8Array[] = [];
-  for (let offset = 0, index = 0; offset < memory.byteLength; offset += PAGE_SIZE, index++) {
-    if (isZeroPage(memory, offset)) continue;
+  for (const { index, data } of memory.pages) {
+    if (data.byteLength !== PAGE_SIZE) throw new Error(`memory page ${index} is not ${PAGE_SIZE} bytes`);
     const idx = new Uint8Array(4);
     new DataView(idx.buffer).setUint32(0, index, true);
-    pageChunks.push(idx, memory.subarray(offset, offset + PAGE_SIZE));
+    pageChunks.push(idx, data);
   }
   const header: SnapshotHeader = {
     ...snapshot.header,
-    memory: { byteLength: memory.byteLength, pages: pageChunks.length / 2 },
+    memory: { byteLength: memory.byteLength, pages: memory.pages.length },
     blobs: blobs.map((b) => b.byteLength),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -88,40 +108,78 @@ export function snapshotByteLength(chunks: Uint8Array[]): number {
   return chunks.reduce((n, c) => n + c.length, 0);
 }
 
+/** Reads a byte stream delivered in arbitrary chunks; returns views where a read lies within one chunk. */
+class ChunkReader {
+  private chunk = 0;
+  private offset = 0;
+  constructor(private readonly chunks: Uint8Array[]) {}
+
+  read(n: number): Uint8Array | undefined {
+    while (this.chunk < this.chunks.length && this.offset === this.chunks[this.chunk]!.length) {
+      this.chunk++;
+      this.offset = 0;
+    }
+    const first = this.chunks[this.chunk];
+    if (n === 0) return new Uint8Array();
+    if (!first) return undefined;
+    if (first.length - this.offset >= n) {
+      const view = first.subarray(this.offset, this.offset + n);
+      this.offset += n;
+      return view;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[this.chunk];
+      if (!c) return undefined;
+      const take = Math.min(n - filled, c.length - this.offset);
+      out.set(c.subarray(this.offset, this.offset + take), filled);
+      filled += take;
+      this.offset += take;
+      if (this.offset === c.length) {
+        this.chunk++;
+        this.offset = 0;
+      }
+    }
+    return out;
+  }
+
+  atEnd(): boolean {
+    for (let i = this.chunk; i < this.chunks.length; i++) if (this.chunks[i]!.length > (i === this.chunk ? this.offset : 0)) return false;
+    return true;
+  }
+}
+
+const u32 = (b: Uint8Array, at = 0) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
+
 export function decodeSnapshot(input: Uint8Array | Uint8Array[]): Snapshot {
-  const bytes = Array.isArray(input) ? concat(input) : input;
+  const reader = new ChunkReader(Array.isArray(input) ? input : [input]);
   const fail = (why: string): never => {
     throw new SnapshotFormatError(`not a valid kafu snapshot: ${why}`);
   };
-  if (bytes.length < 16 || !MAGIC.every((b, i) => bytes[i] === b)) fail('bad magic');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = dv.getUint32(8, true);
+  const pre = reader.read(16) ?? fail('bad magic');
+  if (!MAGIC.every((b, i) => pre[i] === b)) fail('bad magic');
+  const version = u32(pre, 8);
   if (version !== SNAPSHOT_VERSION) fail(`format version ${version}, this runtime reads ${SNAPSHOT_VERSION}`);
-  const headerLen = dv.getUint32(12, true);
-  if (16 + headerLen > bytes.length) fail('truncated header');
+  const json = reader.read(u32(pre, 12)) ?? fail('truncated header');
   let header: SnapshotHeader;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLen))) as SnapshotHeader;
+    header = JSON.parse(new TextDecoder().decode(json)) as SnapshotHeader;
   } catch {
     return fail('header is not JSON');
   }
   const { byteLength, pages } = header.memory;
   if (byteLength % PAGE_SIZE !== 0) fail('memory length is not a whole number of pages');
-  const memory = new Uint8Array(byteLength);
-  let pos = 16 + headerLen;
+  const image: MemoryImage = { byteLength, pages: [] };
   for (let i = 0; i < pages; i++) {
-    if (pos + 4 + PAGE_SIZE > bytes.length) fail(`truncated at memory page record ${i}`);
-    const index = dv.getUint32(pos, true);
+    const idx = reader.read(4) ?? fail(`truncated at memory page record ${i}`);
+    const index = u32(idx);
     if ((index + 1) * PAGE_SIZE > byteLength) fail(`page index ${index} out of range`);
-    memory.set(bytes.subarray(pos + 4, pos + 4 + PAGE_SIZE), index * PAGE_SIZE);
-    pos += 4 + PAGE_SIZE;
+    image.pages.push({ index, data: reader.read(PAGE_SIZE) ?? fail(`truncated at memory page record ${i}`) });
   }
   const blobs: Uint8Array[] = [];
-  for (const length of header.blobs ?? []) {
-    if (pos + length > bytes.length) fail(`truncated in blob ${blobs.length}`);
-    blobs.push(bytes.subarray(pos, pos + length));
-    pos += length;
-  }
-  if (pos + END.length !== bytes.length || !END.every((b, i) => bytes[pos + i] === b)) fail('missing end marker');
-  return { header, memory, blobs };
+  for (const length of header.blobs ?? []) blobs.push(reader.read(length) ?? fail(`truncated in blob ${blobs.length}`));
+  const end = reader.read(END.length) ?? fail('missing end marker');
+  if (!END.every((b, i) => end[i] === b) || !reader.atEnd()) fail('missing end marker');
+  return { header, memory: image, blobs };
 }

@@ -31,6 +31,8 @@ export interface SinglenodeResult {
    * resumed instance running again (unwind, capture, encode, decode, fresh instance, restore, rewind).
    */
   downtimeMs: number;
+  /** The longest single migration's downtime, in ms. */
+  maxDowntimeMs: number;
 }
 
 export async function singlenodeServe(configFile: string, opts: SinglenodeOptions): Promise<SinglenodeResult> {
@@ -57,6 +59,7 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
   let snapshot: Snapshot | undefined;
   let migrations = 0;
   let downtimeMs = 0;
+  let maxDowntimeMs = 0;
   let result0 = 0;
   log.info(`Program is starting on ${node}`);
   for (;;) {
@@ -66,20 +69,22 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
         from: snapshot,
         forced,
         onResumed: () => {
-          downtimeMs += performance.now() - result0;
+          const d = performance.now() - result0;
+          downtimeMs += d;
+          maxDowntimeMs = Math.max(maxDowntimeMs, d);
         },
       });
     } catch (e) {
       if (!(e instanceof WebAssembly.RuntimeError)) throw e;
       log.error(`Program trapped on ${node}: ${e.message}`);
-      return { exitCode: TRAP_EXIT_CODE, migrations, downtimeMs };
+      return { exitCode: TRAP_EXIT_CODE, migrations, downtimeMs, maxDowntimeMs };
     }
     if (result.kind === 'exited') {
       log.info(`Program finished on ${node} (exit code ${result.code})`);
       if (migrations > 0) {
         log.debug(`${migrations} migrations, downtime ${downtimeMs.toFixed(1)} ms in all, ${(downtimeMs / migrations).toFixed(2)} ms each`);
       }
-      return { exitCode: result.code, migrations, downtimeMs };
+      return { exitCode: result.code, migrations, downtimeMs, maxDowntimeMs };
     }
     result0 = result.suspendedAt;
     const t0 = performance.now();
