@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { wasmBacktrace } from '../core/trap.js';
 import { NodeFsBackend } from '../node/fs-backend.js';
 import { runWasiModule } from '../run/run.js';
 
@@ -40,6 +41,10 @@ export function registerRun(program: Command): void {
         preopens,
         stdout: (b) => void process.stdout.write(b),
         stderr: (b) => void process.stderr.write(b),
+        onTrap: (e) => {
+          process.stderr.write(`kafu run: the program trapped: ${e.message}\n`);
+          for (const frame of wasmBacktrace(e)) process.stderr.write(`    at ${frame}\n`);
+        },
       });
     });
 }

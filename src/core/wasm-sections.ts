@@ -138,6 +138,47 @@ export function exportNames(sections: Section[]): string[] {
   return out;
 }
 
+/** Function names from the `name` section (subsection 1), by function index. */
+export function functionNames(sections: Section[]): Map<number, string> {
+  const names = new Map<number, string>();
+  const payload = sections.find((s) => s.id === 0 && s.name === 'name')?.payload;
+  if (!payload) return names;
+  try {
+    let pos = 0;
+    while (pos < payload.length) {
+      const id = payload[pos++]!;
+      let size: number;
+      [size, pos] = readU32(payload, pos);
+      const end = pos + size;
+      if (id === 1) {
+        let count: number;
+        [count, pos] = readU32(payload, pos);
+        while (count-- > 0) {
+          let index: number;
+          let name: string;
+          [index, pos] = readU32(payload, pos);
+          [name, pos] = readName(payload, pos);
+          names.set(index, name);
+        }
+      }
+      pos = end;
+    }
+  } catch {
+    // A malformed name section only costs names in backtraces.
+  }
+  return names;
+}
+
+/** A `name` section payload holding function names only. */
+export function encodeFunctionNames(names: Map<number, string>): Uint8Array {
+  const body: number[] = [...encodeU32(names.size)];
+  for (const [index, name] of [...names].sort(([a], [b]) => a - b)) {
+    const bytes = new TextEncoder().encode(name);
+    body.push(...encodeU32(index), ...encodeU32(bytes.length), ...bytes);
+  }
+  return Uint8Array.from([1, ...encodeU32(body.length), ...body]);
+}
+
 export function customSectionNames(bytes: Uint8Array): string[] {
   return parseSections(bytes).flatMap((s) => (s.id === 0 && s.name !== undefined ? [s.name] : []));
 }

@@ -25,7 +25,7 @@ import {
 } from '../core/metadata.js';
 import { UserError } from '../core/errors.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
-import { codeSize, importEntries, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
+import { codeSize, encodeFunctionNames, functionNames, importEntries, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
 
 export interface InstrumentOptions {
   /** Binaryen optimize level for the code Asyncify adds (0-3). */
@@ -120,6 +120,8 @@ export async function instrument(
     if (!mod.validate()) throw new Error('kafu internal error: instrumented module does not validate');
 
     const { frameBounds, importedFunctions } = frameSaveBounds(binaryen, mod);
+    const importedBefore = importEntries(sections).filter((i) => i.kind === 0).length;
+    const finalNames = originalFunctionNames(binaryen, mod, functionNames(sections), importedBefore);
     const out = mod.emitBinary();
     const codeSizeAfter = codeSize(out);
     const meta: KafuMetadata = {
@@ -132,7 +134,8 @@ export async function instrument(
       codeSizeBefore,
       codeSizeAfter,
     };
-    const outSections: Section[] = parseSections(out).filter((s) => !(s.id === 0 && s.name === DEST_SECTION));
+    const outSections: Section[] = parseSections(out).filter((s) => !(s.id === 0 && (s.name === DEST_SECTION || s.name === 'name')));
+    if (finalNames.size > 0) outSections.push({ id: 0, name: 'name', payload: encodeFunctionNames(finalNames) });
     outSections.push({ id: 0, name: META_SECTION, payload: encodeMetadata(meta) });
     outSections.push({ id: 0, name: FRAMES_SECTION, payload: new Uint8Array(frameBounds.buffer) });
     return {
@@ -261,4 +264,32 @@ function frameSaveBounds(
     defined.push(bytes);
   }
   return { frameBounds: Uint32Array.from(defined), importedFunctions: imported };
+}
+
+/**
+ * The input's function names, re-indexed for the output (binaryen read the module without them, naming each
+ * defined function by its position among the defined ones), so traps and profiles show C/C++ names.
+ */
+function originalFunctionNames(
+  binaryen: Binaryen,
+  mod: InstanceType<Binaryen['Module']>,
+  original: Map<number, string>,
+  importedBefore: number,
+): Map<number, string> {
+  const names = new Map<number, string>();
+  if (original.size === 0) return names;
+  const imported: string[] = [];
+  const defined: string[] = [];
+  for (let i = 0; i < mod.getNumFunctions(); i++) {
+    const info = binaryen.getFunctionInfo(mod.getFunctionByIndex(i));
+    (info.module ? imported : defined).push(info.name);
+  }
+  // Binaryen writes imported functions first, then defined ones, each in module order.
+  [...imported, ...defined].forEach((name, index) => {
+    const m = /^(\d+)(\$kafu_body)?$/.exec(name);
+    const base = m ? original.get(importedBefore + Number(m[1])) : undefined;
+    if (base !== undefined) names.set(index, m![2] ? `${base} [kafu body]` : base);
+    else if (!/^fimport\$\d+$/.test(name)) names.set(index, name);
+  });
+  return names;
 }

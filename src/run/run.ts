@@ -1,6 +1,7 @@
 // `kafu run`: any WASI preview1 module (Kafu-built or not) on our library OS, in this process, no migration.
 // Also how tests run a program "without migration" to compare against a migrating run.
 import { UserError } from '../core/errors.js';
+import { TRAP_EXIT_CODE } from '../core/trap.js';
 import { WasiExit, WasiHost, type Preopen } from '../wasi/index.js';
 
 export interface RunOptions {
@@ -10,7 +11,10 @@ export interface RunOptions {
   stdout: (b: Uint8Array) => void;
   stderr: (b: Uint8Array) => void;
   stdin?: (max: number) => Uint8Array | null;
+  /** Told when the program traps (then the exit code is TRAP_EXIT_CODE). */
+  onTrap?: (error: WebAssembly.RuntimeError) => void;
 }
+
 
 /** What a migration point does when nothing migrates: pass. Lets `kafu run` execute instrumented modules too. */
 const passThroughKafu = { migration_point: () => {} };
@@ -40,6 +44,10 @@ export async function runWasiModule(bytes: Uint8Array, where: string, opts: RunO
     return 0;
   } catch (e) {
     if (e instanceof WasiExit) return e.code;
-    throw e;
+    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+    opts.onTrap?.(e);
+    return TRAP_EXIT_CODE;
+  } finally {
+    wasi.release();
   }
 }

@@ -3,15 +3,15 @@
 // state capture as production.
 import { GuestModule } from '../core/guest.js';
 import type { Logger } from '../core/log.js';
+import { TRAP_EXIT_CODE, wasmBacktrace } from '../core/trap.js';
+
+export { TRAP_EXIT_CODE };
 import type { Migration } from '../core/migration-stack.js';
 import { checkPlacement, describeMigration, runSegment } from '../core/program.js';
 import { decodeSnapshot, encodeSnapshot, snapshotByteLength, type Snapshot } from '../core/snapshot.js';
 import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
 import { nodeProgramHost, type NodeHostOptions } from '../node/node-system.js';
-
-/** What wasmtime exits with when the program traps. */
-export const TRAP_EXIT_CODE = 134;
 
 export interface SinglenodeOptions {
   log: Logger;
@@ -77,6 +77,7 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
     } catch (e) {
       if (!(e instanceof WebAssembly.RuntimeError)) throw e;
       log.error(`Program trapped on ${node}: ${e.message}`);
+      for (const frame of wasmBacktrace(e)) log.error(`    at ${frame}`);
       return { exitCode: TRAP_EXIT_CODE, migrations, downtimeMs, maxDowntimeMs };
     }
     if (result.kind === 'exited') {
