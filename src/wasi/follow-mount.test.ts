@@ -1,0 +1,195 @@
+// FollowMount over in-memory folders: what a departure sends (first visit: everything; return trips: only what
+// changed since the destination last had the program), and that applying it on arrival makes the destination's
+// folder equal the source's — files, directories, symlinks, deletions and renames.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FollowMount, type FollowMountTransfer } from './follow-mount.js';
+import { MemoryFsBackend } from './memory-fs.js';
+
+/** Every entry: "dir/" → "", "file" → content, "link" → "-> target". */
+function tree(fs: MemoryFsBackend): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const name of fs.readdir(dir).sort()) {
+      const p = dir === '' ? name : `${dir}/${name}`;
+      const st = fs.lstat(p);
+      if (st.kind === 'directory') {
+        out[`${p}/`] = '';
+        walk(p);
+      } else if (st.kind === 'symlink') out[p] = `-> ${fs.readlink(p)}`;
+      else out[p] = new TextDecoder().decode(fs.readFile(p));
+    }
+  };
+  walk('');
+  return out;
+}
+
+function seed(fs: MemoryFsBackend): void {
+  fs.writeFile('a.txt', 'alpha');
+  fs.mkdirp('dir/sub');
+  fs.writeFile('dir/b.txt', 'bravo');
+  fs.mkdir('empty');
+  fs.symlink('a.txt', 'link');
+  fs.symlink('../a.txt', 'dir/uplink');
+}
+
+/** One hop: leave `from` (holding `fm`) for `to`, arrive on `toFs`. */
+function hop(fm: FollowMount, to: string, toFs: MemoryFsBackend, sameStorage = false) {
+  const blobs: Uint8Array[] = [];
+  const transfer = fm.depart(to, blobs, sameStorage);
+  // The transfer travels as JSON in the snapshot header.
+  const wire = JSON.parse(JSON.stringify(transfer)) as FollowMountTransfer;
+  const arrived = new FollowMount(toFs, to, { transfer: wire, blobs });
+  return { transfer, blobs, arrived };
+}
+
+const paths = (t: FollowMountTransfer) => t.upserts.map((u) => u.path);
+
+describe('FollowMount', () => {
+  test('the first visit sends everything, parents before children; the destination ends equal', () => {
+    const cloud = new MemoryFsBackend();
+    const edge = new MemoryFsBackend();
+    seed(cloud);
+    const fm = new FollowMount(cloud, 'cloud');
+    const { transfer, blobs } = hop(fm, 'edge', edge);
+    assert.deepEqual(paths(transfer), ['a.txt', 'dir', 'empty', 'link', 'dir/b.txt', 'dir/sub', 'dir/uplink']);
+    assert.deepEqual(transfer.deletes, []);
+    assert.deepEqual(
+      transfer.upserts.map((u) => [u.path, u.kind, u.blob === undefined ? '-' : new TextDecoder().decode(blobs[u.blob])]),
+      [
+        ['a.txt', 'file', 'alpha'],
+        ['dir', 'directory', '-'],
+        ['empty', 'directory', '-'],
+        ['link', 'symlink', 'a.txt'],
+        ['dir/b.txt', 'file', 'bravo'],
+        ['dir/sub', 'directory', '-'],
+        ['dir/uplink', 'symlink', '../a.txt'],
+      ],
+    );
+    assert.equal(blobs.length, 4, 'a blob per file and symlink, none for directories');
+    assert.deepEqual(tree(edge), tree(cloud));
+  });
+
+  test('a return trip sends only the files changed on the node the program leaves', () => {
+    const cloud = new MemoryFsBackend();
+    const edge = new MemoryFsBackend();
+    seed(cloud);
+    const onEdge = hop(new FollowMount(cloud, 'cloud'), 'edge', edge).arrived;
+    edge.writeFile('dir/b.txt', 'bravo, longer now');
+    edge.writeFile('new.txt', 'made on edge');
+    const back = hop(onEdge, 'cloud', cloud);
+    assert.deepEqual(paths(back.transfer), ['new.txt', 'dir/b.txt']);
+    assert.deepEqual(back.transfer.deletes, []);
+    assert.equal(back.blobs.length, 2);
+    assert.deepEqual(tree(cloud), tree(edge));
+    assert.equal(tree(cloud)['dir/b.txt'], 'bravo, longer now');
+
+    // Out again with nothing changed: nothing travels. Then a change on cloud travels alone.
+    const again = hop(back.arrived, 'edge', edge);
+    assert.deepEqual(paths(again.transfer), []);
+    assert.deepEqual(again.blobs, []);
+    edge.writeFile('a.txt', 'alpha changed on edge'); // the program, on edge again, changes a file
+    const third = hop(again.arrived, 'cloud', cloud);
+    assert.deepEqual(paths(third.transfer), ['a.txt']);
+    cloud.writeFile('dir/b.txt', 'cloud edit');
+    const fourth = hop(third.arrived, 'edge', edge);
+    assert.deepEqual(paths(fourth.transfer), ['dir/b.txt']);
+    assert.deepEqual(tree(edge), tree(cloud));
+  });
+
+  test('deletions and renames propagate, files and whole directories', () => {
+    const cloud = new MemoryFsBackend();
+    const edge = new MemoryFsBackend();
+    seed(cloud);
+    cloud.writeFile('dir/sub/deep.txt', 'deep');
+    const onEdge = hop(new FollowMount(cloud, 'cloud'), 'edge', edge).arrived;
+    edge.unlink('a.txt');
+    edge.rename('dir/b.txt', 'dir/renamed.txt');
+    edge.unlink('dir/sub/deep.txt');
+    edge.rmdir('dir/sub');
+    edge.rename('empty', 'moved-empty');
+    const back = hop(onEdge, 'cloud', cloud);
+    assert.deepEqual(back.transfer.deletes.sort(), ['a.txt', 'dir/b.txt', 'dir/sub', 'dir/sub/deep.txt', 'empty']);
+    assert.deepEqual(paths(back.transfer), ['moved-empty', 'dir/renamed.txt']);
+    assert.deepEqual(tree(cloud), tree(edge));
+    assert.deepEqual(tree(cloud), {
+      'dir/': '',
+      'dir/renamed.txt': 'bravo',
+      'dir/uplink': '-> ../a.txt',
+      link: '-> a.txt',
+      'moved-empty/': '',
+    });
+  });
+
+  test('a path that changes kind (file → directory, directory → symlink, symlink retargeted) is replaced', () => {
+    const cloud = new MemoryFsBackend();
+    const edge = new MemoryFsBackend();
+    seed(cloud);
+    const onEdge = hop(new FollowMount(cloud, 'cloud'), 'edge', edge).arrived;
+    edge.unlink('a.txt');
+    edge.mkdir('a.txt');
+    edge.writeFile('a.txt/inside', 'now a folder');
+    edge.rmdir('empty');
+    edge.symlink('dir', 'empty');
+    edge.unlink('link');
+    edge.symlink('dir/b.txt', 'link');
+    const back = hop(onEdge, 'cloud', cloud);
+    assert.deepEqual(tree(cloud), tree(edge));
+    assert.equal(tree(cloud)['link'], '-> dir/b.txt');
+    assert.equal(tree(cloud)['empty'], '-> dir');
+    assert.equal(tree(cloud)['a.txt/inside'], 'now a folder');
+    assert.ok(paths(back.transfer).includes('a.txt/inside'));
+  });
+
+  test('sameStorage (one folder for both nodes) sends nothing, however much changed', () => {
+    const shared = new MemoryFsBackend();
+    seed(shared);
+    const fm = new FollowMount(shared, 'cloud');
+    shared.writeFile('a.txt', 'changed');
+    shared.writeFile('new.txt', 'new');
+    shared.unlink('link');
+    const blobs: Uint8Array[] = [];
+    const t = fm.depart('edge', blobs, true);
+    assert.deepEqual(t.upserts, []);
+    assert.deepEqual(t.deletes, []);
+    assert.deepEqual(blobs, []);
+    const before = tree(shared);
+    const arrived = new FollowMount(shared, 'edge', { transfer: t, blobs });
+    assert.deepEqual(tree(shared), before, 'arriving changes nothing');
+    // Back on a node with a separate folder later, that node gets everything it lacks.
+    const other = new MemoryFsBackend();
+    const out = hop(arrived, 'fog', other);
+    assert.ok(paths(out.transfer).includes('new.txt'));
+    assert.deepEqual(tree(other), tree(shared));
+  });
+
+  test(
+    'a same-size rewrite within one clock tick of the arrival still travels back',
+    { todo: 'src/wasi/follow-mount.ts: changes are detected by kind:size:mtime:ino; a same-size write in the same mtime tick (coarse on Linux: a jiffy) looks unchanged and is lost' },
+    () => {
+      const frozen = () => 1_000_000_000n; // every operation in one tick
+      const cloud = new MemoryFsBackend(frozen);
+      const edge = new MemoryFsBackend(frozen);
+      cloud.writeFile('counter.txt', 'AAAA');
+      const onEdge = hop(new FollowMount(cloud, 'cloud'), 'edge', edge).arrived;
+      edge.writeFile('counter.txt', 'BBBB');
+      hop(onEdge, 'cloud', cloud);
+      assert.equal(tree(cloud)['counter.txt'], 'BBBB');
+    },
+  );
+
+  test(
+    'on the first visit, files the destination folder held before are removed (the program sees one tree)',
+    { todo: 'src/wasi/follow-mount.ts: with no manifest for the destination, depart() sends everything but no deletes, so stale files stay visible and later travel back' },
+    () => {
+      const cloud = new MemoryFsBackend();
+      const edge = new MemoryFsBackend();
+      seed(cloud);
+      edge.writeFile('stale.txt', 'left over on edge');
+      const onEdge = hop(new FollowMount(cloud, 'cloud'), 'edge', edge).arrived;
+      assert.deepEqual(tree(edge), tree(cloud));
+      hop(onEdge, 'cloud', cloud);
+      assert.equal(tree(cloud)['stale.txt'], undefined);
+    },
+  );
+});
