@@ -33,6 +33,12 @@ export interface ForcedOptions {
   prepare?: (dir: string) => Promise<void> | void;
   /** clang arguments for both builds (default -O1). */
   cflags?: string[];
+  /**
+   * Where the migrating run keeps "/": one folder both nodes use (`preopened_dir`, the default), or a folder per
+   * node (a follow mount with host `./state/${node}`), so that every migration carries the changed files. The
+   * initial files go to the first node's folder; `files` is then the folder of the node the program ended on.
+   */
+  storage?: 'shared' | 'per-node';
 }
 
 export interface ForcedRun {
@@ -178,27 +184,31 @@ export async function buildForced(sources: string[], cflags: string[] = ['-O1'])
 export async function runForced(sources: string[], o: ForcedOptions): Promise<ForcedResult> {
   if (!Number.isInteger(o.every) || o.every < 1) throw new Error(`runForced: every must be a whole number ≥ 1, not ${o.every}`);
   const wasm = await buildForced(sources, o.cflags);
+  const nodes = o.nodes ?? ['a', 'b'];
+  const perNode = o.storage === 'per-node';
   const root = await freshDir();
   try {
     const plainDir = join(root, 'plain');
     const work = join(root, 'migrating');
-    const migratingDir = join(work, 'root');
-    for (const d of [plainDir, migratingDir]) {
+    const folderOf = (node: string) => (perNode ? join(work, 'state', node) : join(work, 'root'));
+    for (const d of [plainDir, folderOf(nodes[0]!)]) {
       await mkdir(d, { recursive: true });
       await writeFiles(d, o.files ?? {});
       await o.prepare?.(d);
     }
     const plain = await runPlainModule(wasm.plain, plainDir, o);
     const migrating = await serveModule(wasm.migrating, work, {
-      nodes: o.nodes ?? ['a', 'b'],
+      nodes,
       args: o.args,
       env: o.env,
-      preopenedDir: './root',
+      ...(perNode ? { mounts: [{ guest: '/', host: './state/${node}', mode: 'follow' as const }] } : { preopenedDir: './root' }),
       forceMigrationEvery: o.every,
     });
+    const ended = /^Program (?:finished|trapped) on (\S+?):? /.exec(migrating.logs.find((l) => /^Program (finished|trapped) on /.test(l)) ?? '');
+    const last = ended?.[1] ?? nodes[0]!;
     return {
       plain: { ...plain, files: await snapshotTree(plainDir) },
-      migrating: { ...migrating, files: await snapshotTree(migratingDir) },
+      migrating: { ...migrating, files: await snapshotTree(folderOf(last)) },
     };
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -247,6 +247,45 @@ describe('file I/O across KAFU_DEST migrations', () => {
   });
 });
 
+describe('open files that are renamed or deleted', () => {
+  test('a file renamed (and its folder too) while open keeps being written through its fd on edge and back', async () => {
+    for (const mounts of [undefined, [{ guest: '/data', host: './state/${node}', mode: 'follow' as const }]]) {
+      const dir = await caseDir();
+      if (!mounts) await mkdir(join(dir, 'shared'));
+      const r = await serveModule(instrumented, dir, {
+        nodes: NODES,
+        args: ['/data', 'renamed'],
+        ...(mounts ? { mounts } : { preopenedDir: './shared' }),
+      });
+      assert.equal(
+        r.stdout,
+        'rename file: 0\nrename dir: 0\nedge writes: 5\nnew-dir/new.txt on edge: [cloud;edge;]\n' +
+          'new-dir/new.txt on cloud: [cloud;edge;cloud again]\nold-dir on cloud: No such file or directory\n',
+        mounts ? 'a folder per node' : 'preopened_dir',
+      );
+      assert.equal(r.exitCode, 0);
+      const cloud = await snapshotTree(mounts ? join(dir, 'state', 'cloud') : join(dir, 'shared', 'data'));
+      assert.deepEqual(cloud, { 'new-dir/': '', 'new-dir/new.txt': 'cloud;edge;cloud again' });
+    }
+  });
+
+  test('a file deleted while open cannot travel: the KAFU_DEST call is refused with a UserError naming it', async () => {
+    const dir = await caseDir();
+    await assert.rejects(
+      serveModule(instrumented, dir, {
+        nodes: NODES,
+        args: ['/data', 'unlinked'],
+        mounts: [{ guest: '/data', host: './state/${node}', mode: 'follow' }],
+      }),
+      (e: unknown) => {
+        assert.ok(e instanceof UserError, String(e));
+        assert.match(e.message, /cannot migrate cloud -> edge at on_edge: fd 4: open file "scratch\.txt" was deleted while open/);
+        return true;
+      },
+    );
+  });
+});
+
 describe('proc_exit on a node other than the first', () => {
   const EXIT_STDOUT = 'cloud before exit on edge\nedge calls exit(23)\natexit ran\n';
 

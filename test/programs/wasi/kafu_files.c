@@ -5,6 +5,8 @@
 //   nl-open    a file open on the node-local mount /sensors when on_edge is called: the migration is refused
 //   nl-closed  /sensors read on each node with nothing open across the call: each node sees its own folder
 //   exit       exit(23) on edge ends the program there
+//   renamed    a file and the folder holding it renamed while open; written on edge through the same fd
+//   unlinked   a file deleted while open when on_edge is called: the migration is refused
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -159,6 +161,32 @@ static int nl_closed(void) {
   return 0;
 }
 
+static int renamed(void) {
+  mkdir(base, 0755);
+  mkdir(path("old-dir"), 0755);
+  out_fd = open(path("old-dir/old.txt"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+  write(out_fd, "cloud;", 6);
+  printf("rename file: %d\n", rename(path("old-dir/old.txt"), path("old-dir/new.txt")));
+  printf("rename dir: %d\n", rename(path("old-dir"), path("new-dir")));
+  on_edge(6);
+  write(out_fd, "cloud again", 11);
+  close(out_fd);
+  show("new-dir/new.txt on cloud", path("new-dir/new.txt"));
+  show("old-dir on cloud", path("old-dir/old.txt"));
+  return 0;
+}
+
+static int unlinked(void) {
+  mkdir(base, 0755);
+  out_fd = open(path("scratch.txt"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+  write(out_fd, "scratch", 7);
+  printf("unlink while open: %d\n", unlink(path("scratch.txt")));
+  fflush(stdout);
+  on_edge(7);
+  printf("on_edge returned?!\n");
+  return 1;
+}
+
 static void bye(void) {
   printf("atexit ran\n");
 }
@@ -170,6 +198,8 @@ int main(int argc, char **argv) {
   if (!strcmp(how, "files")) return files();
   if (!strcmp(how, "nl-open")) return nl_open();
   if (!strcmp(how, "nl-closed")) return nl_closed();
+  if (!strcmp(how, "renamed")) return renamed();
+  if (!strcmp(how, "unlinked")) return unlinked();
   if (!strcmp(how, "exit")) {
     atexit(bye);
     printf("cloud before exit on edge\n");
@@ -219,6 +249,15 @@ int on_edge(int step) {
     put("/sensors/edge-note.txt", "seen on edge");
     put(path("edge-was-here.txt"), "edge");
     return 4;
+  }
+  if (step == 6) {
+    printf("edge writes: %zd\n", write(out_fd, "edge;", 5));
+    show("new-dir/new.txt on edge", path("new-dir/new.txt"));
+    return 6;
+  }
+  if (step == 7) {
+    printf("on edge?!\n");
+    return 7;
   }
   printf("edge calls exit(23)\n");
   exit(23);
