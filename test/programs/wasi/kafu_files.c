@@ -228,7 +228,10 @@ int on_edge(int step) {
     symlink("edge-made.txt", path("edge-link"));
     printf("unlink on edge: %d\n", unlink(path("to-delete.txt")));
     printf("rename on edge: %d\n", rename(path("to-rename.txt"), path("renamed-on-edge.txt")));
-    // Same size, in place: only the bytes change.
+    // Same size, in place: only the bytes change. After a pause of several clock ticks: a same-size write within
+    // the tick in which this node received the file goes unnoticed on filesystems with coarse timestamps (a known
+    // FollowMount defect, pinned by a todo test in src/wasi/follow-mount.test.ts), and this test is not about it.
+    usleep(30000);
     int fd = open(path("overwrite.txt"), O_WRONLY);
     printf("overwrite in place: %zd\n", pwrite(fd, "BBBB", 4, 0));
     close(fd);
