@@ -1,6 +1,6 @@
 // `kafu run MODULE [ARGS…]`: run any WASI preview1 module on Kafu's library OS (no migration).
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { wasmBacktrace } from '../core/trap.js';
@@ -26,18 +26,24 @@ export function registerRun(program: Command): void {
       } catch (e) {
         throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
       }
-      const env = o.inheritEnv ? Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`) : [];
+      // --env wins over an inherited variable of the same name.
+      const env = new Map<string, string>(o.inheritEnv ? Object.entries(process.env).map(([k, v]) => [k, v ?? '']) : []);
       for (const kv of o.env) {
-        if (!kv.includes('=')) throw new UserError(`--env ${kv}: expected KEY=VALUE`);
-        env.push(kv);
+        const eq = kv.indexOf('=');
+        if (eq <= 0) throw new UserError(`--env ${kv}: expected KEY=VALUE`);
+        env.set(kv.slice(0, eq), kv.slice(eq + 1));
       }
       const preopens = o.dir.map((spec) => {
         const [host, guest] = spec.split('::') as [string, string | undefined];
-        return { guestPath: guest ?? host, backend: new NodeFsBackend(resolve(host)) };
+        const dir = resolve(host);
+        if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+          throw new UserError(`--dir ${spec}: ${host} is not a folder on this machine`);
+        }
+        return { guestPath: guest ?? host, backend: new NodeFsBackend(dir) };
       });
       process.exitCode = await runWasiModule(bytes, file, {
         args: [basename(file), ...args],
-        env,
+        env: [...env].map(([k, v]) => `${k}=${v}`),
         preopens,
         stdout: (b) => void process.stdout.write(b),
         stderr: (b) => void process.stderr.write(b),

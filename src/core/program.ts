@@ -73,7 +73,7 @@ export function runSegment(guest: GuestModule, node: string, host: ProgramHost, 
   const refuseIfBlocked = (m: Migration, where: string) => {
     const blocker = system.migrationBlocker();
     // Refused before suspending: the program stops here with its state (files included) intact.
-    if (blocker) throw new MigrationRefused(`cannot migrate ${m.from} -> ${m.to} at ${where}: ${blocker} cannot be carried`);
+    if (blocker) throw new MigrationRefused(`cannot migrate ${m.from} -> ${m.to} at ${where}: ${blocker} — it cannot be carried to ${m.to}`);
   };
   const instance = new GuestInstance(guest, {
     system,

@@ -56,7 +56,8 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
       const wasi = new WasiHost({
         args: [basename(opts.programName), ...opts.args],
         env: opts.env ?? [],
-        preopens: mounts.map((m, i) => ({ guestPath: m.guest, backend: backends[i]! })),
+        // A follow mount's program-facing backend records what the program changes.
+        preopens: mounts.map((m, i) => ({ guestPath: m.guest, backend: follow.get(i)?.backend ?? backends[i]! })),
         stdout,
         stderr,
       });

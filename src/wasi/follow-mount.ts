@@ -1,9 +1,13 @@
 // A mount whose files follow the program. Each node keeps its own copy of the folder; when the program leaves a
-// node, the files it changed there travel in the snapshot (as blobs) and are written into the destination's copy
-// before the program's descriptors are reopened. Versions, not hashes, say what a node already has: a file
-// gets a new version whenever the program's node sees its stat change, and the snapshot remembers, per node, the
-// versions that node held when the program last left it — so returning to a node sends only what changed since.
-import type { FsBackend, FsKind } from './fs-backend.js';
+// node, the entries it changed there travel in the snapshot (contents as blobs) and are applied to the
+// destination's copy before the program's descriptors are reopened, so the destination's folder then mirrors
+// the program's view exactly (entries the program never had there are removed).
+//
+// Versions, not hashes, say what a node already has: an entry gets a new version when the program changed it
+// (every write goes through `backend`, which records the paths it touches) or when its stat changed otherwise;
+// the snapshot remembers, per node, the versions that node held when the program last left it, so a return trip
+// sends only what changed since. File times travel; hard links within the mount stay links.
+import type { FsBackend, FsHandle, FsKind, FsOpenFlags, FsStat } from './fs-backend.js';
 
 type EntryKind = 'file' | 'directory' | 'symlink';
 /** path → version; directories and symlinks are versioned too. */
@@ -17,31 +21,45 @@ export interface FollowMountState {
   counter: number;
 }
 
+export interface FollowMountUpsert {
+  path: string;
+  kind: EntryKind;
+  /** File contents or symlink target, as a blob index. */
+  blob?: number;
+  /** A hard link to this other path of the mount (sent earlier in the same transfer or already there). */
+  linkTo?: string;
+  /** Times (ns, decimal) to restore; directories get theirs after everything inside is written. */
+  atimNs?: string;
+  mtimNs?: string;
+}
+
 export interface FollowMountTransfer {
   state: FollowMountState;
-  /** Entries to create or overwrite on the destination; file and symlink contents are blobs by index. */
-  upserts: { path: string; kind: EntryKind; blob?: number }[];
+  /** Entries to create or overwrite on the destination, parents first. */
+  upserts: FollowMountUpsert[];
   deletes: string[];
 }
 
 interface Seen {
   kind: EntryKind;
   statKey: string;
+  stat: FsStat;
 }
 
 const kindOf = (k: FsKind): EntryKind | undefined => (k === 'file' || k === 'directory' || k === 'symlink' ? k : undefined);
 const join = (dir: string, name: string) => (dir === '' ? name : `${dir}/${name}`);
 const depth = (p: string) => p.split('/').length;
+const within = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
 
 function scan(fs: FsBackend): Map<string, Seen> {
   const out = new Map<string, Seen>();
   const walk = (dir: string) => {
     for (const name of fs.readdir(dir).sort()) {
       const path = join(dir, name);
-      const st = fs.lstat(path);
-      const kind = kindOf(st.kind);
+      const stat = fs.lstat(path);
+      const kind = kindOf(stat.kind);
       if (!kind) continue; // sockets, fifos, devices do not travel
-      out.set(path, { kind, statKey: `${kind}:${st.size}:${st.mtimNs}:${st.ino}` });
+      out.set(path, { kind, stat, statKey: `${kind}:${stat.size}:${stat.mtimNs}:${stat.ino}:${stat.nlink}` });
       if (kind === 'directory') walk(path);
     }
   };
@@ -91,7 +109,102 @@ function removeTree(fs: FsBackend, path: string): void {
   }
 }
 
+/** The backend the program uses: every call passes through, and the paths it may change are recorded. */
+class RecordingBackend implements FsBackend {
+  readonly dirty = new Set<string>();
+  private readonly handles = new Map<FsHandle, string>();
+
+  constructor(private readonly fs: FsBackend) {}
+
+  private touch(path: string): void {
+    this.dirty.add(path);
+  }
+  private touchHandle(h: FsHandle): void {
+    const path = this.handles.get(h);
+    if (path !== undefined) this.dirty.add(path);
+  }
+
+  lstat(path: string): FsStat {
+    return this.fs.lstat(path);
+  }
+  open(path: string, flags: FsOpenFlags): FsHandle {
+    const h = this.fs.open(path, flags);
+    this.handles.set(h, path);
+    if (flags.write || flags.create || flags.truncate) this.touch(path);
+    return h;
+  }
+  close(h: FsHandle): void {
+    this.handles.delete(h);
+    this.fs.close(h);
+  }
+  pread(h: FsHandle, buf: Uint8Array, position: bigint): number {
+    return this.fs.pread(h, buf, position);
+  }
+  pwrite(h: FsHandle, data: Uint8Array, position: bigint): number {
+    this.touchHandle(h);
+    return this.fs.pwrite(h, data, position);
+  }
+  fstat(h: FsHandle): FsStat {
+    return this.fs.fstat(h);
+  }
+  ftruncate(h: FsHandle, size: bigint): void {
+    this.touchHandle(h);
+    this.fs.ftruncate(h, size);
+  }
+  fsync(h: FsHandle): void {
+    this.fs.fsync(h);
+  }
+  fdatasync(h: FsHandle): void {
+    this.fs.fdatasync(h);
+  }
+  futimes(h: FsHandle, atimNs: bigint | null, mtimNs: bigint | null): void {
+    this.touchHandle(h);
+    this.fs.futimes(h, atimNs, mtimNs);
+  }
+  utimes(path: string, atimNs: bigint | null, mtimNs: bigint | null, follow: boolean): void {
+    this.touch(path);
+    this.fs.utimes(path, atimNs, mtimNs, follow);
+  }
+  readdir(path: string): string[] {
+    return this.fs.readdir(path);
+  }
+  mkdir(path: string): void {
+    this.touch(path);
+    this.fs.mkdir(path);
+  }
+  rmdir(path: string): void {
+    this.touch(path);
+    this.fs.rmdir(path);
+  }
+  unlink(path: string): void {
+    this.touch(path);
+    this.fs.unlink(path);
+  }
+  rename(from: string, to: string): void {
+    this.fs.rename(from, to);
+    this.touch(from);
+    this.touch(to);
+    // Open files inside the moved entry now live under the new name.
+    for (const [h, p] of this.handles) if (within(p, from)) this.handles.set(h, to + p.slice(from.length));
+  }
+  symlink(target: string, path: string): void {
+    this.touch(path);
+    this.fs.symlink(target, path);
+  }
+  readlink(path: string): string {
+    return this.fs.readlink(path);
+  }
+  link(existingPath: string, newPath: string): void {
+    this.touch(existingPath);
+    this.touch(newPath);
+    this.fs.link(existingPath, newPath);
+  }
+}
+
 export class FollowMount {
+  /** The backend the program must use, so that its changes are recorded. */
+  readonly backend: FsBackend;
+  private readonly recorder: RecordingBackend;
   private readonly baseline: Map<string, Seen & { version: string }>;
   private state: FollowMountState;
 
@@ -101,6 +214,8 @@ export class FollowMount {
     private readonly node: string,
     incoming?: { transfer: FollowMountTransfer; blobs: Uint8Array[] },
   ) {
+    this.recorder = new RecordingBackend(fs);
+    this.backend = this.recorder;
     this.state = incoming?.transfer.state ?? { known: {}, manifest: {}, counter: 0 };
     if (incoming) this.apply(incoming.transfer, incoming.blobs);
     this.baseline = new Map();
@@ -113,23 +228,33 @@ export class FollowMount {
   }
 
   /**
-   * Leave for `to`: the files whose version `to` lacks, as blobs appended to `blobs`. `sameStorage` (both nodes
-   * use one folder, as in singlenode with a shared path) sends nothing.
+   * Leave for `to`: the entries whose version `to` lacks, file contents appended to `blobs`. `sameStorage` (both
+   * nodes use one folder) sends nothing.
    */
   depart(to: string, blobs: Uint8Array[], sameStorage: boolean): FollowMountTransfer {
     const current = new Map<string, Seen & { version: string }>();
     for (const [path, seen] of scan(this.fs)) {
       const before = this.baseline.get(path);
-      const version = before && before.statKey === seen.statKey ? before.version : this.newVersion();
-      current.set(path, { ...seen, version });
+      const unchanged = before && before.statKey === seen.statKey && !this.recorder.dirty.has(path);
+      current.set(path, { ...seen, version: unchanged ? before.version : this.newVersion() });
     }
     const manifest = this.currentManifest(current);
     const target = sameStorage ? manifest : this.state.known[to];
-    const upserts: FollowMountTransfer['upserts'] = [];
+    const upserts: FollowMountUpsert[] = [];
+    const firstNameOfInode = new Map<bigint, string>();
     for (const [path, e] of [...current].sort(([a], [b]) => depth(a) - depth(b) || a.localeCompare(b))) {
+      const linked = e.kind !== 'directory' && e.stat.nlink > 1n; // files and symlinks can be hard links
+      const linkTo = linked ? firstNameOfInode.get(e.stat.ino) : undefined;
+      if (linked && linkTo === undefined) firstNameOfInode.set(e.stat.ino, path);
       if (target?.[path]?.version === e.version && target[path]!.kind === e.kind) continue;
-      const upsert: FollowMountTransfer['upserts'][number] = { path, kind: e.kind };
-      if (e.kind !== 'directory') {
+      const upsert: FollowMountUpsert = {
+        path,
+        kind: e.kind,
+        atimNs: e.stat.atimNs.toString(),
+        mtimNs: e.stat.mtimNs.toString(),
+      };
+      if (linkTo !== undefined) upsert.linkTo = linkTo;
+      else if (e.kind !== 'directory') {
         upsert.blob = blobs.length;
         blobs.push(e.kind === 'file' ? readAll(this.fs, path) : new TextEncoder().encode(this.fs.readlink(path)));
       }
@@ -143,25 +268,36 @@ export class FollowMount {
   }
 
   private apply(t: FollowMountTransfer, blobs: Uint8Array[]): void {
-    for (const path of [...t.deletes].sort((a, b) => depth(b) - depth(a))) removeTree(this.fs, path);
-    for (const u of t.upserts) {
-      let existing: EntryKind | undefined;
+    const fs = this.fs;
+    for (const path of [...t.deletes].sort((a, b) => depth(b) - depth(a))) removeTree(fs, path);
+    const existingKind = (path: string): EntryKind | undefined => {
       try {
-        existing = kindOf(this.fs.lstat(u.path).kind);
+        return kindOf(fs.lstat(path).kind);
       } catch {
-        existing = undefined;
+        return undefined;
       }
-      if (existing && (existing !== u.kind || u.kind === 'symlink')) {
-        if (existing !== 'directory' || u.kind !== 'directory') removeTree(this.fs, u.path);
-      }
+    };
+    // Contents first, then hard links to them, then the times of directories (writing inside changes them).
+    const ordered = [...t.upserts.filter((u) => u.linkTo === undefined), ...t.upserts.filter((u) => u.linkTo !== undefined)];
+    for (const u of ordered) {
+      const existing = existingKind(u.path);
+      if (existing && !(existing === 'directory' && u.kind === 'directory')) removeTree(fs, u.path);
       if (u.kind === 'directory') {
-        if (existing !== 'directory') this.fs.mkdir(u.path);
+        if (existing !== 'directory') fs.mkdir(u.path);
+      } else if (u.linkTo !== undefined) {
+        fs.link(u.linkTo, u.path);
       } else if (u.kind === 'file') {
-        writeAll(this.fs, u.path, blobs[u.blob!]!);
+        writeAll(fs, u.path, blobs[u.blob!]!);
       } else {
-        this.fs.symlink(new TextDecoder().decode(blobs[u.blob!]!), u.path);
+        fs.symlink(new TextDecoder().decode(blobs[u.blob!]!), u.path);
       }
+      if (u.kind !== 'directory' && u.mtimNs !== undefined) setTimes(fs, u);
     }
+    // The folder mirrors the program's view: drop what the program does not have (e.g. left over on a first visit).
+    const stale = [...scan(fs).keys()].filter((p) => !(p in t.state.manifest));
+    for (const path of stale.sort((a, b) => depth(b) - depth(a))) removeTree(fs, path);
+    const dirs = t.upserts.filter((u) => u.kind === 'directory' && u.mtimNs !== undefined);
+    for (const u of dirs.sort((a, b) => depth(b.path) - depth(a.path))) setTimes(fs, u);
   }
 
   private newVersion(): string {
@@ -172,5 +308,13 @@ export class FollowMount {
     const m: Manifest = {};
     for (const [path, { kind, version }] of entries) m[path] = { kind, version };
     return m;
+  }
+}
+
+function setTimes(fs: FsBackend, u: FollowMountUpsert): void {
+  try {
+    fs.utimes(u.path, BigInt(u.atimNs!), BigInt(u.mtimNs!), false);
+  } catch {
+    // Some hosts cannot set a symlink's own times; the contents are what matters.
   }
 }

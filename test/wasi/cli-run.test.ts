@@ -106,7 +106,6 @@ describe('kafu run (process)', { concurrency: 1 }, () => {
 
   test(
     '--env overrides a variable --inherit-env brought: the program sees one value',
-    { todo: 'src/cli/run.ts appends --env after the inherited variables, so the program gets both and getenv finds the inherited one' },
     () => {
       const p = kafuRun(['--inherit-env', '--env', 'KAFU_T_X=override', wasm], { KAFU_T_X: 'parent' });
       assert.equal(p.status, 0, p.stderr);
@@ -126,7 +125,6 @@ describe('kafu run (process)', { concurrency: 1 }, () => {
 
   test(
     '--dir naming a folder that does not exist: one line at start, non-zero status (as wasmtime)',
-    { todo: 'src/cli/run.ts does not check --dir folders; the program starts with a preopen whose every path is ENOENT' },
     () => {
       assertOneLineError(kafuRun(['--dir', `${join(root, 'nope')}::/data`, wasm]), /nope/);
     },

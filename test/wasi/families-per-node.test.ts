@@ -52,7 +52,7 @@ describe('WASI families with a folder per node', { concurrency: 1 }, () => {
 
   test(
     'file times set by the program travel with the file',
-    { ...T, todo: 'src/wasi/follow-mount.ts copies contents only: a changed file gets the arrival time as mtime/atime on the other node' },
+    T,
     async () => {
       await perNode('fd_file.c', { every: 1 });
     },
@@ -60,7 +60,7 @@ describe('WASI families with a folder per node', { concurrency: 1 }, () => {
 
   test(
     'hard links stay one file on the other node',
-    { ...T, todo: 'src/wasi/follow-mount.ts sends each name as its own file: after a hop, a write through one name is not seen through the other' },
+    T,
     async () => {
       await perNode('paths.c', { every: 5 });
     },

@@ -135,7 +135,7 @@ describe('file I/O across KAFU_DEST migrations', () => {
 
   test(
     '(b) a stale file in edge\'s folder before the first visit does not appear to the program or reach cloud',
-    { todo: 'the first visit sends everything but deletes nothing; see the report (src/wasi/follow-mount.ts)' },
+    {},
     async () => {
       const dir = await caseDir();
       await writeFiles(join(dir, 'state', 'edge'), { 'stale.txt': 'left over on edge' });
