@@ -2,19 +2,13 @@
 // Also how tests run a program "without migration" to compare against a migrating run.
 import { UserError } from '../core/errors.js';
 import { TRAP_EXIT_CODE } from '../core/trap.js';
-import { WasiExit, WasiHost, type Preopen } from '../wasi/index.js';
+import { WasiExit, WasiHost, type WasiOptions } from '../wasi/index.js';
 
-export interface RunOptions {
-  args: string[];
-  env: string[];
-  preopens: Preopen[];
-  stdout: (b: Uint8Array) => void;
-  stderr: (b: Uint8Array) => void;
-  stdin?: (max: number) => Uint8Array | null;
+/** The library OS's options (clocks and randomness default to the host's), and what to do on a trap. */
+export interface RunOptions extends Omit<WasiOptions, 'clocks' | 'randomFill'> {
   /** Told when the program traps (then the exit code is TRAP_EXIT_CODE). */
   onTrap?: (error: WebAssembly.RuntimeError) => void;
 }
-
 
 /** What a migration point does when nothing migrates: pass. Lets `kafu run` execute instrumented modules too. */
 const passThroughKafu = { migration_point: () => {} };
@@ -26,7 +20,8 @@ export async function runWasiModule(bytes: Uint8Array, where: string, opts: RunO
   } catch (e) {
     throw new UserError(`${where}: not a WebAssembly module this engine accepts: ${(e as Error).message}`);
   }
-  const wasi = new WasiHost({ args: opts.args, env: opts.env, preopens: opts.preopens, stdout: opts.stdout, stderr: opts.stderr, stdin: opts.stdin });
+  const { onTrap, ...wasiOptions } = opts;
+  const wasi = new WasiHost(wasiOptions);
   const imports: WebAssembly.Imports = { wasi_snapshot_preview1: wasi.imports() as WebAssembly.ModuleImports };
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.module === 'kafu') imports.kafu = passThroughKafu;
@@ -45,7 +40,7 @@ export async function runWasiModule(bytes: Uint8Array, where: string, opts: RunO
   } catch (e) {
     if (e instanceof WasiExit) return e.code;
     if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-    opts.onTrap?.(e);
+    onTrap?.(e);
     return TRAP_EXIT_CODE;
   } finally {
     wasi.release();
