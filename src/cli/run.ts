@@ -5,6 +5,7 @@ import { basename, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { wasmBacktrace } from '../core/trap.js';
 import { NodeFsBackend } from '../node/fs-backend.js';
+import { readProcessStdin } from '../node/stdin.js';
 import { runWasiModule } from '../run/run.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -47,6 +48,7 @@ export function registerRun(program: Command): void {
         preopens,
         stdout: (b) => void process.stdout.write(b),
         stderr: (b) => void process.stderr.write(b),
+        stdin: readProcessStdin,
         onTrap: (e) => {
           process.stderr.write(`kafu run: the program trapped: ${e.message}\n`);
           for (const frame of wasmBacktrace(e)) process.stderr.write(`    at ${frame}\n`);

@@ -17,6 +17,8 @@ export interface NodeHostOptions {
   mounts?: MountConfig[];
   stdout?: (bytes: Uint8Array) => void;
   stderr?: (bytes: Uint8Array) => void;
+  /** The program's standard input (default: none, end of input at once). */
+  stdin?: (maxBytes: number) => Uint8Array | null;
   /**
    * All nodes run in this process on this machine (singlenode): a follow mount whose folder is the same for every
    * node needs no syncing.
@@ -60,6 +62,7 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
         preopens: mounts.map((m, i) => ({ guestPath: m.guest, backend: follow.get(i)?.backend ?? backends[i]! })),
         stdout,
         stderr,
+        stdin: opts.stdin,
       });
       if (from) wasi.importState(from.wasi as WasiState);
       return nodeSystem(wasi, node, mounts, follow);

@@ -17,6 +17,7 @@ export interface SinglenodeOptions {
   log: Logger;
   stdout?: NodeHostOptions['stdout'];
   stderr?: NodeHostOptions['stderr'];
+  stdin?: NodeHostOptions['stdin'];
   /** Test harness: also migrate to the next node after every N-th WASI call (module built with syscall points). */
   forceMigrationEvery?: number;
   /** Called after each migration, with the snapshot's size in bytes. */
@@ -50,6 +51,7 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
     oneMachine: true,
     stdout: opts.stdout,
     stderr: opts.stderr,
+    stdin: opts.stdin,
   });
 
   const forced = opts.forceMigrationEvery
