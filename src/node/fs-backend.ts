@@ -1,6 +1,14 @@
 // The host filesystem as a WASI preopen: an FsBackend over a host folder, with node:fs sync calls. Paths
 // reaching here are already resolved and sandboxed by the library OS (src/wasi/path-resolve.ts); files are
 // opened with O_NOFOLLOW so a symlink swapped in afterwards is refused rather than followed.
+//
+// Deviation from a native WASI host (wasmtime): file times are set to the microsecond, not the nanosecond.
+// node:fs can only pass times as a double of seconds, and libuv (uv__fs_to_timespec) truncates them to whole
+// microseconds before calling futimens/utimensat, so fd_filestat_set_times/path_filestat_set_times keep the
+// microsecond and drop the rest (1300000000.987654321 reads back as 1300000000.987654000). A time the program
+// leaves alone (UTIME_OMIT) is rewritten from a stat and so is truncated to the microsecond too (libuv has no
+// way to omit one of the two). See libuvSeconds() for how the microsecond is made exact; it is for times within
+// ±2^32 s of the epoch (years 1834 to 2106), beyond which a double cannot hold the microsecond.
 
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
@@ -27,7 +35,20 @@ function toStat(s: fs.BigIntStats): FsStat {
   };
 }
 
-const seconds = (ns: bigint): number => Number(ns / 1000n) / 1e6;
+/**
+ * A time in ns as the seconds string node:fs hands to libuv so that it lands on ns's exact microsecond. libuv
+ * takes a double t and sets tv_sec = (long)t, tv_nsec = (long)((t - tv_sec) * 1e9) truncated toward zero to a
+ * multiple of 1000 (then moves a negative tv_nsec up a second): both truncations go toward zero. So we aim at
+ * the middle of the microsecond on the side away from zero — floor(ns/1000)*1000 ± 500 ns — where the rounding
+ * of the decimal to a double (under ±477 ns below 2^32 s) cannot push it into a neighbouring microsecond. A
+ * string because node:fs turns a negative number into "now" but passes a numeric string through unchanged.
+ */
+export function libuvSeconds(ns: bigint): string {
+  const us = ns >= 0n ? ns / 1000n : -((-ns + 999n) / 1000n); // floor
+  const aim = us >= 0n ? us * 1000n + 500n : us * 1000n - 500n;
+  const abs = aim < 0n ? -aim : aim;
+  return `${aim < 0n ? '-' : ''}${abs / 1_000_000_000n}.${(abs % 1_000_000_000n).toString().padStart(9, '0')}`;
+}
 
 export class NodeFsBackend implements FsBackend {
   readonly root: string;
@@ -84,7 +105,7 @@ export class NodeFsBackend implements FsBackend {
 
   futimes(h: FsHandle, atimNs: bigint | null, mtimNs: bigint | null): void {
     const st = atimNs === null || mtimNs === null ? this.fstat(h) : null;
-    fs.futimesSync(h, seconds(atimNs ?? st!.atimNs), seconds(mtimNs ?? st!.mtimNs));
+    fs.futimesSync(h, libuvSeconds(atimNs ?? st!.atimNs), libuvSeconds(mtimNs ?? st!.mtimNs));
   }
 
   utimes(path: string, atimNs: bigint | null, mtimNs: bigint | null, follow: boolean): void {
@@ -92,8 +113,8 @@ export class NodeFsBackend implements FsBackend {
     const st = atimNs === null || mtimNs === null
       ? toStat(follow ? fs.statSync(full, { bigint: true }) : fs.lstatSync(full, { bigint: true }))
       : null;
-    const a = seconds(atimNs ?? st!.atimNs);
-    const m = seconds(mtimNs ?? st!.mtimNs);
+    const a = libuvSeconds(atimNs ?? st!.atimNs);
+    const m = libuvSeconds(mtimNs ?? st!.mtimNs);
     if (follow) fs.utimesSync(full, a, m);
     else fs.lutimesSync(full, a, m);
   }

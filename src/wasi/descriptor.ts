@@ -46,6 +46,11 @@ export type DescriptorState =
       rightsInheriting: string;
       /** The cookie after the last entry fd_readdir returned (informational; readdir is cookie-driven). */
       cursor: string;
+      /**
+       * The names fd_readdir's cookies index (in cookie order, after "." and ".."), as listed at the last
+       * rewind; null (or absent, in state from before it was kept) when none is under way: the next call lists.
+       */
+      listing?: string[] | null;
     };
 
 /** A filesystem a descriptor lives in: its index in WasiOptions.preopens, and that preopen's backend. */

@@ -2,7 +2,7 @@
 // preopen); it holds no host handle, so it travels as plain data. Its path is the capability root for
 // path_* calls made through it.
 
-import { Filetype, PREOPEN_RIGHTS_BASE, PREOPEN_RIGHTS_INHERITING, Rights, RIGHTS_ALL } from './constants.js';
+import { Filetype, PREOPEN_RIGHTS_BASE, PREOPEN_RIGHTS_INHERITING, RIGHTS_ALL } from './constants.js';
 import { Descriptor, filestatOf, filetypeOf, type DescriptorState, type Fdstat, type Filestat, type Mount } from './descriptor.js';
 import { splitPath } from './fs-backend.js';
 
@@ -17,6 +17,10 @@ export class DirectoryDescriptor extends Descriptor {
   /** Cookie after the last entry handed out; informational (fd_readdir is driven by the guest's cookie). */
   cursor = 0n;
 
+  /**
+   * @param rightsBase, rightsInheriting  for a directory opened with path_open: the rights the guest asked
+   *   for, already bounded by the parent's inheriting rights (WasiOs.pathOpen). A preopen has wasmtime's.
+   */
   constructor(
     readonly mount: Mount,
     public path: string,
@@ -30,12 +34,17 @@ export class DirectoryDescriptor extends Descriptor {
   get parts(): string[] { return splitPath(this.path); }
   private get backend() { return this.mount.backend; }
 
+  /**
+   * The rights this directory has and passes on. wasi-libc's openat() asks for (what the open mode wants) &
+   * (the directory's inheriting rights), so the inheriting rights must keep the file rights (FD_WRITE, FD_SEEK,
+   * FD_FILESTAT_SET_SIZE ...) or files opened under it lose them. As wasmtime: a preopen passes on every file
+   * and directory right; a directory the guest opened passes on what it asked for, bounded by its parent's.
+   */
   fdstat(): Fdstat {
     if (this.preopenName !== null) {
       return { filetype: Filetype.DIRECTORY, flags: 0, rightsBase: PREOPEN_RIGHTS_BASE, rightsInheriting: PREOPEN_RIGHTS_INHERITING };
     }
-    const rights = RIGHTS_ALL & ~(Rights.FD_SEEK | Rights.FD_FILESTAT_SET_SIZE | Rights.FD_WRITE);
-    return { filetype: Filetype.DIRECTORY, flags: 0, rightsBase: rights, rightsInheriting: rights };
+    return { filetype: Filetype.DIRECTORY, flags: 0, rightsBase: this.rightsBase, rightsInheriting: this.rightsInheriting };
   }
 
   filestat(): Filestat { return filestatOf(this.backend.lstat(this.path)); }
@@ -44,8 +53,13 @@ export class DirectoryDescriptor extends Descriptor {
     this.backend.utimes(this.path, atim, mtim, true);
   }
 
-  /** Names as listed at the last rewind (cookie 0); not state: rebuilt on demand after an import. */
-  private listing: string[] | null = null;
+  /**
+   * Names as listed at the last rewind (cookie 0), in cookie order: cookie i + 3 follows names[i]. Part of the
+   * exported state, so that a listing continued by cookie on another node goes on over the same names even if
+   * entries were added or removed meanwhile (re-listing there would shift the cookies). Only names travel; each
+   * entry is stat-ed when it is handed out. null until the first fd_readdir.
+   */
+  listing: string[] | null = null;
 
   /** How many entries there are (".", "..", then the names), listing afresh when cookie is 0. */
   count(cookie: bigint): number {
@@ -83,7 +97,7 @@ export class DirectoryDescriptor extends Descriptor {
     return {
       kind: 'directory', preopen: this.mount.index, path: this.path, preopenName: this.preopenName,
       rightsBase: this.rightsBase.toString(), rightsInheriting: this.rightsInheriting.toString(),
-      cursor: this.cursor.toString(),
+      cursor: this.cursor.toString(), listing: this.listing === null ? null : [...this.listing],
     };
   }
 }

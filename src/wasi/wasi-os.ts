@@ -67,8 +67,13 @@ export class WasiOs {
     return d;
   }
 
+  /**
+   * The directory a path_* call or fd_readdir works through. A regular file is ENOTDIR (POSIX, and wasmtime,
+   * whose host openat/fdopendir on the file says so); stdio and closed numbers stay EBADF, as in wasmtime.
+   */
   dir(fd: number): DirectoryDescriptor {
     const d = this.table.get(fd);
+    if (d instanceof FileDescriptor) fail(Errno.NOTDIR, `fd ${fd} is a file, not a directory`);
     if (!(d instanceof DirectoryDescriptor)) fail(Errno.BADF, `fd ${fd} is not a directory`);
     return d;
   }
@@ -98,9 +103,7 @@ export class WasiOs {
   }
 
   pathOpen(fd: number, lookupflags: number, path: string, oflags: number, rightsBase: bigint, rightsInheriting: bigint, fdflags: number): number {
-    const d = this.table.get(fd);
-    if (d instanceof FileDescriptor) fail(Errno.NOTDIR, `fd ${fd} is a file`);
-    if (!(d instanceof DirectoryDescriptor)) fail(Errno.BADF, `fd ${fd} is not a directory`);
+    const d = this.dir(fd);
     const wantDir = (oflags & Oflags.DIRECTORY) !== 0;
     const create = (oflags & Oflags.CREAT) !== 0;
     const excl = (oflags & Oflags.EXCL) !== 0;
@@ -120,7 +123,9 @@ export class WasiOs {
       if (r.stat.kind === 'symlink') fail(wantDir ? Errno.NOTDIR : Errno.LOOP, `${path}: is a symlink (not followed)`);
       if (r.stat.kind === 'directory') {
         if (write || create || trunc) fail(Errno.ISDIR, `${path}: is a directory`);
-        return this.table.insert(new DirectoryDescriptor(d.mount, r.path, null, rightsBase, rightsInheriting));
+        // Rights never grow down the tree: the new directory gets what was asked, within what the parent passes on.
+        const bound = d.fdstat().rightsInheriting;
+        return this.table.insert(new DirectoryDescriptor(d.mount, r.path, null, rightsBase & bound, rightsInheriting & bound));
       }
       if (wantDir) fail(Errno.NOTDIR, `${path}: not a directory`);
       handle = backend.open(r.path, { read, write, create: false, exclusive: false, truncate: trunc });
@@ -288,6 +293,12 @@ export class WasiOs {
         if (kind !== 'directory') throw new Error(`fd ${fd}: "${s.path}" in preopen ${m.guestPath} is no longer a directory`);
         const d = new DirectoryDescriptor(m, s.path, s.preopenName, BigInt(s.rightsBase), BigInt(s.rightsInheriting));
         d.cursor = BigInt(s.cursor);
+        if (s.listing != null) {
+          if (!Array.isArray(s.listing) || s.listing.some((n) => typeof n !== 'string' || n === '' || n === '.' || n === '..' || n.includes('/'))) {
+            throw new Error(`fd ${fd}: bad directory listing in state`);
+          }
+          d.listing = [...s.listing];
+        }
         return d;
       }
       case 'file': {

@@ -1,8 +1,8 @@
-// Behaviour the library OS gets wrong today, one scenario per argv[1]; the test marks each `todo` until src/
-// is fixed, and each prints what a correct WASI host gives.
+// Behaviour the library OS once got wrong, one scenario per argv[1]; each prints what a correct WASI host gives
+// (test/wasi/gaps.test.ts marks a scenario `todo` while src/ gets it wrong).
 //   openat-write   a file created with openat() relative to an opened directory can be written
 //   notdir         path_* and fd_readdir relative to a regular file fail with ENOTDIR (POSIX, wasmtime)
-//   times-ns       file times keep their nanoseconds
+//   times-ns       file times keep their nanoseconds (a native host; the Node backend keeps the microsecond)
 //   readdir-mutate a listing continued by cookie after entries were removed and added still returns every
 //                  untouched entry exactly once (also when a migration happens between two fd_readdir calls)
 #include <fcntl.h>
