@@ -3,6 +3,8 @@
 // every migration and saved with memory. Its size is computed at each suspension from the live wasm frames and
 // the per-function bounds in `kafu.frames`, so there is no fixed cap on stack depth.
 
+import { UserError } from './errors.js';
+
 export interface UnwindArea {
   ptr: number;
   size: number;
@@ -35,8 +37,17 @@ export function ensureUnwindArea(memory: WebAssembly.Memory, area: UnwindArea | 
   const want = Math.max(MIN_AREA, 8 + Math.ceil((needed ?? FALLBACK_AREA) * 1.25));
   if (area && area.size >= want) return area;
   const pages = Math.ceil(want / PAGE);
-  const ptr = memory.grow(pages) * PAGE;
-  return { ptr, size: pages * PAGE };
+  let old: number;
+  try {
+    old = memory.grow(pages);
+  } catch {
+    // Before anything is unwound: the program stops here, intact, with a reason it can act on.
+    throw new UserError(
+      `cannot migrate: linear memory cannot grow by ${pages * 64} KiB to hold the suspended call stack ` +
+        '(the module\'s maximum memory is reached); link with a larger -Wl,--max-memory=…',
+    );
+  }
+  return { ptr: old * PAGE, size: pages * PAGE };
 }
 
 /** Asyncify's data header: [current write position, end]. */
