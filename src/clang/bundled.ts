@@ -350,7 +350,12 @@ export async function runBundled(run: BundledRun): Promise<BundledResult> {
 
   await ensureBundledLoaded(run.log);
 
-  const err = lineSplitter((line) => run.stderr(rewriter.rewrite(line)));
+  // When clang fails early, the bundled driver echoes its whole `-###` banner; only the diagnostics matter.
+  const banner = /^(clang version |Target: |Thread model: |InstalledDir: ?|Build config: )/;
+  const err = lineSplitter((line) => {
+    if (!run.verbose && banner.test(line)) return;
+    run.stderr(rewriter.rewrite(line));
+  });
   const outText = parsed.mode === 'other';
   const out = lineSplitter((line) => run.stdout(rewriter.rewrite(line)));
   let stdinPos = 0;

@@ -82,6 +82,9 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
     stdout(clangHelp(opts.lang));
     return 0;
   }
+  if (rawArgs.length === 0) {
+    throw new UserError(`no input files (kafu ${opts.lang === 'c++' ? 'clang++' : 'clang'} takes clang's arguments; see --help)`);
+  }
   let args = await expandResponseFiles(rawArgs, (p) => readFile(resolve(cwd, p), 'utf8'));
   let parsed = parseClangArgs(args);
   if (!parsed.hasExceptionFlag) {

@@ -4,6 +4,14 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import { registerCommands } from './commands.js';
 
+// A reader that goes away (`kafu … | head`) is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('kafu')

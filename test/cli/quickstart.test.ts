@@ -51,6 +51,8 @@ test('user mistakes give one clear line and a non-zero exit, never a stack trace
     { args: ['run', 'missing.wasm'], want: /cannot read missing\.wasm/ },
     { args: ['singlenode', 'serve', 'kafu-config.yaml', '--force-migration-every', 'zero'], want: /whole number/ },
     { args: ['no-such-command'], want: /unknown command/ },
+    { args: ['clang'], want: /no input files/ },
+    { args: ['clang', 'missing.c', '-o', 'm.wasm'], want: /^clang: error: no such file or directory: 'missing\.c'$/m },
   ];
   for (const c of cases) {
     const r = kafu(c.args);
