@@ -13,4 +13,4 @@ export {
 export { parseClangArgs, splitKafuFlags, linkOutput, KAFU_FLAGS_HELP, type ParsedArgs, type KafuFlags } from './args.js';
 export { ensureBundledLoaded } from './bundled.js';
 export { customSectionNames, isWasm as isWasmBinary } from '../core/wasm-sections.js';
-export { importNames, exportNamesOf as exportNames } from './module-names.js';
+export { importNames } from './module-names.js';

@@ -62,8 +62,6 @@ export const configSchema = z.strictObject({
   cluster: clusterSchema.prefault({}),
 });
 
-export type KafuConfigInput = z.input<typeof configSchema>;
-
 export interface NodeConfig {
   id: string;
   address: string;
@@ -127,8 +125,4 @@ export function validateConfig(raw: unknown, nodeOrder: string[]): { config?: Ka
       cluster: c.cluster,
     },
   };
-}
-
-export function findNode(config: KafuConfig, id: string): NodeConfig | undefined {
-  return config.nodes.find((n) => n.id === id);
 }

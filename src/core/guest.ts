@@ -102,10 +102,6 @@ export class GuestInstance {
     options.system.setMemory(this.exports.memory);
   }
 
-  get memory(): WebAssembly.Memory {
-    return this.exports.memory;
-  }
-
   /** Run the program from its beginning. */
   start(): RunOutcome {
     return this.enter();

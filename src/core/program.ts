@@ -104,11 +104,11 @@ export function runSegment(guest: GuestModule, node: string, host: ProgramHost, 
 
 function resumeFrom(instance: GuestInstance, from: Snapshot) {
   return instance.resume({
-        memory: from.memory,
-        globals: from.header.globals,
-        unwindArea: from.header.unwindArea,
-        resumeValue: from.header.resumeValue,
-      });
+    memory: from.memory,
+    globals: from.header.globals,
+    unwindArea: from.header.unwindArea,
+    resumeValue: from.header.resumeValue,
+  });
 }
 
 function finishSegment(

@@ -122,22 +122,6 @@ export function importEntries(sections: Section[]): ImportEntry[] {
   return out;
 }
 
-/** Export names, from the export section. */
-export function exportNames(sections: Section[]): string[] {
-  const payload = sections.find((s) => s.id === 7)?.payload;
-  if (!payload) return [];
-  const out: string[] = [];
-  let [count, pos] = readU32(payload, 0);
-  while (count-- > 0) {
-    let name: string;
-    [name, pos] = readName(payload, pos);
-    pos++; // kind
-    [, pos] = readU32(payload, pos);
-    out.push(name);
-  }
-  return out;
-}
-
 /** Function names from the `name` section (subsection 1), by function index. */
 export function functionNames(sections: Section[]): Map<number, string> {
   const names = new Map<number, string>();
