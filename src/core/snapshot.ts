@@ -8,6 +8,8 @@
 //
 // The header is self-describing JSON so any engine or language can read it; memory follows as independent page
 // records so that a writer can stream them and a reader can apply them one by one (no whole-heap copies).
+// Version 2, the same frame with compressed page records relative to a baseline image, is what travels between
+// nodes: see transfer.ts.
 import type { Migration, MigrationStackState } from './migration-stack.js';
 import type { UnwindArea } from './unwind-area.js';
 
@@ -37,8 +39,20 @@ export interface SnapshotHeader {
   resources: Record<string, unknown>;
   /** Byte lengths of the blobs after the memory pages; resources refer to them by index. */
   blobs: number[];
-  memory: { byteLength: number; pages: number };
+  /**
+   * Linear memory: `pages` page records follow the header. In version 2 (a transfer, src/core/transfer.ts) `id`
+   * names this image and `baseline`, when given, the image the records are a delta against.
+   */
+  memory: { byteLength: number; pages: number; id?: string; baseline?: BaselineRef };
   createdBy: string;
+}
+
+/** A memory image a transfer is a delta against, as the header describes it (the receiver checks its own copy). */
+export interface BaselineRef {
+  id: string;
+  byteLength: number;
+  /** Its number of non-zero pages. */
+  pages: number;
 }
 
 /** Linear memory as its non-zero pages (views, not copies: of the suspended instance, or of received chunks). */
@@ -78,10 +92,11 @@ export function flattenMemory(image: MemoryImage): Uint8Array {
   return out;
 }
 
+/** A snapshot as the runtime hands it over: the header's memory and blob descriptions are derived on encoding. */
+export type SnapshotInput = Omit<Snapshot, 'header'> & { header: Omit<SnapshotHeader, 'memory' | 'blobs'> };
+
 /** Encode as a list of chunks; page payloads are the image's views, not copies. */
-export function encodeSnapshot(
-  snapshot: Omit<Snapshot, 'header'> & { header: Omit<SnapshotHeader, 'memory' | 'blobs'> },
-): Uint8Array[] {
+export function encodeSnapshot(snapshot: SnapshotInput): Uint8Array[] {
   const { memory, blobs } = snapshot;
   const pageChunks: Uint8Array[] = [];
   for (const { index, data } of memory.pages) {
@@ -90,18 +105,25 @@ export function encodeSnapshot(
     new DataView(idx.buffer).setUint32(0, index, true);
     pageChunks.push(idx, data);
   }
-  const header: SnapshotHeader = {
-    ...snapshot.header,
-    memory: { byteLength: memory.byteLength, pages: memory.pages.length },
-    blobs: blobs.map((b) => b.byteLength),
-  };
+  return encodeFrame(SNAPSHOT_VERSION, snapshot, { byteLength: memory.byteLength, pages: memory.pages.length }, pageChunks);
+}
+
+/** The frame shared by every version: magic, version, JSON header, the memory records, the blobs, end marker. */
+export function encodeFrame(
+  version: number,
+  snapshot: SnapshotInput,
+  memory: SnapshotHeader['memory'],
+  memoryChunks: Uint8Array[],
+): Uint8Array[] {
+  const { blobs } = snapshot;
+  const header: SnapshotHeader = { ...snapshot.header, memory, blobs: blobs.map((b) => b.byteLength) };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const pre = new Uint8Array(16);
   pre.set(MAGIC);
   const dv = new DataView(pre.buffer);
-  dv.setUint32(8, SNAPSHOT_VERSION, true);
+  dv.setUint32(8, version, true);
   dv.setUint32(12, json.length, true);
-  return [pre, json, ...pageChunks, ...blobs, END];
+  return [pre, json, ...memoryChunks, ...blobs, END];
 }
 
 export function snapshotByteLength(chunks: Uint8Array[]): number {
@@ -109,7 +131,7 @@ export function snapshotByteLength(chunks: Uint8Array[]): number {
 }
 
 /** Reads a byte stream delivered in arbitrary chunks; returns views where a read lies within one chunk. */
-class ChunkReader {
+export class ChunkReader {
   private chunk = 0;
   private offset = 0;
   constructor(private readonly chunks: Uint8Array[]) {}
@@ -150,9 +172,18 @@ class ChunkReader {
   }
 }
 
-const u32 = (b: Uint8Array, at = 0) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
+export const u32 = (b: Uint8Array, at = 0) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
 
-export function decodeSnapshot(input: Uint8Array | Uint8Array[]): Snapshot {
+/** An opened frame: its version and header, and the reader positioned at the first memory record. */
+export interface OpenedFrame {
+  version: number;
+  header: SnapshotHeader;
+  reader: ChunkReader;
+  fail: (why: string) => never;
+}
+
+/** Check magic and version (one of `versions`) and read the JSON header. */
+export function openFrame(input: Uint8Array | Uint8Array[], versions: number[]): OpenedFrame {
   const reader = new ChunkReader(Array.isArray(input) ? input : [input]);
   const fail = (why: string): never => {
     throw new SnapshotFormatError(`not a valid kafu snapshot: ${why}`);
@@ -160,7 +191,7 @@ export function decodeSnapshot(input: Uint8Array | Uint8Array[]): Snapshot {
   const pre = reader.read(16) ?? fail('bad magic');
   if (!MAGIC.every((b, i) => pre[i] === b)) fail('bad magic');
   const version = u32(pre, 8);
-  if (version !== SNAPSHOT_VERSION) fail(`format version ${version}, this runtime reads ${SNAPSHOT_VERSION}`);
+  if (!versions.includes(version)) fail(`format version ${version}, this runtime reads ${versions.join(' and ')}`);
   const json = reader.read(u32(pre, 12)) ?? fail('truncated header');
   let header: SnapshotHeader;
   try {
@@ -168,8 +199,30 @@ export function decodeSnapshot(input: Uint8Array | Uint8Array[]): Snapshot {
   } catch {
     return fail('header is not JSON');
   }
+  if (typeof header !== 'object' || header === null || typeof header.memory !== 'object' || header.memory === null) {
+    fail('header has no memory description');
+  }
   const { byteLength, pages } = header.memory;
-  if (byteLength % PAGE_SIZE !== 0) fail('memory length is not a whole number of pages');
+  if (!Number.isSafeInteger(byteLength) || byteLength < 0 || byteLength % PAGE_SIZE !== 0) {
+    fail('memory length is not a whole number of pages');
+  }
+  if (!Number.isSafeInteger(pages) || pages < 0) fail('bad memory page count');
+  return { version, header, reader, fail };
+}
+
+/** Read the blobs and the end marker that close a frame. */
+export function readFrameEnd({ header, reader, fail }: OpenedFrame): Uint8Array[] {
+  const blobs: Uint8Array[] = [];
+  for (const length of header.blobs ?? []) blobs.push(reader.read(length) ?? fail(`truncated in blob ${blobs.length}`));
+  const end = reader.read(END.length) ?? fail('missing end marker');
+  if (!END.every((b, i) => end[i] === b) || !reader.atEnd()) fail('missing end marker');
+  return blobs;
+}
+
+export function decodeSnapshot(input: Uint8Array | Uint8Array[]): Snapshot {
+  const frame = openFrame(input, [SNAPSHOT_VERSION]);
+  const { header, reader, fail } = frame;
+  const { byteLength, pages } = header.memory;
   const image: MemoryImage = { byteLength, pages: [] };
   for (let i = 0; i < pages; i++) {
     const idx = reader.read(4) ?? fail(`truncated at memory page record ${i}`);
@@ -177,9 +230,5 @@ export function decodeSnapshot(input: Uint8Array | Uint8Array[]): Snapshot {
     if ((index + 1) * PAGE_SIZE > byteLength) fail(`page index ${index} out of range`);
     image.pages.push({ index, data: reader.read(PAGE_SIZE) ?? fail(`truncated at memory page record ${i}`) });
   }
-  const blobs: Uint8Array[] = [];
-  for (const length of header.blobs ?? []) blobs.push(reader.read(length) ?? fail(`truncated in blob ${blobs.length}`));
-  const end = reader.read(END.length) ?? fail('missing end marker');
-  if (!END.every((b, i) => end[i] === b) || !reader.atEnd()) fail('missing end marker');
-  return { header, memory: image, blobs };
+  return { header, memory: image, blobs: readFrameEnd(frame) };
 }

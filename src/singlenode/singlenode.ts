@@ -1,6 +1,7 @@
 // `kafu singlenode serve`: every node of the config in one process. Unlike Kafu's emulator, each migration
 // really checkpoints to snapshot bytes and restores them into a fresh instance, so a local run exercises the same
-// state capture as production.
+// state capture as production, and the same transfer: deltas against the memory each node holds from its last hop
+// and compression, as cluster.migration configures them.
 import { GuestModule } from '../core/guest.js';
 import type { Logger } from '../core/log.js';
 import { TRAP_EXIT_CODE, wasmBacktrace } from '../core/trap.js';
@@ -8,7 +9,8 @@ import { TRAP_EXIT_CODE, wasmBacktrace } from '../core/trap.js';
 export { TRAP_EXIT_CODE };
 import type { Migration } from '../core/migration-stack.js';
 import { checkPlacement, describeMigration, runSegment } from '../core/program.js';
-import { decodeSnapshot, encodeSnapshot, snapshotByteLength, type Snapshot } from '../core/snapshot.js';
+import type { Snapshot } from '../core/snapshot.js';
+import { decodeTransfer, encodeTransfer, type Baseline } from '../core/transfer.js';
 import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
 import { nodeProgramHost, type NodeHostOptions } from '../node/node-system.js';
@@ -20,8 +22,8 @@ export interface SinglenodeOptions {
   stdin?: NodeHostOptions['stdin'];
   /** Test harness: also migrate to the next node after every N-th WASI call (module built with syscall points). */
   forceMigrationEvery?: number;
-  /** Called after each migration, with the snapshot's size in bytes. */
-  onMigration?: (migration: Migration, snapshotBytes: number) => void;
+  /** Called after each migration, with the bytes the transfer carried (after delta and compression). */
+  onMigration?: (migration: Migration, bytesSent: number) => void;
 }
 
 export interface SinglenodeResult {
@@ -34,6 +36,8 @@ export interface SinglenodeResult {
   downtimeMs: number;
   /** The longest single migration's downtime, in ms. */
   maxDowntimeMs: number;
+  /** Bytes all transfers carried together. */
+  bytesSent: number;
 }
 
 export async function singlenodeServe(configFile: string, opts: SinglenodeOptions): Promise<SinglenodeResult> {
@@ -62,7 +66,12 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
   let migrations = 0;
   let downtimeMs = 0;
   let maxDowntimeMs = 0;
+  let bytesSent = 0;
   let result0 = 0;
+  const { memory_migration: mode, memory_compression: compression } = config.cluster.migration;
+  // Each node holds the memory of the last hop it took part in (delta mode): the sender's own image, the receiver's
+  // as decoded, just as two machines would.
+  const held = new Map<string, Baseline>();
   log.info(`Program is starting on ${node}`);
   for (;;) {
     let result: ReturnType<typeof runSegment>;
@@ -80,23 +89,38 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
       if (!(e instanceof WebAssembly.RuntimeError)) throw e;
       log.error(`Program trapped on ${node}: ${e.message}`);
       for (const frame of wasmBacktrace(e)) log.error(`    at ${frame}`);
-      return { exitCode: TRAP_EXIT_CODE, migrations, downtimeMs, maxDowntimeMs };
+      return { exitCode: TRAP_EXIT_CODE, migrations, downtimeMs, maxDowntimeMs, bytesSent };
     }
     if (result.kind === 'exited') {
       log.info(`Program finished on ${node} (exit code ${result.code})`);
       if (migrations > 0) {
         log.debug(`${migrations} migrations, downtime ${downtimeMs.toFixed(1)} ms in all, ${(downtimeMs / migrations).toFixed(2)} ms each`);
       }
-      return { exitCode: result.code, migrations, downtimeMs, maxDowntimeMs };
+      return { exitCode: result.code, migrations, downtimeMs, maxDowntimeMs, bytesSent };
     }
     result0 = result.suspendedAt;
-    const t0 = performance.now();
-    const chunks = encodeSnapshot(result.snapshot);
-    snapshot = decodeSnapshot(chunks);
+    const to = result.migration.to;
+    const [mine, theirs] = [held.get(node), held.get(to)];
+    // A delta needs the receiver to hold the same image (with three nodes or more, it may not).
+    const baseline = mode === 'delta' && mine && theirs?.id === mine.id ? mine : undefined;
+    const sent = encodeTransfer(result.snapshot, { compression, baseline });
+    const t1 = performance.now();
+    const received = decodeTransfer(sent.chunks, (id) => (theirs?.id === id ? theirs.memory : undefined));
+    snapshot = received.snapshot;
+    if (mode === 'delta') {
+      held.set(node, sent.baseline);
+      held.set(to, received.baseline);
+    }
     migrations++;
+    bytesSent += sent.stats.sentBytes;
     log.info(describeMigration(result.migration));
-    opts.onMigration?.(result.migration, snapshotByteLength(chunks));
-    log.debug(`snapshot ${snapshotByteLength(chunks)} bytes, encode+decode ${(performance.now() - t0).toFixed(2)} ms`);
-    node = result.migration.to;
+    opts.onMigration?.(result.migration, sent.stats.sentBytes);
+    const { rawBytes, sentBytes, pagesSent, pagesUnchanged, encodeMs } = sent.stats;
+    log.debug(
+      `transfer ${baseline ? 'delta' : 'full'}${compression ? '+compression' : ''}: ${sentBytes} of ${rawBytes} bytes ` +
+        `(${pagesSent} pages sent, ${pagesUnchanged} unchanged), encode ${encodeMs.toFixed(2)} ms, ` +
+        `decode ${(performance.now() - t1).toFixed(2)} ms`,
+    );
+    node = to;
   }
 }

@@ -2,7 +2,7 @@
 // baseline) and check that the two runs cannot be told apart except by the migrations.
 import assert from 'node:assert/strict';
 import { buildWasm, type BuildSpec } from '../support/build.js';
-import { runBoth, type MigratingOutput, type RunOutput } from '../support/run.js';
+import { runBoth, type MigratingOptions, type MigratingOutput, type RunOutput } from '../support/run.js';
 import type { Migration } from '../../src/core/migration-stack.js';
 
 export const PROGRAMS = 'test/programs/core';
@@ -29,6 +29,7 @@ export async function assertSameAsPlain(
     nodes: string[];
     args?: string[];
     files?: Record<string, string>;
+    migration?: MigratingOptions['migration'];
     /** The exact migrations, or a function of the program's stdout giving them. */
     expected: Migration[] | ((stdout: string) => Migration[]);
     endsOn?: string;

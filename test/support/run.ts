@@ -21,7 +21,7 @@ export interface RunOutput {
 
 export interface MigratingOutput extends RunOutput {
   migrations: Migration[];
-  /** Snapshot size of each migration, in bytes (same order as `migrations`). */
+  /** Bytes each migration's transfer carried (same order as `migrations`). */
   snapshotBytes: number[];
   /** Runtime log messages (without timestamp and level), e.g. "Migration cloud -> edge (Entering f)". */
   logs: string[];
@@ -39,6 +39,8 @@ export interface RunOptions {
 export interface MigratingOptions extends RunOptions {
   /** Node ids in config order: the first one starts the program. */
   nodes: string[];
+  /** cluster.migration of the config (default: Kafu's, delta with compression). */
+  migration?: { memory_migration?: 'delta' | 'full'; memory_compression?: boolean };
 }
 
 function collector(): { write: (b: Uint8Array) => void; text: () => string } {
@@ -63,6 +65,7 @@ export function configText(modulePath: string, opts: MigratingOptions, name = 't
   opts.nodes.forEach((id, i) => {
     lines.push(`  ${JSON.stringify(id)}:`, '    address: 127.0.0.1', `    port: ${50051 + i}`);
   });
+  if (opts.migration) lines.push('cluster:', `  migration: ${JSON.stringify(opts.migration)}`);
   return lines.join('\n') + '\n';
 }
 
@@ -159,17 +162,17 @@ export function m(from: string, to: string, reason: 'enter' | 'return', fn: stri
 export async function runBoth(
   instrumented: string,
   plain: string,
-  opts: { nodes: string[]; args?: string[]; files?: Record<string, string> },
+  opts: Pick<MigratingOptions, 'nodes' | 'args' | 'migration'> & { files?: Record<string, string> },
 ): Promise<{ migrating: MigratingOutput; plain: RunOutput; migratingFiles?: Record<string, string>; plainFiles?: Record<string, string> }> {
   if (!opts.files) {
-    const migrating = await runMigrating(instrumented, { nodes: opts.nodes, args: opts.args });
+    const migrating = await runMigrating(instrumented, { nodes: opts.nodes, args: opts.args, migration: opts.migration });
     const plainOut = await runPlain(plain, { args: opts.args });
     return { migrating, plain: plainOut };
   }
   const d1 = await makeDir(opts.files);
   const d2 = await makeDir(opts.files);
   try {
-    const migrating = await runMigrating(instrumented, { nodes: opts.nodes, args: opts.args, dir: d1 });
+    const migrating = await runMigrating(instrumented, { nodes: opts.nodes, args: opts.args, migration: opts.migration, dir: d1 });
     const plainOut = await runPlain(plain, { args: opts.args, dir: d2 });
     return { migrating, plain: plainOut, migratingFiles: await readTree(d1), plainFiles: await readTree(d2) };
   } finally {
