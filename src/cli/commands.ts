@@ -4,11 +4,13 @@ import { registerClang } from './clang.js';
 import { registerDoctor } from './doctor.js';
 import { registerInspect } from './inspect.js';
 import { registerRun } from './run.js';
+import { registerServe } from './serve.js';
 import { registerSinglenode } from './singlenode.js';
 
 export function registerCommands(program: Command): void {
   registerClang(program);
   registerSinglenode(program);
+  registerServe(program);
   registerInspect(program);
   registerRun(program);
   registerDoctor(program);

@@ -26,6 +26,9 @@ const appSchema = z
     env: z.record(z.string(), z.string({ error: 'env values must be strings' })).default({}),
     preopened_dir: nonEmpty('preopened_dir').optional(),
     mounts: z.array(mountSchema).default([]),
+    // kafu serve: `local` prints on the node where the program runs (Kafu's behaviour); `first_node` forwards
+    // everything to the first node, in program order.
+    output: z.enum(['local', 'first_node'], { error: 'output must be local or first_node' }).default('local'),
   }, { error: (iss) => (iss.input === undefined ? 'app is required' : 'app must be a map') })
   .refine((a) => (a.path === undefined) !== (a.url === undefined), {
     message: 'exactly one of app.path and app.url must be given',
@@ -79,7 +82,14 @@ export interface MountConfig {
 
 export interface KafuConfig {
   name: string;
-  app: { path?: string; url?: string; args: string[]; env: Record<string, string>; mounts: MountConfig[] };
+  app: {
+    path?: string;
+    url?: string;
+    args: string[];
+    env: Record<string, string>;
+    mounts: MountConfig[];
+    output: 'local' | 'first_node';
+  };
   /** In file order: the first node starts the program. */
   nodes: NodeConfig[];
   cluster: z.output<typeof clusterSchema>;
@@ -120,6 +130,7 @@ export function validateConfig(raw: unknown, nodeOrder: string[]): { config?: Ka
           ...(c.app.preopened_dir === undefined ? [] : [{ guest: '/', host: c.app.preopened_dir, mode: 'follow' as const }]),
           ...c.app.mounts,
         ],
+        output: c.app.output,
       },
       nodes: ids.map((id) => ({ id, ...c.nodes[id]! })),
       cluster: c.cluster,

@@ -1,6 +1,7 @@
 // The library OS of a node process: our WASI host over the node's real folders (one per mount), plus the mounts
 // whose files follow the program. Builds the state a migration carries and restores it on arrival.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import type { MountConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
@@ -24,6 +25,33 @@ export interface NodeHostOptions {
    * node needs no syncing.
    */
   oneMachine?: boolean;
+  /**
+   * Storage identities of every node's mounts (node → guest path → id, see `storageIdentity`), when the nodes
+   * run in separate processes: a follow mount whose folder has the same identity on both ends of a hop is one
+   * folder, so nothing is copied. Carried along in the snapshot.
+   */
+  storage?: StorageIds;
+}
+
+export type StorageIds = Record<string, Record<string, string>>;
+
+/** The folder of each mount on `node`, created if missing. */
+export function mountDirs(mounts: MountConfig[], node: string): string[] {
+  return mounts.map((m) => {
+    const dir = mountDir(m, node);
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new UserError(`node ${node}: cannot create the folder ${dir} of mount ${m.guest}: ${(e as Error).message}`);
+    }
+    return dir;
+  });
+}
+
+/** Which physical folder `dir` is: equal on two nodes only when both see the same folder of the same machine. */
+export function storageIdentity(dir: string): string {
+  const st = statSync(dir, { bigint: true });
+  return `${hostname()}:${st.dev}:${st.ino}`;
 }
 
 /** The host folder of `mount` on `node`. */
@@ -32,6 +60,7 @@ export function mountDir(mount: MountConfig, node: string): string {
 }
 
 const FOLLOW_RESOURCE = 'kafu.mounts';
+const STORAGE_RESOURCE = 'kafu.storage';
 
 export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
   const stdout = opts.stdout ?? ((b: Uint8Array) => void process.stdout.write(b));
@@ -39,15 +68,7 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
   const mounts = opts.mounts ?? [];
   return {
     createSystem(node, from) {
-      const backends = mounts.map((m) => {
-        const dir = mountDir(m, node);
-        try {
-          mkdirSync(dir, { recursive: true });
-        } catch (e) {
-          throw new UserError(`node ${node}: cannot create the folder ${dir} of mount ${m.guest}: ${(e as Error).message}`);
-        }
-        return new NodeFsBackend(dir);
-      });
+      const backends = mountDirs(mounts, node).map((dir) => new NodeFsBackend(dir));
       const incoming = (from?.resources[FOLLOW_RESOURCE] ?? {}) as Record<string, FollowMountTransfer>;
       const follow = new Map<number, FollowMount>();
       mounts.forEach((m, i) => {
@@ -65,13 +86,26 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
         stdin: opts.stdin,
       });
       if (from) wasi.importState(from.wasi as WasiState);
-      return nodeSystem(wasi, node, mounts, follow);
+      const storage = (from?.resources[STORAGE_RESOURCE] as StorageIds | undefined) ?? opts.storage;
+      const sameStorage = (m: MountConfig, to: string): boolean => {
+        if (!storage) return mountDir(m, node) === mountDir(m, to); // one process, one machine
+        const here = storage[node]?.[m.guest];
+        return here !== undefined && here === storage[to]?.[m.guest];
+      };
+      return nodeSystem(wasi, node, mounts, follow, sameStorage, storage);
     },
     exitCode: (e) => (e instanceof WasiExit ? e.code : undefined),
   };
 }
 
-function nodeSystem(wasi: WasiHost, node: string, mounts: MountConfig[], follow: Map<number, FollowMount>): NodeSystem {
+function nodeSystem(
+  wasi: WasiHost,
+  node: string,
+  mounts: MountConfig[],
+  follow: Map<number, FollowMount>,
+  sameStorage: (m: MountConfig, to: string) => boolean,
+  storage: StorageIds | undefined,
+): NodeSystem {
   return {
     setMemory: (m) => wasi.setMemory(m),
     imports: () => wasi.imports(),
@@ -95,9 +129,11 @@ function nodeSystem(wasi: WasiHost, node: string, mounts: MountConfig[], follow:
       const transfers: Record<string, FollowMountTransfer> = {};
       for (const [i, fm] of follow) {
         const m = mounts[i]!;
-        transfers[m.guest] = fm.depart(to, blobs, mountDir(m, node) === mountDir(m, to));
+        transfers[m.guest] = fm.depart(to, blobs, sameStorage(m, to));
       }
-      return { wasi: wasi.exportState(), resources: { [FOLLOW_RESOURCE]: transfers }, blobs };
+      const resources: Record<string, unknown> = { [FOLLOW_RESOURCE]: transfers };
+      if (storage) resources[STORAGE_RESOURCE] = storage;
+      return { wasi: wasi.exportState(), resources, blobs };
     },
   };
 }

@@ -1,0 +1,67 @@
+// `kafu serve --node-id ID CONFIG` (one node per process, as in production) and `kafu serve --all CONFIG` (every
+// node of the config as its own process on this machine, for trying a cluster locally).
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { UserError } from '../core/errors.js';
+import { createLogger, parseLevel } from '../core/log.js';
+import { serveAll } from '../serve/local-cluster.js';
+import { serveNode } from '../serve/serve.js';
+
+const wholeNumber = (min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
+  return n;
+};
+
+interface ServeFlags {
+  nodeId?: string;
+  all?: boolean;
+  listen?: string;
+  logLevel: string;
+  peerTimeout: number;
+  forceMigrationEvery?: number;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'Run one node of a Kafu program (gRPC server + runtime). The first node in the config starts the program once ' +
+        'every other node answers; the others wait for migrations. Every node exits with the program\'s exit code.',
+    )
+    .argument('<config>', 'kafu-config.yaml')
+    .option('--node-id <id>', 'which node of the config this process is')
+    .option('--all', 'start every node of the config as its own process on this machine (exit code: the program\'s)')
+    .option('--listen <host>', 'address to listen on (default: the node\'s address if it is an IP, else 0.0.0.0)')
+    .option('--log-level <level>', 'error, warn, info or debug (also KAFU_LOG)', process.env.KAFU_LOG ?? 'info')
+    .addOption(
+      new Option('--peer-timeout <seconds>', 'how long to wait for a node that does not answer').default(60).argParser(wholeNumber(1)),
+    )
+    .option(
+      '--force-migration-every <n>',
+      'testing: also move the program to the next node after every n-th WASI call (build with --kafu-syscall-points)',
+      wholeNumber(1),
+    )
+    .action(async (config: string, o: ServeFlags) => {
+      if (Boolean(o.all) === (o.nodeId !== undefined)) throw new UserError('give exactly one of --node-id ID and --all');
+      const passOn = [
+        `--log-level=${o.logLevel}`,
+        `--peer-timeout=${o.peerTimeout}`,
+        ...(o.forceMigrationEvery ? [`--force-migration-every=${o.forceMigrationEvery}`] : []),
+      ];
+      if (o.all) {
+        process.exitCode = await serveAll(config, passOn);
+        return;
+      }
+      const logPrefix = process.env.KAFU_LOG_PREFIX ?? '';
+      const log = createLogger((l) => process.stderr.write(l), parseLevel(o.logLevel), logPrefix);
+      process.exitCode = await serveNode(config, {
+        nodeId: o.nodeId!,
+        log,
+        logLevel: o.logLevel,
+        logPrefix,
+        listen: o.listen,
+        peerTimeoutMs: o.peerTimeout * 1000,
+        forceMigrationEvery: o.forceMigrationEvery,
+      });
+    });
+}

@@ -1,0 +1,42 @@
+// `kafu serve --all CONFIG`: every node of the config as its own `kafu serve --node-id` process on this machine,
+// talking gRPC over the configured addresses, exactly as on separate machines. Log lines get the node id as a
+// prefix; program output is not touched. The first node gets this terminal's stdin.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadConfigFile } from '../node/config-file.js';
+
+const KAFU_BIN = fileURLToPath(new URL('../../../bin/kafu.js', import.meta.url));
+/** After one node exits, how long the others get to follow on their own before they are stopped. */
+const GRACE_MS = 5000;
+
+export async function serveAll(configFile: string, flags: string[]): Promise<number> {
+  const { config } = loadConfigFile(configFile); // errors here are the user's, before anything starts
+  const width = Math.max(...config.nodes.map((n) => n.id.length));
+  const children = config.nodes.map((n, i) => ({
+    id: n.id,
+    child: spawn(process.execPath, [KAFU_BIN, 'serve', '--node-id', n.id, ...flags, configFile], {
+      stdio: [i === 0 ? 'inherit' : 'ignore', 'inherit', 'inherit'],
+      env: { ...process.env, KAFU_LOG_PREFIX: `[${n.id.padEnd(width)}] ` },
+    }),
+  }));
+  const exits = children.map(({ child }) => exitOf(child));
+  let stopping: NodeJS.Timeout | undefined;
+  for (const e of exits) {
+    void e.then(() => {
+      stopping ??= setTimeout(() => {
+        for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      }, GRACE_MS);
+    });
+  }
+  const codes = await Promise.all(exits);
+  clearTimeout(stopping);
+  // The first node's code is the program's; if we had to stop it, the code of a node that failed on its own.
+  return codes[0] ?? codes.find((c) => c !== null && c !== 0) ?? 1;
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.on('exit', (code) => resolve(code));
+    child.on('error', () => resolve(1));
+  });
+}

@@ -1,0 +1,84 @@
+// Where the program's stdout and stderr go on a node. `local` (Kafu's behaviour): this node's own terminal.
+// `first_node`: nodes other than the first send their output to the first node in order, and a node hands the
+// program on (or ends it) only once everything it printed has arrived, so the first node's terminal shows the
+// whole output in program order, as one process would.
+import type { Logger } from '../core/log.js';
+import type { Peers } from './peers.js';
+import type { OutputChunk, OutputRequest } from './protocol.js';
+
+/** One request carries at most this much output. */
+const MAX_BATCH_BYTES = 1 << 20;
+
+export interface OutputSink {
+  write(fd: 1 | 2, data: Uint8Array): void;
+  /** Resolves once everything written so far has been delivered (printed here, or acknowledged by the first node). */
+  drain(): Promise<void>;
+}
+
+/** Writes to this process's stdout/stderr. */
+export function localOutput(): OutputSink {
+  return {
+    write: (fd, data) => void (fd === 1 ? process.stdout : process.stderr).write(data),
+    drain: () =>
+      Promise.all(
+        [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),
+      ).then(() => undefined),
+  };
+}
+
+/** Sends to the first node, in order, one request at a time; a failure to deliver is fatal (`onLost`). */
+export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs: number; log: Logger; onLost: (e: Error) => void }): OutputSink {
+  const queue: OutputChunk[] = [];
+  const stream = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+  let seq = 0;
+  let sending: Promise<void> | undefined;
+  const pump = async () => {
+    while (queue.length > 0) {
+      const batch: OutputChunk[] = [];
+      let bytes = 0;
+      while (queue.length > 0 && (batch.length === 0 || bytes + queue[0]!.data.byteLength <= MAX_BATCH_BYTES)) {
+        const c = queue.shift()!;
+        bytes += c.data.byteLength;
+        batch.push(c);
+      }
+      const req = { from: peers.self, stream, seq: ++seq, chunks: batch };
+      await peers.retry(firstNode, 'forwarding program output', { timeoutMs: o.timeoutMs, attemptMs: 10_000 }, (c, deadlineMs) =>
+        c.output(req, { deadlineMs }),
+      );
+    }
+  };
+  const kick = () => {
+    sending ??= pump()
+      .catch((e: Error) => {
+        queue.length = 0;
+        o.onLost(e);
+      })
+      .finally(() => {
+        sending = undefined;
+        if (queue.length > 0) kick();
+      });
+    return sending;
+  };
+  return {
+    write(fd, data) {
+      queue.push({ fd, data });
+      void kick();
+    },
+    async drain() {
+      while (sending || queue.length > 0) await kick();
+    },
+  };
+}
+
+/** The first node's side: print forwarded requests once each, in order of arrival. */
+export function outputReceiver(local: OutputSink): (req: OutputRequest) => Promise<void> {
+  const lastSeq = new Map<string, number>();
+  return async (req) => {
+    // A retried request that did arrive before is not printed twice.
+    const key = `${req.from}/${req.stream}`;
+    if ((lastSeq.get(key) ?? 0) >= req.seq) return;
+    lastSeq.set(key, req.seq);
+    for (const c of req.chunks) local.write(c.fd === 2 ? 2 : 1, c.data);
+    await local.drain();
+  };
+}

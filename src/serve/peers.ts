@@ -1,0 +1,83 @@
+// The other nodes of the cluster as this node sees them: one gRPC client each, and retries with backoff for
+// peers that are not up yet or restarting (a pod being rescheduled), bounded so that nothing waits forever.
+import type { NodeConfig } from '../core/config.js';
+import { UserError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { KafuNodeClient, describeRpcError, isTransient } from './protocol.js';
+
+export interface RetryOptions {
+  /** Give up after this long (ms) of failed attempts. */
+  timeoutMs: number;
+  /** Deadline of one attempt (ms). */
+  attemptMs: number;
+  /** Told once, at the first failure, so that a wait is visible. */
+  onFirstFailure?: (why: string) => void;
+}
+
+export class Peers {
+  private readonly clients = new Map<string, KafuNodeClient>();
+
+  constructor(
+    readonly self: string,
+    readonly nodes: NodeConfig[],
+    private readonly log: Logger,
+  ) {}
+
+  /** Every node but this one, in config order. */
+  others(): NodeConfig[] {
+    return this.nodes.filter((n) => n.id !== this.self);
+  }
+
+  where(id: string): string {
+    const n = this.node(id);
+    return `${n.address}:${n.port}`;
+  }
+
+  client(id: string): KafuNodeClient {
+    let c = this.clients.get(id);
+    if (!c) {
+      c = new KafuNodeClient(this.where(id));
+      this.clients.set(id, c);
+    }
+    return c;
+  }
+
+  /**
+   * Call `fn` on node `id` until it answers; transient failures (unreachable, no answer in time) are retried with
+   * backoff 200 ms → 2 s until `timeoutMs`, anything else is final. Throws a UserError naming the node.
+   */
+  async retry<T>(id: string, what: string, o: RetryOptions, fn: (c: KafuNodeClient, deadlineMs: number) => Promise<T>): Promise<T> {
+    const until = Date.now() + o.timeoutMs;
+    let backoff = 200;
+    let told = false;
+    for (;;) {
+      try {
+        return await fn(this.client(id), o.attemptMs);
+      } catch (e) {
+        const why = describeRpcError(e);
+        if (!isTransient(e)) throw new UserError(`${what}: node ${id} (${this.where(id)}) refused: ${why}`);
+        if (Date.now() + backoff > until) {
+          throw new UserError(`${what}: node ${id} (${this.where(id)}) is ${why}; gave up after ${Math.round(o.timeoutMs / 1000)} s`);
+        }
+        if (!told) {
+          told = true;
+          o.onFirstFailure?.(why);
+        }
+        this.log.debug(`${what}: node ${id}: ${why}; retrying in ${backoff} ms`);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(2000, backoff * 2);
+      }
+    }
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private node(id: string): NodeConfig {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`kafu: unknown node ${id}`);
+    return n;
+  }
+}

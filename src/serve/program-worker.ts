@@ -1,0 +1,61 @@
+// The main thread's handle on the worker that runs the program (worker.ts): typed messages, and a promise for the
+// one reply the main thread waits for (the encoded snapshot). Output, logs and outcomes arrive as events.
+import { Worker } from 'node:worker_threads';
+import type { TransferStats } from '../core/transfer.js';
+import type { StorageIds } from '../node/node-system.js';
+import type { FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
+
+export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' }>;
+
+export interface Encoded {
+  bytes: Uint8Array;
+  stats: TransferStats;
+  /** Unique per snapshot. */
+  snapshotId: string;
+  baselineId?: string;
+}
+
+export class ProgramWorker {
+  private readonly worker: Worker;
+  private encoded: ((r: Encoded) => void) | undefined;
+  private stopped = false;
+
+  constructor(setup: WorkerSetup, onEvent: (e: WorkerEvent) => void) {
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'encoded') {
+        const resolve = this.encoded;
+        this.encoded = undefined;
+        resolve?.({ bytes: m.bytes, stats: m.stats, snapshotId: m.snapshotId, baselineId: m.baselineId });
+      } else onEvent(m);
+    });
+    this.worker.on('error', (e) => onEvent({ type: 'failed', message: `program worker: ${e.message}`, user: false }));
+    this.worker.on('exit', (code) => {
+      if (!this.stopped) onEvent({ type: 'failed', message: `program worker ended unexpectedly (code ${code})`, user: false });
+    });
+  }
+
+  start(storage: StorageIds): void {
+    this.send({ type: 'start', storage });
+  }
+
+  resume(bytes: Uint8Array, suspendedAtMs: number): void {
+    this.send({ type: 'resume', bytes, suspendedAtMs }, [bytes.buffer as ArrayBuffer]);
+  }
+
+  encode(useBaseline: boolean): Promise<Encoded> {
+    return new Promise((resolve) => {
+      this.encoded = resolve;
+      this.send({ type: 'encode', useBaseline });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.worker.terminate();
+  }
+
+  private send(m: ToWorker, transfer?: ArrayBuffer[]): void {
+    this.worker.postMessage(m, transfer);
+  }
+}

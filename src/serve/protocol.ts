@@ -1,0 +1,178 @@
+// The gRPC protocol between nodes (proto/kafu.proto), loaded at run time with proto-loader, with TypeScript types
+// for its messages and a client that retries the way a cluster of restarting processes needs.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+
+export const PROTO_PATH = fileURLToPath(new URL('../../../proto/kafu.proto', import.meta.url));
+/** Snapshot bytes per Migrate message: well under gRPC's default 4 MiB message limit. */
+export const MIGRATE_CHUNK_BYTES = 1 << 20;
+
+export interface HelloRequest { from: string }
+export interface HelloReply { nodeId: string; configName: string; moduleSha256: string; storage: Record<string, string>; runtime: string }
+export interface PrepareRequest { from: string; baselineId: string }
+export interface PrepareReply { hasBaseline: boolean }
+export interface MigrateStart {
+  from: string;
+  to: string;
+  moduleSha256: string;
+  reason: string;
+  suspendedAtMs: number;
+  totalBytes: number;
+  snapshotId: string;
+}
+export type MigrateChunk = { start: MigrateStart; data?: undefined } | { data: Uint8Array; start?: undefined };
+export interface MigrateReply { downtimeMs: number }
+export interface OutputChunk { fd: number; data: Uint8Array }
+export interface OutputRequest { from: string; stream: string; seq: number; chunks: OutputChunk[] }
+export interface HeartbeatRequest { from: string; executionStarted: boolean }
+export interface HeartbeatReply { running: boolean }
+export interface ShutdownRequest { from: string; reason: string; exitCode: number; programFinished: boolean }
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type Empty = {};
+
+/** What a node serves; each handler may throw a ServiceError-like `{ code, details }` or resolve. */
+export interface KafuNodeHandlers {
+  hello(req: HelloRequest): Promise<HelloReply>;
+  prepare(req: PrepareRequest): Promise<PrepareReply>;
+  migrate(start: MigrateStart, data: Uint8Array[]): Promise<MigrateReply>;
+  output(req: OutputRequest): Promise<Empty>;
+  heartbeat(req: HeartbeatRequest): Promise<HeartbeatReply>;
+  shutdown(req: ShutdownRequest): Promise<Empty>;
+}
+
+/** A refusal a handler sends back to the caller, with a gRPC status code. */
+export class RpcRefusal extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let definition: grpc.GrpcObject | undefined;
+function kafuPackage(): { KafuNode: grpc.ServiceClientConstructor } {
+  definition ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true }),
+  );
+  return (definition.kafu as grpc.GrpcObject).v1 as unknown as { KafuNode: grpc.ServiceClientConstructor };
+}
+
+const unary =
+  <Req, Rep>(fn: (req: Req) => Promise<Rep>): grpc.handleUnaryCall<Req, Rep> =>
+  (call, callback) => {
+    fn(call.request).then(
+      (reply) => callback(null, reply),
+      (e: unknown) => callback(toServiceError(e)),
+    );
+  };
+
+function toServiceError(e: unknown): Partial<grpc.ServiceError> {
+  if (e instanceof RpcRefusal) return { code: e.code, details: e.message };
+  return { code: grpc.status.INTERNAL, details: e instanceof Error ? e.message : String(e) };
+}
+
+export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): void {
+  server.addService(kafuPackage().KafuNode.service, {
+    Hello: unary(h.hello),
+    Prepare: unary(h.prepare),
+    Output: unary(h.output),
+    Heartbeat: unary(h.heartbeat),
+    Shutdown: unary(h.shutdown),
+    Migrate: ((call: grpc.ServerReadableStream<MigrateChunk, MigrateReply>, callback: grpc.sendUnaryData<MigrateReply>) => {
+      let start: MigrateStart | undefined;
+      const data: Uint8Array[] = [];
+      let failed = false;
+      call.on('data', (chunk: MigrateChunk) => {
+        if (chunk.start) start = chunk.start;
+        else if (chunk.data) data.push(chunk.data);
+      });
+      call.on('error', () => {
+        failed = true; // the sender gave up or vanished; it will retry the whole transfer
+      });
+      call.on('end', () => {
+        if (failed) return;
+        if (!start) {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: 'Migrate without a start message' });
+          return;
+        }
+        h.migrate(start, data).then(
+          (reply) => callback(null, reply),
+          (e: unknown) => callback(toServiceError(e)),
+        );
+      });
+    }) as grpc.handleClientStreamingCall<MigrateChunk, MigrateReply>,
+  });
+}
+
+export interface RpcOptions {
+  /** Per attempt (ms). */
+  deadlineMs: number;
+}
+
+/** A client for one peer node; each method is one attempt (callers decide about retries). */
+export class KafuNodeClient {
+  private readonly client: grpc.Client & Record<string, (...a: unknown[]) => unknown>;
+
+  constructor(readonly target: string) {
+    const Ctor = kafuPackage().KafuNode;
+    this.client = new Ctor(target, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 64 << 20,
+      'grpc.max_send_message_length': 64 << 20,
+      // Fail fast while a peer is down instead of queueing calls until it comes up; callers retry.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    }) as never;
+  }
+
+  hello = (req: HelloRequest, o: RpcOptions) => this.call<HelloReply>('Hello', req, o);
+  prepare = (req: PrepareRequest, o: RpcOptions) => this.call<PrepareReply>('Prepare', req, o);
+  output = (req: OutputRequest, o: RpcOptions) => this.call<Empty>('Output', req, o);
+  heartbeat = (req: HeartbeatRequest, o: RpcOptions) => this.call<HeartbeatReply>('Heartbeat', req, o);
+  shutdown = (req: ShutdownRequest, o: RpcOptions) => this.call<Empty>('Shutdown', req, o);
+
+  migrate(start: MigrateStart, chunks: Uint8Array[], o: RpcOptions): Promise<MigrateReply> {
+    return new Promise((resolve, reject) => {
+      const stream = (this.client.Migrate as (md: object, cb: grpc.requestCallback<MigrateReply>) => grpc.ClientWritableStream<MigrateChunk>)
+        .call(this.client, { deadline: Date.now() + o.deadlineMs }, (err: grpc.ServiceError | null, reply?: MigrateReply) =>
+          err ? reject(err) : resolve(reply!),
+        );
+      stream.write({ start });
+      for (const c of chunks) {
+        for (let at = 0; at < c.byteLength; at += MIGRATE_CHUNK_BYTES) {
+          stream.write({ data: c.subarray(at, Math.min(c.byteLength, at + MIGRATE_CHUNK_BYTES)) });
+        }
+      }
+      stream.end();
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private call<Rep>(method: string, req: object, o: RpcOptions): Promise<Rep> {
+    return new Promise((resolve, reject) => {
+      (this.client[method] as (r: object, md: object, cb: grpc.requestCallback<Rep>) => void).call(
+        this.client,
+        req,
+        { deadline: Date.now() + o.deadlineMs },
+        (err: grpc.ServiceError | null, reply?: Rep) => (err ? reject(err) : resolve(reply!)),
+      );
+    });
+  }
+}
+
+/** Errors worth another attempt: the peer is (still) down, restarting or slow. Refusals are not retried. */
+export function isTransient(e: unknown): boolean {
+  const code = (e as { code?: number }).code;
+  return code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.CANCELLED;
+}
+
+export function describeRpcError(e: unknown): string {
+  const err = e as { code?: number; details?: string; message?: string };
+  if (err.code === grpc.status.UNAVAILABLE) return 'not reachable (no node answering there)';
+  if (err.code === grpc.status.DEADLINE_EXCEEDED) return 'no answer in time';
+  return err.details || err.message || String(e);
+}

@@ -1,0 +1,43 @@
+// Messages between a node's main thread (gRPC, cluster) and the worker thread that runs the program. The guest
+// runs synchronously, so it lives in a worker: the main thread keeps answering RPCs and heartbeats meanwhile.
+import type { MountConfig } from '../core/config.js';
+import type { Migration } from '../core/migration-stack.js';
+import type { TransferStats } from '../core/transfer.js';
+import type { StorageIds } from '../node/node-system.js';
+
+export interface WorkerSetup {
+  node: string;
+  moduleBytes: Uint8Array;
+  /** The module's path or URL, for messages. */
+  where: string;
+  args: string[];
+  env: string[];
+  mounts: MountConfig[];
+  transfer: { delta: boolean; compression: boolean };
+  forced?: { every: number; nodes: string[] };
+  logLevel: string;
+  logPrefix: string;
+}
+
+export type ToWorker =
+  /** Start the program (first node); `storage`: every node's mount identities, carried along in snapshots. */
+  | { type: 'start'; storage: StorageIds }
+  /** A snapshot (transfer bytes) to resume; `suspendedAtMs` is when the program stopped on the sender. */
+  | { type: 'resume'; bytes: Uint8Array; suspendedAtMs: number }
+  /** Encode the suspended program for its destination; delta against the held baseline when the peer has it. */
+  | { type: 'encode'; useBaseline: boolean };
+
+export type FromWorker =
+  | { type: 'output'; fd: 1 | 2; data: Uint8Array }
+  | { type: 'log'; line: string }
+  /** Resumed and running again; `downtimeMs` from the sender's suspension (wall clock, same machine exact). */
+  | { type: 'resumed'; downtimeMs: number; baselineId?: string }
+  /** Stopped at a migration point; the main thread asks the destination about `baselineId`, then says `encode`. */
+  | { type: 'suspended'; migration: Migration; baselineId?: string; suspendedAtMs: number }
+  /** `baselineId`: the memory baseline both ends hold after this hop (delta migrations). */
+  | { type: 'encoded'; bytes: Uint8Array; stats: TransferStats; snapshotId: string; baselineId?: string }
+  | { type: 'exited'; code: number }
+  /** The program trapped (a bug in it): message and backtrace in its own function names. */
+  | { type: 'trapped'; message: string; frames: string[] }
+  /** A user mistake (refused migration, bad snapshot …) or an internal error. */
+  | { type: 'failed'; message: string; user: boolean };

@@ -1,0 +1,97 @@
+// The worker thread of a node: runs the program's stretches on this node. Receives a start or a snapshot,
+// runs until the program ends or calls for another node, then encodes the snapshot for the wire. Keeps the
+// memory image of the last hop as the baseline for page deltas.
+import { parentPort, workerData } from 'node:worker_threads';
+import { UserError } from '../core/errors.js';
+import { GuestModule } from '../core/guest.js';
+import { createLogger, parseLevel } from '../core/log.js';
+import { runSegment, type SegmentResult } from '../core/program.js';
+import type { Snapshot } from '../core/snapshot.js';
+import { decodeTransfer, encodeTransfer, type Baseline } from '../core/transfer.js';
+import { wasmBacktrace } from '../core/trap.js';
+import { concat } from '../core/wasm-sections.js';
+import { nodeProgramHost, type StorageIds } from '../node/node-system.js';
+import { readProcessStdin } from '../node/stdin.js';
+import type { FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
+
+const setup = workerData as WorkerSetup;
+const port = parentPort!;
+const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
+const log = createLogger((line) => post({ type: 'log', line }), parseLevel(setup.logLevel), setup.logPrefix);
+
+/** `storage` is given at the start; a resumed program brings it in its snapshot. */
+const hostWith = (storage: StorageIds) =>
+  nodeProgramHost({
+    programName: setup.where,
+    args: setup.args,
+    env: setup.env,
+    mounts: setup.mounts,
+    storage,
+    // Copies: the bytes are views of guest memory, which the program goes on writing.
+    stdout: (b) => post({ type: 'output', fd: 1, data: b.slice() }),
+    stderr: (b) => post({ type: 'output', fd: 2, data: b.slice() }),
+    stdin: readProcessStdin,
+  });
+
+const guestReady = GuestModule.load(setup.moduleBytes, setup.where);
+let baseline: Baseline | undefined;
+let pending: Snapshot | undefined;
+
+port.on('message', (m: ToWorker) => {
+  handle(m).catch((e: unknown) => {
+    post({ type: 'failed', message: e instanceof Error ? e.message : String(e), user: e instanceof UserError });
+  });
+});
+
+async function handle(m: ToWorker): Promise<void> {
+  const guest = await guestReady;
+  if (m.type === 'encode') {
+    const snapshot = pending!;
+    pending = undefined;
+    const { chunks, stats, baseline: next } = encodeTransfer(snapshot, {
+      compression: setup.transfer.compression,
+      baseline: m.useBaseline ? baseline : undefined,
+    });
+    baseline = setup.transfer.delta ? next : undefined;
+    const bytes = concat(chunks);
+    post({ type: 'encoded', bytes, stats, snapshotId: next.id, baselineId: baseline?.id }, [bytes.buffer as ArrayBuffer]);
+    return;
+  }
+  let from: Snapshot | undefined;
+  let suspendedAtMs = 0;
+  if (m.type === 'resume') {
+    const decoded = decodeTransfer(m.bytes, (id) => (baseline?.id === id ? baseline.memory : undefined));
+    from = decoded.snapshot;
+    baseline = setup.transfer.delta ? decoded.baseline : undefined;
+    suspendedAtMs = m.suspendedAtMs;
+  }
+  let result: SegmentResult;
+  try {
+    result = runSegment(guest, setup.node, hostWith(m.type === 'start' ? m.storage : {}), {
+      from,
+      forced: setup.forced,
+      onResumed: () => post({ type: 'resumed', downtimeMs: wallClockMs() - suspendedAtMs, baselineId: baseline?.id }),
+    });
+  } catch (e) {
+    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+    post({ type: 'trapped', message: e.message, frames: wasmBacktrace(e) });
+    return;
+  }
+  if (result.kind === 'exited') {
+    post({ type: 'exited', code: result.code });
+    return;
+  }
+  pending = result.snapshot;
+  log.debug(`suspended for ${result.migration.to}; memory ${result.snapshot.memory.pages.length} non-zero pages`);
+  post({
+    type: 'suspended',
+    migration: result.migration,
+    baselineId: setup.transfer.delta ? baseline?.id : undefined,
+    suspendedAtMs: performance.timeOrigin + result.suspendedAt,
+  });
+}
+
+/** Milliseconds since the epoch, sub-millisecond: comparable between processes of one machine. */
+function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,248 @@
+// `kafu serve`: one real process per node, gRPC on loopback. A cluster run is compared with a plain run of the
+// same program (`kafu run`'s code): with app.output first_node the first node's stdout and stderr are the plain
+// run's, byte for byte, and every node exits with the program's exit code.
+import assert from 'node:assert/strict';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TRAP_EXIT_CODE } from '../../src/core/trap.js';
+import { buildWasm } from '../support/build.js';
+import { clusterConfig, runCluster, spawnKafu } from '../support/cluster.js';
+import { freshDir, runPlainModule, snapshotTree, writeFiles } from '../support/forced.js';
+import { runPlain } from '../support/run.js';
+
+const build = (source: string) => buildWasm({ sources: [source], args: ['-O1'] });
+const migrationLines = (logs: string[]) => logs.filter((l) => /^(\[\S+\s*\] )?Migration /.test(l)).sort();
+
+describe('kafu serve: a program across node processes', () => {
+  let chatter = '';
+  before(async () => {
+    chatter = await build('test/programs/serve/chatter.c');
+  });
+
+  test('first_node output: the first node prints exactly what one process prints, in order', async () => {
+    const plain = await runPlain(chatter, { args: ['4'] });
+    const run = await runCluster(chatter, { nodes: ['cloud', 'edge'], args: ['4'], output: 'first_node' });
+    const { cloud, edge } = run.nodes;
+    assert.equal(cloud!.exitCode, 0, cloud!.stderr);
+    assert.equal(edge!.exitCode, 0, edge!.stderr);
+    assert.equal(cloud!.stdout, plain.stdout);
+    // The runtime's log lines are the process's own; the program's stderr is forwarded like stdout.
+    const programStderr = (s: string) => s.split('\n').filter((l) => !/^\d{4}-\d\d-\d\dT/.test(l)).join('\n');
+    assert.equal(programStderr(cloud!.stderr), programStderr(plain.stderr));
+    assert.equal(edge!.stdout, '');
+    // 4 rounds: enter on_edge, enter back_home, return from back_home, return from on_edge.
+    assert.equal(migrationLines(run.logs).length, 16);
+    assert.ok(run.logs.some((l) => /Program moved to edge: .*delta/.test(l)), 'later hops send page deltas');
+  });
+
+  test('local output: each node prints what the program printed there (Kafu\'s behaviour)', async () => {
+    const run = await runCluster(chatter, { nodes: ['cloud', 'edge'], args: ['2'] });
+    const { cloud, edge } = run.nodes;
+    assert.equal(cloud!.exitCode, 0, cloud!.stderr);
+    assert.equal(edge!.exitCode, 0, edge!.stderr);
+    // stdout is fully buffered: what cloud left in the buffer is flushed by edge, as one process would.
+    assert.match(edge!.stdout, /^cloud: round 0 begins \.\.\. edge continues round 0\n/);
+    assert.match(edge!.stdout, /edge line 1\.49 padding/);
+    assert.match(cloud!.stdout, /cloud: done, sum 11\n$/);
+    assert.doesNotMatch(cloud!.stdout, /edge line/);
+    assert.match(cloud!.stderr, /cloud nested stderr 1/);
+    assert.match(edge!.stderr, /edge stderr 1/);
+  });
+
+  test('exit() on a node other than the first ends every node with that code', async () => {
+    const plain = await runPlain(chatter, { args: ['2', 'exit9'] });
+    assert.equal(plain.exitCode, 9);
+    const run = await runCluster(chatter, { nodes: ['cloud', 'edge'], args: ['2', 'exit9'], output: 'first_node' });
+    assert.equal(run.nodes.cloud!.exitCode, 9);
+    assert.equal(run.nodes.edge!.exitCode, 9);
+    assert.equal(run.nodes.cloud!.stdout, plain.stdout);
+    assert.ok(run.logs.includes('Program finished on edge (exit code 9)'), run.logs.join('\n'));
+  });
+
+  test('three nodes, nested chain A→B→C→B→A and back', async () => {
+    const nested = await build('test/programs/core/nested.c');
+    const plain = await runPlain(nested);
+    const run = await runCluster(nested, { nodes: ['A', 'B', 'C'], output: 'first_node' });
+    for (const id of ['A', 'B', 'C']) assert.equal(run.nodes[id]!.exitCode, 0, run.nodes[id]!.stderr);
+    assert.equal(run.nodes.A!.stdout, plain.stdout);
+    assert.equal(migrationLines(run.logs).length, 8);
+  });
+
+  test('a trap on edge: every node exits 134, the backtrace is logged where it happened', async () => {
+    const trap = await build('test/programs/core/trap.c');
+    const run = await runCluster(trap, { nodes: ['cloud', 'edge'] });
+    assert.equal(run.nodes.cloud!.exitCode, TRAP_EXIT_CODE);
+    assert.equal(run.nodes.edge!.exitCode, TRAP_EXIT_CODE);
+    assert.match(run.nodes.edge!.stdout, /^on edge\n$/);
+    assert.match(run.nodes.edge!.stderr, /Program trapped on edge/);
+    assert.match(run.nodes.edge!.stderr, /at crash \(offset/);
+  });
+});
+
+describe('kafu serve: files that follow the program between processes', () => {
+  let instrumented = '';
+  let plainWasm = '';
+  let work = '';
+  before(async () => {
+    instrumented = await buildWasm({ sources: ['test/programs/wasi/kafu_files.c'], args: ['-O1'] });
+    plainWasm = await buildWasm({ sources: ['test/programs/wasi/kafu_files.c'], args: ['-O1'], instrument: false });
+    work = await freshDir('kafu-serve-files-');
+  });
+  after(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  async function plainRun(name: string) {
+    const dir = join(work, name);
+    await mkdir(join(dir, 'data'), { recursive: true });
+    return { ...(await runPlainModule(plainWasm, dir, { args: ['/data', 'files'] })), files: await snapshotTree(join(dir, 'data')) };
+  }
+
+  for (const [label, host] of [
+    ['a folder per node: what edge wrote reaches cloud', './state/${node}'],
+    ['one folder for both nodes (same storage: nothing copied)', './state/shared'],
+  ] as const) {
+    test(`${label}; output and files equal a plain run`, async () => {
+      const plain = await plainRun(`plain-${host.length}`);
+      const dir = join(work, `cluster-${host.length}`);
+      await mkdir(dir);
+      const run = await runCluster(instrumented, {
+        nodes: ['cloud', 'edge'],
+        args: ['/data', 'files'],
+        output: 'first_node',
+        dir,
+        appYaml: ['  mounts:', `    - { guest: /data, host: "${host}" }`],
+      });
+      assert.equal(run.nodes.cloud!.exitCode, 0, run.nodes.cloud!.stderr + run.nodes.edge!.stderr);
+      assert.equal(run.nodes.cloud!.stdout, plain.stdout);
+      assert.deepEqual(await snapshotTree(join(dir, host.replace('${node}', 'cloud'))), plain.files);
+    });
+  }
+
+  test('a file open on a node-local mount refuses the migration: every node exits 1, the reason named', async () => {
+    const dir = join(work, 'node-local');
+    await mkdir(dir);
+    const run = await runCluster(instrumented, {
+      nodes: ['cloud', 'edge'],
+      args: ['/data', 'nl-open'],
+      dir,
+      appYaml: [
+        '  mounts:',
+        '    - { guest: /data, host: "./state/${node}" }',
+        '    - { guest: /sensors, host: "./sensors/${node}", mode: node-local }',
+      ],
+    });
+    assert.equal(run.nodes.cloud!.exitCode, 1);
+    assert.equal(run.nodes.edge!.exitCode, 1);
+    assert.match(run.nodes.cloud!.stderr, /cannot migrate cloud -> edge at on_edge: fd 5 \(\/sensors\/reading\.txt, open on node-local mount \/sensors\)/);
+    assert.doesNotMatch(run.nodes.cloud!.stderr, /at .*\.js:\d+/, 'no stack trace');
+    assert.match(run.nodes.edge!.stderr, /stopping: cloud: cannot migrate/);
+  });
+});
+
+describe('kafu serve: mistakes and failures end every node with a clear message, never a hang', () => {
+  let linger = '';
+  let work = '';
+  before(async () => {
+    linger = await build('test/programs/serve/linger.c');
+    work = await freshDir('kafu-serve-fail-');
+  });
+  after(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test('a node that dies while it holds the program: the first node reports the program lost, exit 1', async () => {
+    const run = await runCluster(linger, {
+      nodes: ['cloud', 'edge'],
+      args: ['60'],
+      flags: ['--peer-timeout', '10'],
+      whileRunning: async (c) => {
+        await c.printed('edge', 'edge: waiting');
+        await new Promise((r) => setTimeout(r, 500)); // the hand-off's reply has reached cloud
+        c.procs.get('edge')!.kill('SIGKILL');
+      },
+    });
+    assert.equal(run.nodes.cloud!.exitCode, 1, run.nodes.cloud!.stderr);
+    assert.match(run.nodes.cloud!.stderr, /node edge, where the program was running, stopped answering; the program is lost/);
+  });
+
+  test('the first node dies: a follower shuts itself down (follower_on_coordinator_lost: shutdown_self)', async () => {
+    const run = await runCluster(linger, {
+      nodes: ['cloud', 'edge'],
+      args: ['60'],
+      whileRunning: async (c) => {
+        await c.printed('edge', 'edge: waiting');
+        c.procs.get('cloud')!.kill('SIGKILL');
+      },
+    });
+    assert.equal(run.nodes.edge!.exitCode, 1, run.nodes.edge!.stderr);
+    assert.match(run.nodes.edge!.stderr, /lost the first node cloud: no heartbeat for \d+\.\d s/);
+  });
+
+  test('SIGTERM to one node (a pod deleted) stops every node with exit code 143', async () => {
+    const run = await runCluster(linger, {
+      nodes: ['cloud', 'edge'],
+      args: ['60'],
+      whileRunning: async (c) => {
+        await c.printed('edge', 'edge: waiting');
+        c.procs.get('edge')!.kill('SIGTERM');
+      },
+    });
+    assert.equal(run.nodes.edge!.exitCode, 143, run.nodes.edge!.stderr);
+    assert.equal(run.nodes.cloud!.exitCode, 143, run.nodes.cloud!.stderr);
+    assert.match(run.nodes.cloud!.stderr, /stopping: edge: stopped by SIGTERM/);
+  });
+
+  test('a node that never comes up: the first node gives up after --peer-timeout, naming it', async () => {
+    const dir = join(work, 'absent');
+    await mkdir(dir);
+    const configPath = await clusterConfig(dir, linger, { nodes: ['cloud', 'edge'] });
+    const r = await spawnKafu(['serve', '--node-id', 'cloud', '--peer-timeout', '1', configPath], dir).done;
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /waiting for node edge at 127\.0\.0\.1:\d+/);
+    assert.match(r.stderr, /node edge \(127\.0\.0\.1:\d+\) is not reachable .*; gave up after 1 s/);
+  });
+
+  test('nodes that run different modules are refused before the program starts', async () => {
+    const dir = join(work, 'mismatch');
+    await mkdir(dir);
+    const other = await build('test/programs/core/trap.c');
+    const configPath = await clusterConfig(dir, linger, { nodes: ['cloud', 'edge'] });
+    const text = await readFile(configPath, 'utf8');
+    const otherConfig = join(dir, 'other.yaml');
+    await writeFile(otherConfig, text.replace(JSON.stringify(linger), JSON.stringify(other)));
+    const edge = spawnKafu(['serve', '--node-id', 'edge', otherConfig], dir);
+    const cloud = await spawnKafu(['serve', '--node-id', 'cloud', configPath], dir).done;
+    const e = await edge.done;
+    assert.equal(cloud.exitCode, 1);
+    assert.match(cloud.stderr, /node edge runs module [0-9a-f]{12}…, this node [0-9a-f]{12}…: every node must run the same module/);
+    assert.equal(cloud.stdout, '', 'the program never started');
+    assert.equal(e.exitCode, 1);
+  });
+
+  test('user mistakes: unknown node id, a port in use, neither --node-id nor --all', async () => {
+    const dir = join(work, 'mistakes');
+    await mkdir(dir);
+    const configPath = await clusterConfig(dir, linger, { nodes: ['cloud', 'edge'] });
+    const unknown = await spawnKafu(['serve', '--node-id', 'fog', configPath], dir).done;
+    assert.equal(unknown.exitCode, 1);
+    assert.match(unknown.stderr, /--node-id fog: .* has no such node; its nodes: cloud, edge/);
+
+    const port = Number(/port: (\d+)/.exec(await readFile(configPath, 'utf8'))![1]);
+    const blocker = createServer().listen(port, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    try {
+      const busy = await spawnKafu(['serve', '--node-id', 'cloud', configPath], dir).done;
+      assert.equal(busy.exitCode, 1);
+      assert.match(busy.stderr, new RegExp(`node cloud: cannot listen on 127\\.0\\.0\\.1:${port}`));
+    } finally {
+      blocker.close();
+    }
+    const neither = await spawnKafu(['serve', configPath], dir).done;
+    assert.equal(neither.exitCode, 1);
+    assert.match(neither.stderr, /give exactly one of --node-id ID and --all/);
+    for (const r of [unknown, neither]) assert.doesNotMatch(r.stderr, /\n\s+at .*\.js:\d+/, 'no stack trace');
+  });
+});

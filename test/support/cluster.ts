@@ -1,0 +1,155 @@
+// Running a compiled test program under `kafu serve`: one real process per node (`node bin/kafu.js serve
+// --node-id …`), gRPC on loopback ports picked free for each run. Returns every node's stdout, stderr and exit
+// code, so tests can compare a cluster run with a plain one.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from './build.js';
+import { PROGRAM_NAME } from './run.js';
+
+export interface ClusterOptions {
+  /** Node ids in config order: the first one starts the program. */
+  nodes: string[];
+  args?: string[];
+  /** app.output (default local). */
+  output?: 'local' | 'first_node';
+  /** More YAML under `app:` (two-space indented lines), e.g. mounts. */
+  appYaml?: string[];
+  /** YAML for the top-level `cluster:` key (indented lines). */
+  clusterYaml?: string[];
+  /** More flags for every `kafu serve` process. */
+  flags?: string[];
+  /** Per node: more flags (e.g. a different config). */
+  nodeFlags?: Record<string, string[]>;
+  /** Start nodes in this order (default: config order reversed, so the first node waits for nobody). */
+  startOrder?: string[];
+  /** Called once every process is spawned, e.g. to kill one once it printed something. */
+  whileRunning?: (c: RunningCluster) => Promise<void> | void;
+  /** Kill everything after this long (ms); a test that hits it fails. */
+  timeoutMs?: number;
+  /** Folder of the config (mount paths are relative to it) and working folder (default: a temporary one). */
+  dir?: string;
+}
+
+export interface NodeRun {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+}
+
+export interface ClusterRun {
+  nodes: Record<string, NodeRun>;
+  /** Log messages of all nodes (without timestamp and level), in no particular order across nodes. */
+  logs: string[];
+  configPath: string;
+}
+
+export interface RunningCluster {
+  procs: Map<string, ChildProcess>;
+  /** Resolves once node `id` has written `text` to stdout or stderr. */
+  printed(id: string, text: string): Promise<void>;
+}
+
+export const KAFU_BIN = join(repoRoot, 'bin', 'kafu.js');
+
+/** Ports free right now on 127.0.0.1 (each bound and released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export async function clusterConfig(dir: string, modulePath: string, o: ClusterOptions): Promise<string> {
+  const ports = await freePorts(o.nodes.length);
+  const lines = [
+    'name: cluster-test',
+    'app:',
+    `  path: ${JSON.stringify(modulePath)}`,
+    `  args: ${JSON.stringify(o.args ?? [])}`,
+    `  output: ${o.output ?? 'local'}`,
+    ...(o.appYaml ?? []),
+    'nodes:',
+    ...o.nodes.flatMap((id, i) => [`  ${JSON.stringify(id)}:`, '    address: 127.0.0.1', `    port: ${ports[i]}`]),
+    'cluster:',
+    ...(o.clusterYaml ?? ['  heartbeat:', '    interval_ms: 200']),
+  ];
+  const configPath = join(dir, 'kafu-config.yaml');
+  await writeFile(configPath, lines.join('\n') + '\n');
+  return configPath;
+}
+
+export interface SpawnedKafu {
+  proc: ChildProcess;
+  done: Promise<NodeRun>;
+  printed(text: string): Promise<void>;
+}
+
+export function spawnKafu(args: string[], cwd: string): SpawnedKafu {
+  const proc = spawn(process.execPath, [KAFU_BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const waiters: { text: string; resolve: () => void }[] = [];
+  const check = () => {
+    const all = Buffer.concat([...out, ...err]).toString('utf8');
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (all.includes(waiters[i]!.text)) waiters.splice(i, 1)[0]!.resolve();
+    }
+  };
+  proc.stdout!.on('data', (b: Buffer) => (out.push(b), check()));
+  proc.stderr!.on('data', (b: Buffer) => (err.push(b), check()));
+  const printed = (text: string) =>
+    new Promise<void>((resolve) => {
+      waiters.push({ text, resolve });
+      check();
+    });
+  const done = new Promise<NodeRun>((resolve) => {
+    proc.on('close', (code) =>
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code }),
+    );
+  });
+  return { proc, done, printed };
+}
+
+/** Log messages in `stderr` (the part after "<time> <LEVEL> "). */
+export function logMessages(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map((l) => /^\d{4}-\S+\s+[A-Z]+ (.*)$/.exec(l)?.[1])
+    .filter((m): m is string => m !== undefined);
+}
+
+export async function runCluster(wasmPath: string, o: ClusterOptions): Promise<ClusterRun> {
+  const tmp = await mkdtemp(join(tmpdir(), 'kafu-cluster-'));
+  const dir = o.dir ?? tmp;
+  const procs = new Map<string, ChildProcess>();
+  try {
+    const modulePath = join(tmp, PROGRAM_NAME);
+    await symlink(wasmPath, modulePath);
+    const configPath = await clusterConfig(dir, modulePath, o);
+    const runs = new Map<string, SpawnedKafu>();
+    for (const id of o.startOrder ?? [...o.nodes].reverse()) {
+      const run = spawnKafu(['serve', '--node-id', id, ...(o.flags ?? []), ...(o.nodeFlags?.[id] ?? []), configPath], dir);
+      procs.set(id, run.proc);
+      runs.set(id, run);
+    }
+    const killer = setTimeout(() => {
+      for (const p of procs.values()) p.kill('SIGKILL');
+    }, o.timeoutMs ?? 60_000);
+    await o.whileRunning?.({ procs, printed: (id, text) => runs.get(id)!.printed(text) });
+    const nodes: Record<string, NodeRun> = {};
+    for (const [id, run] of runs) nodes[id] = await run.done;
+    clearTimeout(killer);
+    return { nodes, logs: Object.values(nodes).flatMap((n) => logMessages(n.stderr)), configPath };
+  } finally {
+    for (const p of procs.values()) if (p.exitCode === null) p.kill('SIGKILL');
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
