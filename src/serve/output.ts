@@ -13,6 +13,11 @@ export interface OutputSink {
   write(fd: 1 | 2, data: Uint8Array): void;
   /** Resolves once everything written so far has been delivered (printed here, or acknowledged by the first node). */
   drain(): Promise<void>;
+  /**
+   * What is not delivered yet, taken out of this sink (after what is already on its way arrived), to travel with
+   * the program: the next node delivers it before anything the program prints there.
+   */
+  takePending(): Promise<OutputChunk[]>;
 }
 
 /** Writes to this process's stdout/stderr. */
@@ -23,6 +28,7 @@ export function localOutput(): OutputSink {
       Promise.all(
         [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),
       ).then(() => undefined),
+    takePending: async () => [],
   };
 }
 
@@ -32,8 +38,9 @@ export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs:
   const stream = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
   let seq = 0;
   let sending: Promise<void> | undefined;
+  let holding = false;
   const pump = async () => {
-    while (queue.length > 0) {
+    while (queue.length > 0 && !holding) {
       const batch: OutputChunk[] = [];
       let bytes = 0;
       while (queue.length > 0 && (batch.length === 0 || bytes + queue[0]!.data.byteLength <= MAX_BATCH_BYTES)) {
@@ -55,7 +62,7 @@ export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs:
       })
       .finally(() => {
         sending = undefined;
-        if (queue.length > 0) kick();
+        if (queue.length > 0 && !holding) void kick();
       });
     return sending;
   };
@@ -66,6 +73,15 @@ export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs:
     },
     async drain() {
       while (sending || queue.length > 0) await kick();
+    },
+    async takePending() {
+      holding = true;
+      try {
+        await sending;
+        return queue.splice(0);
+      } finally {
+        holding = false;
+      }
     },
   };
 }

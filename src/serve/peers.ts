@@ -3,7 +3,7 @@
 import type { NodeConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { KafuNodeClient, describeRpcError, isTransient } from './protocol.js';
+import { BASELINE_MISSING, BaselineMissing, KafuNodeClient, describeRpcError, isTransient } from './protocol.js';
 
 export interface RetryOptions {
   /** Give up after this long (ms) of failed attempts. */
@@ -55,6 +55,7 @@ export class Peers {
         return await fn(this.client(id), o.attemptMs);
       } catch (e) {
         const why = describeRpcError(e);
+        if ((e as { code?: number }).code === BASELINE_MISSING) throw new BaselineMissing(why);
         if (!isTransient(e)) throw new UserError(`${what}: node ${id} (${this.where(id)}) refused: ${why}`);
         if (Date.now() + backoff > until) {
           throw new UserError(`${what}: node ${id} (${this.where(id)}) is ${why}; gave up after ${Math.round(o.timeoutMs / 1000)} s`);
@@ -68,6 +69,11 @@ export class Peers {
         backoff = Math.min(2000, backoff * 2);
       }
     }
+  }
+
+  /** Open the connections to every other node now, so that the first migration does not pay for them. */
+  connectAll(): void {
+    for (const n of this.others()) this.client(n.id).connect();
   }
 
   close(): void {

@@ -1,19 +1,10 @@
 // The main thread's handle on the worker that runs the program (worker.ts): typed messages, and a promise for the
 // one reply the main thread waits for (the encoded snapshot). Output, logs and outcomes arrive as events.
 import { Worker } from 'node:worker_threads';
-import type { TransferStats } from '../core/transfer.js';
 import type { StorageIds } from '../node/node-system.js';
-import type { FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
+import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
 export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' }>;
-
-export interface Encoded {
-  bytes: Uint8Array;
-  stats: TransferStats;
-  /** Unique per snapshot. */
-  snapshotId: string;
-  baselineId?: string;
-}
 
 export class ProgramWorker {
   private readonly worker: Worker;
@@ -26,7 +17,7 @@ export class ProgramWorker {
       if (m.type === 'encoded') {
         const resolve = this.encoded;
         this.encoded = undefined;
-        resolve?.({ bytes: m.bytes, stats: m.stats, snapshotId: m.snapshotId, baselineId: m.baselineId });
+        resolve?.(m.encoded);
       } else onEvent(m);
     });
     this.worker.on('error', (e) => onEvent({ type: 'failed', message: `program worker: ${e.message}`, user: false }));
@@ -43,10 +34,11 @@ export class ProgramWorker {
     this.send({ type: 'resume', bytes, suspendedAtMs }, [bytes.buffer as ArrayBuffer]);
   }
 
-  encode(useBaseline: boolean): Promise<Encoded> {
+  /** Encode the suspended program again, whole. */
+  encodeFull(): Promise<Encoded> {
     return new Promise((resolve) => {
       this.encoded = resolve;
-      this.send({ type: 'encode', useBaseline });
+      this.send({ type: 'encode' });
     });
   }
 

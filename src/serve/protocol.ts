@@ -10,8 +10,6 @@ export const MIGRATE_CHUNK_BYTES = 1 << 20;
 
 export interface HelloRequest { from: string }
 export interface HelloReply { nodeId: string; configName: string; moduleSha256: string; storage: Record<string, string>; runtime: string }
-export interface PrepareRequest { from: string; baselineId: string }
-export interface PrepareReply { hasBaseline: boolean }
 export interface MigrateStart {
   from: string;
   to: string;
@@ -20,6 +18,8 @@ export interface MigrateStart {
   suspendedAtMs: number;
   totalBytes: number;
   snapshotId: string;
+  /** Program output from the sender not yet delivered to the first node: delivered before the program resumes. */
+  output: OutputChunk[];
 }
 export type MigrateChunk = { start: MigrateStart; data?: undefined } | { data: Uint8Array; start?: undefined };
 export interface MigrateReply { downtimeMs: number }
@@ -34,7 +34,6 @@ export type Empty = {};
 /** What a node serves; each handler may throw a ServiceError-like `{ code, details }` or resolve. */
 export interface KafuNodeHandlers {
   hello(req: HelloRequest): Promise<HelloReply>;
-  prepare(req: PrepareRequest): Promise<PrepareReply>;
   migrate(start: MigrateStart, data: Uint8Array[]): Promise<MigrateReply>;
   output(req: OutputRequest): Promise<Empty>;
   heartbeat(req: HeartbeatRequest): Promise<HeartbeatReply>;
@@ -76,7 +75,6 @@ function toServiceError(e: unknown): Partial<grpc.ServiceError> {
 export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): void {
   server.addService(kafuPackage().KafuNode.service, {
     Hello: unary(h.hello),
-    Prepare: unary(h.prepare),
     Output: unary(h.output),
     Heartbeat: unary(h.heartbeat),
     Shutdown: unary(h.shutdown),
@@ -127,7 +125,6 @@ export class KafuNodeClient {
   }
 
   hello = (req: HelloRequest, o: RpcOptions) => this.call<HelloReply>('Hello', req, o);
-  prepare = (req: PrepareRequest, o: RpcOptions) => this.call<PrepareReply>('Prepare', req, o);
   output = (req: OutputRequest, o: RpcOptions) => this.call<Empty>('Output', req, o);
   heartbeat = (req: HeartbeatRequest, o: RpcOptions) => this.call<HeartbeatReply>('Heartbeat', req, o);
   shutdown = (req: ShutdownRequest, o: RpcOptions) => this.call<Empty>('Shutdown', req, o);
@@ -148,6 +145,11 @@ export class KafuNodeClient {
     });
   }
 
+  /** Start connecting (and keep reconnecting with backoff) without waiting for a call. */
+  connect(): void {
+    this.client.getChannel().getConnectivityState(true);
+  }
+
   close(): void {
     this.client.close();
   }
@@ -163,6 +165,12 @@ export class KafuNodeClient {
     });
   }
 }
+
+/** The status a node answers a delta snapshot with when it does not hold the memory image the delta is against. */
+export const BASELINE_MISSING = grpc.status.NOT_FOUND;
+
+/** Thrown by `Peers.retry` when the destination lacks the baseline of a delta (send the whole snapshot then). */
+export class BaselineMissing extends Error {}
 
 /** Errors worth another attempt: the peer is (still) down, restarting or slow. Refusals are not retried. */
 export function isTransient(e: unknown): boolean {

@@ -15,6 +15,7 @@ import type { Logger } from '../core/log.js';
 import { requireMetadata } from '../core/metadata.js';
 import type { Migration } from '../core/migration-stack.js';
 import { RUNTIME_ID, checkPlacement, describeMigration } from '../core/program.js';
+import { transferBaselineId } from '../core/transfer.js';
 import { TRAP_EXIT_CODE } from '../core/trap.js';
 import { concat } from '../core/wasm-sections.js';
 import { loadConfigFile } from '../node/config-file.js';
@@ -23,7 +24,8 @@ import { mountDirs, storageIdentity, type StorageIds } from '../node/node-system
 import { forwardedOutput, localOutput, outputReceiver, type OutputSink } from './output.js';
 import { Peers } from './peers.js';
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
-import { RpcRefusal, addKafuNodeService, describeRpcError, type HelloReply, type KafuNodeHandlers, type MigrateReply, type MigrateStart } from './protocol.js';
+import type { Encoded } from './worker-messages.js';
+import { BASELINE_MISSING, BaselineMissing, RpcRefusal, addKafuNodeService, describeRpcError, type HelloReply, type KafuNodeHandlers, type MigrateReply, type MigrateStart } from './protocol.js';
 
 /** Exit code of every node when the cluster fails (a node lost, a migration that cannot be delivered). */
 export const CLUSTER_FAILURE_EXIT_CODE = 1;
@@ -123,7 +125,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         log.debug(`program resumed on ${nodeId}, downtime ${e.downtimeMs.toFixed(1)} ms`);
         return;
       case 'suspended':
-        return depart(e.migration, e.baselineId, e.suspendedAtMs).catch((err: Error) => fail(err.message));
+        return depart(e.migration, e.suspendedAtMs, e.encoded).catch((err: Error) => fail(err.message));
       case 'exited':
         return programEnded(e.code, `Program finished on ${nodeId} (exit code ${e.code})`);
       case 'trapped':
@@ -135,37 +137,58 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     }
   }
 
-  async function depart(m: Migration, baselineId: string | undefined, suspendedAtMs: number): Promise<void> {
+  async function depart(m: Migration, suspendedAtMs: number, first: Encoded): Promise<void> {
     where_ = 'departing';
     log.info(describeMigration(m));
-    const retry = { timeoutMs: o.peerTimeoutMs, onFirstFailure: (why: string) => log.warn(`node ${m.to} is ${why}; waiting for it`) };
-    // Output first: what the program printed here must reach the first node before anything printed there.
-    await output.drain();
-    const hasBaseline =
-      baselineId !== undefined &&
-      (await peers.retry(m.to, `preparing the migration to ${m.to}`, { ...retry, attemptMs: 5000 }, (c, deadlineMs) =>
-        c.prepare({ from: nodeId, baselineId }, { deadlineMs }),
-      )).hasBaseline;
-    const { bytes: snapshot, stats, baselineId: next, snapshotId } = await worker.encode(hasBaseline);
-    heldBaseline = next;
-    const start: MigrateStart = {
-      from: nodeId,
-      to: m.to,
-      moduleSha256,
-      reason: describeMigration(m),
-      suspendedAtMs,
-      totalBytes: snapshot.byteLength,
-      snapshotId,
+    const t0 = performance.now();
+    // Output the program printed here travels ahead of it: the destination delivers it before resuming.
+    const pendingOutput = await output.takePending();
+    let encoded = first;
+    // Held from now on: the program may come back (as a delta against it) before this hop's reply arrives.
+    heldBaseline = encoded.baselineId;
+    const send = () => {
+      const start: MigrateStart = {
+        from: nodeId,
+        to: m.to,
+        moduleSha256,
+        reason: describeMigration(m),
+        suspendedAtMs,
+        totalBytes: encoded.bytes.byteLength,
+        snapshotId: encoded.snapshotId,
+        output: pendingOutput,
+      };
+      return peers.retry(
+        m.to,
+        `migrating the program to ${m.to}`,
+        {
+          timeoutMs: o.peerTimeoutMs,
+          attemptMs: 30_000 + encoded.bytes.byteLength / 10_000, // ≥ 10 MB/s
+          onFirstFailure: (why) => log.warn(`node ${m.to} is ${why}; waiting for it`),
+        },
+        (c, deadlineMs) => c.migrate(start, [encoded.bytes], { deadlineMs }),
+      );
     };
-    const reply = await peers.retry(
-      m.to,
-      `migrating the program to ${m.to}`,
-      { ...retry, attemptMs: 30_000 + snapshot.byteLength / 10_000 }, // ≥ 10 MB/s
-      (c, deadlineMs) => c.migrate(start, [snapshot], { deadlineMs }),
-    );
-    where_ = 'idle';
-    holder = m.to;
-    const kind = stats.pagesUnchanged > 0 || hasBaseline ? `delta: ${stats.pagesSent} pages changed` : `${stats.pagesSent} pages`;
+    let reply: MigrateReply;
+    try {
+      reply = await send();
+    } catch (e) {
+      if (!(e instanceof BaselineMissing)) {
+        for (const c of pendingOutput) local.write(c.fd === 2 ? 2 : 1, c.data); // not lost, at least
+        throw e;
+      }
+      log.debug(`${m.to} does not hold this node's last memory image; sending the whole snapshot`);
+      encoded = await worker.encodeFull();
+      heldBaseline = encoded.baselineId;
+      reply = await send();
+    }
+    if (where_ === 'departing') {
+      // (Unless the program already came back while the reply travelled: then it runs here again.)
+      where_ = 'idle';
+      holder = m.to;
+    }
+    const { stats } = encoded;
+    log.debug(`hand-off to ${m.to}: encode ${stats.encodeMs.toFixed(1)} ms, transfer and resume ${(performance.now() - t0).toFixed(1)} ms`);
+    const kind = encoded.delta ? `delta: ${stats.pagesSent} pages changed` : `${stats.pagesSent} pages`;
     log.info(
       `Program moved to ${m.to}: ${formatBytes(stats.sentBytes)} sent (${kind}` +
         `${config.cluster.migration.memory_compression ? ', compressed' : ''}), downtime ${reply.downtimeMs.toFixed(1)} ms`,
@@ -222,20 +245,25 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     }
     // A sender that lost our reply retries: the program is already here, that is success.
     if (start.snapshotId === lastSnapshotId && where_ !== 'idle') return { downtimeMs: 0 };
-    if (where_ !== 'idle' || ending) {
+    // 'departing' too: our own hand-off's reply may still be on its way when the program comes back.
+    if (where_ === 'running' || ending) {
       throw new RpcRefusal(grpc.status.FAILED_PRECONDITION, `node ${nodeId} is not idle (${ending ? 'shutting down' : 'the program is here'})`);
     }
     const received = data.reduce((n, c) => n + c.byteLength, 0);
     if (received !== start.totalBytes) {
       throw new RpcRefusal(grpc.status.DATA_LOSS, `received ${received} of ${start.totalBytes} snapshot bytes`);
     }
+    // One buffer of our own (received chunks may be slices of pooled buffers), so it can move to the worker.
+    const bytes = concat(data);
+    const needs = transferBaselineId(bytes);
+    if (needs !== undefined && needs !== heldBaseline) throw new RpcRefusal(BASELINE_MISSING, `no memory baseline ${needs}`);
+    for (const c of start.output) output.write(c.fd === 2 ? 2 : 1, c.data);
     where_ = 'running';
     started = true;
     holder = nodeId;
     lastSnapshotId = start.snapshotId;
     const outcome = new Promise<WorkerEvent>((r) => (resumedWaiter = r));
-    // One buffer of our own (received chunks may be slices of pooled buffers), so it can move to the worker.
-    worker.resume(concat(data), start.suspendedAtMs);
+    worker.resume(bytes, start.suspendedAtMs);
     const e = await outcome;
     if (e.type === 'failed') {
       where_ = 'idle';
@@ -253,7 +281,6 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       if (!coordinator) lastHeartbeat = Date.now(); // the coordinator was alive when the program started
       return receiveProgram(start, data);
     },
-    prepare: async (req) => ({ hasBaseline: req.baselineId !== '' && req.baselineId === heldBaseline }),
     output: async (req) => {
       if (!coordinator) throw new RpcRefusal(grpc.status.FAILED_PRECONDITION, `node ${nodeId} is not the first node`);
       await receiveOutput(req);
@@ -280,6 +307,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   health.addToServer(server);
   const listenHost = o.listen ?? (isIP(me.address) ? me.address : '0.0.0.0');
   await bind(server, listenHost, me.port, nodeId);
+  peers.connectAll();
   log.info(`Node ${nodeId} listening on ${listenHost}:${me.port}${coordinator ? ' (first node: starts the program)' : ''}`);
 
   // --- coordinator: wait for the others, start, heartbeat; followers: watch the heartbeat -------------------

@@ -24,18 +24,29 @@ export type ToWorker =
   | { type: 'start'; storage: StorageIds }
   /** A snapshot (transfer bytes) to resume; `suspendedAtMs` is when the program stopped on the sender. */
   | { type: 'resume'; bytes: Uint8Array; suspendedAtMs: number }
-  /** Encode the suspended program for its destination; delta against the held baseline when the peer has it. */
-  | { type: 'encode'; useBaseline: boolean };
+  /** Encode the suspended program again, whole: its destination lacks the baseline the first encoding used. */
+  | { type: 'encode' };
+
+/** A suspended program encoded for the wire. */
+export interface Encoded {
+  bytes: Uint8Array;
+  stats: TransferStats;
+  /** Unique per snapshot. */
+  snapshotId: string;
+  /** Only the pages that differ from the last hop's memory. */
+  delta: boolean;
+  /** The memory baseline this node holds after the hop (delta migrations). */
+  baselineId?: string;
+}
 
 export type FromWorker =
   | { type: 'output'; fd: 1 | 2; data: Uint8Array }
   | { type: 'log'; line: string }
   /** Resumed and running again; `downtimeMs` from the sender's suspension (wall clock, same machine exact). */
   | { type: 'resumed'; downtimeMs: number; baselineId?: string }
-  /** Stopped at a migration point; the main thread asks the destination about `baselineId`, then says `encode`. */
-  | { type: 'suspended'; migration: Migration; baselineId?: string; suspendedAtMs: number }
-  /** `baselineId`: the memory baseline both ends hold after this hop (delta migrations). */
-  | { type: 'encoded'; bytes: Uint8Array; stats: TransferStats; snapshotId: string; baselineId?: string }
+  /** Stopped at a migration point, already encoded for the destination. */
+  | { type: 'suspended'; migration: Migration; suspendedAtMs: number; encoded: Encoded }
+  | { type: 'encoded'; encoded: Encoded }
   | { type: 'exited'; code: number }
   /** The program trapped (a bug in it): message and backtrace in its own function names. */
   | { type: 'trapped'; message: string; frames: string[] }

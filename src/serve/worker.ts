@@ -12,7 +12,7 @@ import { wasmBacktrace } from '../core/trap.js';
 import { concat } from '../core/wasm-sections.js';
 import { nodeProgramHost, type StorageIds } from '../node/node-system.js';
 import { readProcessStdin } from '../node/stdin.js';
-import type { FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
+import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
@@ -46,17 +46,12 @@ port.on('message', (m: ToWorker) => {
 async function handle(m: ToWorker): Promise<void> {
   const guest = await guestReady;
   if (m.type === 'encode') {
-    const snapshot = pending!;
-    pending = undefined;
-    const { chunks, stats, baseline: next } = encodeTransfer(snapshot, {
-      compression: setup.transfer.compression,
-      baseline: m.useBaseline ? baseline : undefined,
-    });
-    baseline = setup.transfer.delta ? next : undefined;
-    const bytes = concat(chunks);
-    post({ type: 'encoded', bytes, stats, snapshotId: next.id, baselineId: baseline?.id }, [bytes.buffer as ArrayBuffer]);
+    // The destination lacks our baseline after all: send everything.
+    const encoded = encode(pending!, undefined);
+    post({ type: 'encoded', encoded }, [encoded.bytes.buffer as ArrayBuffer]);
     return;
   }
+  pending = undefined;
   let from: Snapshot | undefined;
   let suspendedAtMs = 0;
   if (m.type === 'resume') {
@@ -82,13 +77,19 @@ async function handle(m: ToWorker): Promise<void> {
     return;
   }
   pending = result.snapshot;
-  log.debug(`suspended for ${result.migration.to}; memory ${result.snapshot.memory.pages.length} non-zero pages`);
-  post({
-    type: 'suspended',
-    migration: result.migration,
-    baselineId: setup.transfer.delta ? baseline?.id : undefined,
-    suspendedAtMs: performance.timeOrigin + result.suspendedAt,
-  });
+  // Optimistically a delta against the last hop's memory: the destination most often holds it (two nodes taking
+  // turns), and when it does not it says so and gets a full snapshot — no extra round trip in the common case.
+  const encoded = encode(pending, setup.transfer.delta ? baseline : undefined);
+  post(
+    { type: 'suspended', migration: result.migration, suspendedAtMs: performance.timeOrigin + result.suspendedAt, encoded },
+    [encoded.bytes.buffer as ArrayBuffer],
+  );
+}
+
+function encode(snapshot: Snapshot, against: Baseline | undefined): Encoded {
+  const { chunks, stats, baseline: next } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against });
+  baseline = setup.transfer.delta ? next : undefined;
+  return { bytes: concat(chunks), stats, snapshotId: next.id, delta: against !== undefined, baselineId: baseline?.id };
 }
 
 /** Milliseconds since the epoch, sub-millisecond: comparable between processes of one machine. */
