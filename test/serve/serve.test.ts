@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { TRAP_EXIT_CODE } from '../../src/core/trap.js';
 import { buildWasm } from '../support/build.js';
 import { clusterConfig, runCluster, spawnKafu } from '../support/cluster.js';
-import { freshDir, runPlainModule, snapshotTree, writeFiles } from '../support/forced.js';
+import { buildForced, freshDir, runPlainModule, snapshotTree, writeFiles } from '../support/forced.js';
 import { runPlain } from '../support/run.js';
 
 const build = (source: string) => buildWasm({ sources: [source], args: ['-O1'] });
@@ -139,6 +139,32 @@ describe('kafu serve: files that follow the program between processes', () => {
     assert.match(run.nodes.cloud!.stderr, /cannot migrate cloud -> edge at on_edge: fd 5 \(\/sensors\/reading\.txt, open on node-local mount \/sensors\)/);
     assert.doesNotMatch(run.nodes.cloud!.stderr, /at .*\.js:\d+/, 'no stack trace');
     assert.match(run.nodes.edge!.stderr, /stopping: cloud: cannot migrate/);
+  });
+});
+
+describe('kafu serve: forced migrations after WASI calls, across processes', () => {
+  test('fd_file.c moved to the next node after every 3rd WASI call: output, files and exit code equal a plain run', async () => {
+    const wasm = await buildForced(['test/programs/wasi/fd_file.c']);
+    const work = await freshDir('kafu-serve-forced-');
+    try {
+      await mkdir(join(work, 'plain'));
+      const plain = await runPlainModule(wasm.plain, join(work, 'plain'));
+      const run = await runCluster(wasm.migrating, {
+        nodes: ['a', 'b'],
+        output: 'first_node',
+        dir: work,
+        appYaml: ['  mounts:', '    - { guest: /, host: "./state/${node}" }'],
+        flags: ['--force-migration-every', '3'],
+      });
+      const ended = /Program finished on (\S+) /.exec(run.logs.find((l) => l.startsWith('Program finished on')) ?? '')?.[1];
+      assert.ok(ended, run.nodes.a!.stderr);
+      assert.equal(run.nodes.a!.exitCode, plain.exitCode, run.nodes.a!.stderr);
+      assert.equal(run.nodes.a!.stdout, plain.stdout);
+      assert.ok(migrationLines(run.logs).length > 20, 'many forced migrations');
+      assert.deepEqual(await snapshotTree(join(work, 'state', ended)), await snapshotTree(join(work, 'plain')));
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });
 
