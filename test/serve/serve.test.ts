@@ -179,43 +179,42 @@ describe('kafu serve: mistakes and failures end every node with a clear message,
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  test('a node that dies while it holds the program: the first node reports the program lost, exit 1', async () => {
-    const run = await runCluster(linger, {
+  /** Run linger.c (`seconds` on edge) and send `signal` to `victim` once the program waits on edge. */
+  const signalWhileOnEdge = (victim: string, signal: NodeJS.Signals, settleMs = 0, seconds = 60, clusterYaml?: string[]) =>
+    runCluster(linger, {
       nodes: ['cloud', 'edge'],
-      args: ['60'],
-      flags: ['--peer-timeout', '10'],
+      args: [String(seconds)],
+      flags: ['--peer-timeout', '2'],
+      clusterYaml,
       whileRunning: async (c) => {
         await c.printed('edge', 'edge: waiting');
-        await new Promise((r) => setTimeout(r, 500)); // the hand-off's reply has reached cloud
-        c.procs.get('edge')!.kill('SIGKILL');
+        await new Promise((r) => setTimeout(r, settleMs));
+        c.procs.get(victim)!.kill(signal);
       },
     });
+
+  test('a node that dies while it holds the program: the first node reports the program lost, exit 1', async () => {
+    const run = await signalWhileOnEdge('edge', 'SIGKILL', 500); // 500 ms: the hand-off's reply has reached cloud
     assert.equal(run.nodes.cloud!.exitCode, 1, run.nodes.cloud!.stderr);
     assert.match(run.nodes.cloud!.stderr, /node edge, where the program was running, stopped answering; the program is lost/);
   });
 
   test('the first node dies: a follower shuts itself down (follower_on_coordinator_lost: shutdown_self)', async () => {
-    const run = await runCluster(linger, {
-      nodes: ['cloud', 'edge'],
-      args: ['60'],
-      whileRunning: async (c) => {
-        await c.printed('edge', 'edge: waiting');
-        c.procs.get('cloud')!.kill('SIGKILL');
-      },
-    });
+    const run = await signalWhileOnEdge('cloud', 'SIGKILL');
     assert.equal(run.nodes.edge!.exitCode, 1, run.nodes.edge!.stderr);
     assert.match(run.nodes.edge!.stderr, /lost the first node cloud: no heartbeat for \d+\.\d s/);
   });
 
+  test('follower_on_coordinator_lost: ignore — the follower runs on, and fails only when it must hand the program back', async () => {
+    const run = await signalWhileOnEdge('cloud', 'SIGKILL', 0, 6, ['  heartbeat: { interval_ms: 200, follower_on_coordinator_lost: ignore }']);
+    const { edge } = run.nodes;
+    assert.equal(edge!.exitCode, 1, edge!.stderr);
+    assert.doesNotMatch(edge!.stderr, /lost the first node/);
+    assert.match(edge!.stderr, /migrating the program to cloud: node cloud \(127\.0\.0\.1:\d+\) is not reachable .*; gave up after 2 s/);
+  });
+
   test('SIGTERM to one node (a pod deleted) stops every node with exit code 143', async () => {
-    const run = await runCluster(linger, {
-      nodes: ['cloud', 'edge'],
-      args: ['60'],
-      whileRunning: async (c) => {
-        await c.printed('edge', 'edge: waiting');
-        c.procs.get('edge')!.kill('SIGTERM');
-      },
-    });
+    const run = await signalWhileOnEdge('edge', 'SIGTERM');
     assert.equal(run.nodes.edge!.exitCode, 143, run.nodes.edge!.stderr);
     assert.equal(run.nodes.cloud!.exitCode, 143, run.nodes.cloud!.stderr);
     assert.match(run.nodes.cloud!.stderr, /stopping: edge: stopped by SIGTERM/);
