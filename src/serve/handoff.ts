@@ -1,0 +1,110 @@
+// Handing the program from one node to another: the sending side (`depart`: the program stopped here at a
+// migration point) and the receiving side (`receiveProgram`: a Migrate call). The call completes only once the
+// program runs on the receiver, so the sender knows the hop is done.
+import * as grpc from '@grpc/grpc-js';
+import type { Migration } from '../core/migration-stack.js';
+import { describeMigration } from '../core/program.js';
+import { transferBaselineId } from '../core/transfer.js';
+import { concat } from '../core/wasm-sections.js';
+import type { NodeContext } from './node-context.js';
+import { BASELINE_MISSING, BaselineMissing, RpcRefusal, type MigrateReply, type MigrateStart } from './protocol.js';
+import type { Encoded } from './worker-messages.js';
+
+/** Send the program, stopped here and encoded by the worker (a delta when it could be), to `m.to`. */
+export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: number, initial: Encoded): Promise<void> {
+  const { state, log, peers, config } = ctx;
+  state.where = 'departing';
+  log.info(describeMigration(m));
+  const t0 = performance.now();
+  // Output the program printed here travels ahead of it: the destination delivers it before resuming.
+  const pendingOutput = await ctx.output.takePending();
+  let encoded = initial;
+  // Held from now on: the program may come back (as a delta against it) before this hop's reply arrives.
+  state.heldBaseline = encoded.baselineId;
+  const send = () => {
+    const start: MigrateStart = {
+      from: ctx.nodeId,
+      to: m.to,
+      moduleSha256: ctx.moduleSha256,
+      reason: describeMigration(m),
+      suspendedAtMs,
+      totalBytes: encoded.bytes.byteLength,
+      snapshotId: encoded.snapshotId,
+      output: pendingOutput,
+    };
+    return peers.retry(
+      m.to,
+      `migrating the program to ${m.to}`,
+      {
+        timeoutMs: ctx.peerTimeoutMs,
+        attemptMs: 30_000 + encoded.bytes.byteLength / 10_000, // ≥ 10 MB/s
+        onFirstFailure: (why) => log.warn(`node ${m.to} is ${why}; waiting for it`),
+      },
+      (c, deadlineMs) => c.migrate(start, [encoded.bytes], { deadlineMs }),
+    );
+  };
+  let reply: MigrateReply;
+  try {
+    reply = await send();
+  } catch (e) {
+    if (!(e instanceof BaselineMissing)) {
+      for (const c of pendingOutput) ctx.local.write(c.fd === 2 ? 2 : 1, c.data); // not lost, at least
+      throw e;
+    }
+    log.debug(`${m.to} does not hold this node's last memory image; sending the whole snapshot`);
+    encoded = await ctx.worker.encodeFull();
+    state.heldBaseline = encoded.baselineId;
+    reply = await send();
+  }
+  if (state.where === 'departing') {
+    // (Unless the program already came back while the reply travelled: then it runs here again.)
+    state.where = 'idle';
+    state.holder = m.to;
+  }
+  const { stats } = encoded;
+  log.debug(`hand-off to ${m.to}: encode ${stats.encodeMs.toFixed(1)} ms, transfer and resume ${(performance.now() - t0).toFixed(1)} ms`);
+  const kind = encoded.delta ? `delta: ${stats.pagesSent} pages changed` : `${stats.pagesSent} pages`;
+  log.info(
+    `Program moved to ${m.to}: ${formatBytes(stats.sentBytes)} sent (${kind}` +
+      `${config.cluster.migration.memory_compression ? ', compressed' : ''}), downtime ${reply.downtimeMs.toFixed(1)} ms`,
+  );
+}
+
+/** A Migrate call: check it, deliver the output that came with it, resume the program, answer once it runs. */
+export async function receiveProgram(ctx: NodeContext, start: MigrateStart, data: Uint8Array[]): Promise<MigrateReply> {
+  const { state, nodeId, moduleSha256 } = ctx;
+  const refuse = (why: string, code = grpc.status.FAILED_PRECONDITION) => new RpcRefusal(code, why);
+  if (start.to !== nodeId) throw refuse(`this is node ${nodeId}, not ${start.to}`);
+  if (start.moduleSha256 !== moduleSha256) {
+    throw refuse(`node ${nodeId} runs module ${moduleSha256.slice(0, 12)}…, the snapshot is of ${start.moduleSha256.slice(0, 12)}…`);
+  }
+  // A sender that lost our reply retries: the program is already here, that is success.
+  if (start.snapshotId === state.lastSnapshotId && state.where !== 'idle') return { downtimeMs: 0 };
+  // 'departing' is fine: our own hand-off's reply may still be on its way when the program comes back.
+  if (state.where === 'running' || state.ending) {
+    throw refuse(`node ${nodeId} is not idle (${state.ending ? 'shutting down' : 'the program is here'})`);
+  }
+  const received = data.reduce((n, c) => n + c.byteLength, 0);
+  if (received !== start.totalBytes) throw refuse(`received ${received} of ${start.totalBytes} snapshot bytes`, grpc.status.DATA_LOSS);
+  // One buffer of our own (received chunks may be slices of pooled buffers), so it can move to the worker.
+  const bytes = concat(data);
+  const needs = transferBaselineId(bytes);
+  if (needs !== undefined && needs !== state.heldBaseline) throw refuse(`no memory baseline ${needs}`, BASELINE_MISSING);
+  for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);
+  state.where = 'running';
+  state.started = true;
+  state.holder = nodeId;
+  state.lastSnapshotId = start.snapshotId;
+  const outcome = ctx.onNextProgramEvent();
+  ctx.worker.resume(bytes, start.suspendedAtMs);
+  const e = await outcome;
+  if (e.type === 'failed') {
+    state.where = 'idle';
+    throw refuse(`node ${nodeId} could not resume the program: ${e.message}`);
+  }
+  return { downtimeMs: e.type === 'resumed' ? e.downtimeMs : 0 };
+}
+
+function formatBytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} B`;
+}

@@ -1,0 +1,48 @@
+// What the parts of a node process share: who it is, its peers and program worker, and the little state that says
+// where the program is. serve.ts builds it; handoff.ts and membership.ts act on it.
+import type { KafuConfig, NodeConfig } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import type { OutputSink } from './output.js';
+import type { Peers } from './peers.js';
+import type { ProgramWorker, WorkerEvent } from './program-worker.js';
+
+/** idle: the program is elsewhere; running: it runs here; departing: it stopped here and is being handed on. */
+export type Where = 'idle' | 'running' | 'departing';
+
+export interface NodeState {
+  where: Where;
+  /** The program has been started (heartbeats say so). */
+  started: boolean;
+  /** The memory baseline this node holds (the last hop's image), for delta migrations. */
+  heldBaseline: string | undefined;
+  /** Coordinator: where the program is, as far as it knows (heartbeat replies, its own hand-offs). */
+  holder: string;
+  /** Follower: when the first node was last heard from (0: never). */
+  lastHeartbeat: number;
+  /** The run is ending (program finished or cluster failed): no new work is accepted. */
+  ending: boolean;
+  /** Id of the last snapshot received, so that a retried hand-off is not run twice. */
+  lastSnapshotId: string;
+}
+
+export interface NodeContext {
+  nodeId: string;
+  config: KafuConfig;
+  first: NodeConfig;
+  coordinator: boolean;
+  moduleSha256: string;
+  /** This node's mount identities (guest path → id). */
+  storage: Record<string, string>;
+  peers: Peers;
+  log: Logger;
+  peerTimeoutMs: number;
+  worker: ProgramWorker;
+  /** Where the program's output goes from this node; `local` is this process's terminal. */
+  output: OutputSink;
+  local: OutputSink;
+  state: NodeState;
+  /** The first event from the worker after a resume settles the Migrate call that delivered the program. */
+  onNextProgramEvent(): Promise<WorkerEvent>;
+  /** End the run on every node with a message (exit code 1 unless given). */
+  fail(why: string, code?: number): Promise<void>;
+}
