@@ -25,6 +25,8 @@ export type MigrateChunk = { start: MigrateStart; data?: undefined } | { data: U
 export interface MigrateReply { downtimeMs: number }
 export interface OutputChunk { fd: number; data: Uint8Array }
 export interface OutputRequest { from: string; stream: string; seq: number; chunks: OutputChunk[] }
+export interface InputRequest { from: string; maxBytes: number }
+export interface InputReply { data: Uint8Array; eof: boolean }
 export interface HeartbeatRequest { from: string; executionStarted: boolean }
 export interface HeartbeatReply { running: boolean }
 export interface ShutdownRequest { from: string; reason: string; exitCode: number; programFinished: boolean }
@@ -36,6 +38,7 @@ export interface KafuNodeHandlers {
   hello(req: HelloRequest): Promise<HelloReply>;
   migrate(start: MigrateStart, data: Uint8Array[]): Promise<MigrateReply>;
   output(req: OutputRequest): Promise<Empty>;
+  input(req: InputRequest): Promise<InputReply>;
   heartbeat(req: HeartbeatRequest): Promise<HeartbeatReply>;
   shutdown(req: ShutdownRequest): Promise<Empty>;
 }
@@ -76,6 +79,7 @@ export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): vo
   server.addService(kafuPackage().KafuNode.service, {
     Hello: unary(h.hello),
     Output: unary(h.output),
+    Input: unary(h.input),
     Heartbeat: unary(h.heartbeat),
     Shutdown: unary(h.shutdown),
     Migrate: ((call: grpc.ServerReadableStream<MigrateChunk, MigrateReply>, callback: grpc.sendUnaryData<MigrateReply>) => {
@@ -126,6 +130,7 @@ export class KafuNodeClient {
 
   hello = (req: HelloRequest, o: RpcOptions) => this.call<HelloReply>('Hello', req, o);
   output = (req: OutputRequest, o: RpcOptions) => this.call<Empty>('Output', req, o);
+  input = (req: InputRequest, o: RpcOptions) => this.call<InputReply>('Input', req, o);
   heartbeat = (req: HeartbeatRequest, o: RpcOptions) => this.call<HeartbeatReply>('Heartbeat', req, o);
   shutdown = (req: ShutdownRequest, o: RpcOptions) => this.call<Empty>('Shutdown', req, o);
 

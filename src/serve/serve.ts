@@ -21,6 +21,7 @@ import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js'
 import type { NodeContext, NodeState } from './node-context.js';
 import { forwardedOutput, localOutput, outputReceiver } from './output.js';
 import { Peers } from './peers.js';
+import { STDIN_CHUNK, answerStdin, processStdinReader, stdinBuffer } from './stdin-bridge.js';
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
 import { RpcRefusal, addKafuNodeService, type KafuNodeHandlers, type ShutdownRequest } from './protocol.js';
 
@@ -59,6 +60,10 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   const finished = new Promise<number>((r) => (finish = r));
   const state: NodeState = { where: 'idle', started: false, heldBaseline: undefined, holder: first.id, lastHeartbeat: 0, ending: false, lastSnapshotId: '' };
   const local = localOutput();
+  const forwarding = config.app.output === 'first_node';
+  // first_node: the program reads the first node's stdin wherever it runs.
+  const stdinShared = forwarding ? stdinBuffer() : undefined;
+  const stdin = processStdinReader();
   let eventWaiter: ((e: WorkerEvent) => void) | undefined;
 
   const ctx: NodeContext = {
@@ -73,7 +78,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     peerTimeoutMs: o.peerTimeoutMs,
     local,
     output:
-      config.app.output === 'first_node' && !coordinator
+      forwarding && !coordinator
         ? forwardedOutput(peers, first.id, {
             timeoutMs: o.peerTimeoutMs,
             log,
@@ -95,10 +100,12 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         forced: o.forceMigrationEvery ? { every: o.forceMigrationEvery, nodes: ids } : undefined,
         logLevel: o.logLevel,
         logPrefix: o.logPrefix ?? '',
+        stdin: stdinShared,
       },
       (e) => {
         if (e.type === 'output') ctx.output.write(e.fd, e.data);
         else if (e.type === 'log') process.stderr.write(e.line);
+        else if (e.type === 'stdin') void readStdin(e.maxBytes).then((b) => answerStdin(stdinShared!, b));
         else {
           const waiter = eventWaiter;
           eventWaiter = undefined;
@@ -128,6 +135,20 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         return programEnded(TRAP_EXIT_CODE, `Program trapped on ${nodeId}`);
       case 'failed':
         return fail(e.user ? e.message : `internal error: ${e.message}`);
+    }
+  }
+
+  /** The first node's stdin: this process's, or asked of the first node (a failure there ends the run). */
+  async function readStdin(maxBytes: number): Promise<Uint8Array | null> {
+    if (coordinator) return stdin.read(maxBytes);
+    try {
+      const r = await peers.retry(first.id, 'reading the first node\'s stdin', { timeoutMs: o.peerTimeoutMs, attemptMs: 24 * 3600_000 }, (c, deadlineMs) =>
+        c.input({ from: nodeId, maxBytes }, { deadlineMs }),
+      );
+      return r.eof ? null : r.data;
+    } catch (e) {
+      void fail((e as Error).message);
+      return null;
     }
   }
 
@@ -169,6 +190,11 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     migrate: async (start, data) => {
       if (!coordinator) state.lastHeartbeat = Date.now(); // the first node was alive when the program started
       return receiveProgram(ctx, start, data);
+    },
+    input: async (req) => {
+      if (!coordinator || !forwarding) throw new RpcRefusal(grpc.status.FAILED_PRECONDITION, `node ${nodeId} does not serve stdin`);
+      const data = await stdin.read(Math.max(1, Math.min(req.maxBytes, STDIN_CHUNK)));
+      return { data: data ?? new Uint8Array(), eof: data === null };
     },
     output: async (req) => {
       if (!coordinator) throw new RpcRefusal(grpc.status.FAILED_PRECONDITION, `node ${nodeId} is not the first node`);
@@ -224,6 +250,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     process.off('SIGTERM', onSignal);
     for (const stop of stops) stop();
     await ctx.worker.stop();
+    stdin.close();
     peers.close();
     server.forceShutdown();
   }

@@ -17,6 +17,8 @@ export interface WorkerSetup {
   forced?: { every: number; nodes: string[] };
   logLevel: string;
   logPrefix: string;
+  /** app.output first_node: stdin comes through the main thread (stdin-bridge.ts), not from fd 0. */
+  stdin?: SharedArrayBuffer;
 }
 
 export type ToWorker =
@@ -42,6 +44,8 @@ export interface Encoded {
 export type FromWorker =
   | { type: 'output'; fd: 1 | 2; data: Uint8Array }
   | { type: 'log'; line: string }
+  /** The program waits for stdin: answer through the shared buffer. */
+  | { type: 'stdin'; maxBytes: number }
   /** Resumed and running again; `downtimeMs` from the sender's suspension (wall clock, same machine exact). */
   | { type: 'resumed'; downtimeMs: number; baselineId?: string }
   /** Stopped at a migration point, already encoded for the destination. */

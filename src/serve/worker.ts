@@ -12,6 +12,7 @@ import { wasmBacktrace } from '../core/trap.js';
 import { concat } from '../core/wasm-sections.js';
 import { nodeProgramHost, type StorageIds } from '../node/node-system.js';
 import { readProcessStdin } from '../node/stdin.js';
+import { workerStdin } from './stdin-bridge.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
 const setup = workerData as WorkerSetup;
@@ -30,7 +31,7 @@ const hostWith = (storage: StorageIds) =>
     // Copies: the bytes are views of guest memory, which the program goes on writing.
     stdout: (b) => post({ type: 'output', fd: 1, data: b.slice() }),
     stderr: (b) => post({ type: 'output', fd: 2, data: b.slice() }),
-    stdin: readProcessStdin,
+    stdin: setup.stdin ? workerStdin(setup.stdin, (maxBytes) => post({ type: 'stdin', maxBytes })) : readProcessStdin,
   });
 
 const guestReady = GuestModule.load(setup.moduleBytes, setup.where);

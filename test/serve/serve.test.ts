@@ -15,6 +15,13 @@ import { runPlain } from '../support/run.js';
 const build = (source: string) => buildWasm({ sources: [source], args: ['-O1'] });
 const migrationLines = (logs: string[]) => logs.filter((l) => /^(\[\S+\s*\] )?Migration /.test(l)).sort();
 
+/** What `kafu run` prints for `wasm` given `input` on stdin (a real process, as the cluster's nodes are). */
+async function runPlainWithStdin(wasm: string, input: string): Promise<string> {
+  const r = await spawnKafu(['run', wasm], process.cwd(), input).done;
+  assert.equal(r.exitCode, 0, r.stderr);
+  return r.stdout;
+}
+
 describe('kafu serve: a program across node processes', () => {
   let chatter = '';
   before(async () => {
@@ -59,6 +66,16 @@ describe('kafu serve: a program across node processes', () => {
     assert.equal(run.nodes.edge!.exitCode, 9);
     assert.equal(run.nodes.cloud!.stdout, plain.stdout);
     assert.ok(run.logs.includes('Program finished on edge (exit code 9)'), run.logs.join('\n'));
+  });
+
+  test('first_node: the program reads the first node\'s stdin wherever it runs', async () => {
+    const stdinWasm = await build('test/programs/core/stdin.c');
+    const input = 'first line\nsecond line\n' + 'x'.repeat(70_000) + '\nlast line\n';
+    const plain = await runPlainWithStdin(stdinWasm, input);
+    const run = await runCluster(stdinWasm, { nodes: ['cloud', 'edge'], output: 'first_node', stdin: input });
+    assert.equal(run.nodes.cloud!.exitCode, 0, run.nodes.cloud!.stderr + run.nodes.edge!.stderr);
+    assert.equal(run.nodes.cloud!.stdout, plain);
+    assert.match(plain, /^cloud read: first line\nedge read: second line\n(edge read: x+\n)+edge read: last line\nlines on edge: \d+\n$/);
   });
 
   test('three nodes, nested chain A→B→C→B→A and back', async () => {

@@ -27,6 +27,8 @@ export interface ClusterOptions {
   startOrder?: string[];
   /** Called once every process is spawned, e.g. to kill one once it printed something. */
   whileRunning?: (c: RunningCluster) => Promise<void> | void;
+  /** Standard input of the first node (the others get none). */
+  stdin?: string;
   /** Kill everything after this long (ms); a test that hits it fails. */
   timeoutMs?: number;
   /** Folder of the config (mount paths are relative to it) and working folder (default: a temporary one). */
@@ -92,8 +94,9 @@ export interface SpawnedKafu {
   printed(text: string): Promise<void>;
 }
 
-export function spawnKafu(args: string[], cwd: string): SpawnedKafu {
-  const proc = spawn(process.execPath, [KAFU_BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnKafu(args: string[], cwd: string, stdin?: string): SpawnedKafu {
+  const proc = spawn(process.execPath, [KAFU_BIN, ...args], { cwd, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (stdin !== undefined) proc.stdin!.end(stdin);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const waiters: { text: string; resolve: () => void }[] = [];
@@ -136,7 +139,8 @@ export async function runCluster(wasmPath: string, o: ClusterOptions): Promise<C
     const configPath = await clusterConfig(dir, modulePath, o);
     const runs = new Map<string, SpawnedKafu>();
     for (const id of o.startOrder ?? [...o.nodes].reverse()) {
-      const run = spawnKafu(['serve', '--node-id', id, ...(o.flags ?? []), ...(o.nodeFlags?.[id] ?? []), configPath], dir);
+      const args = ['serve', '--node-id', id, ...(o.flags ?? []), ...(o.nodeFlags?.[id] ?? []), configPath];
+      const run = spawnKafu(args, dir, id === o.nodes[0] ? o.stdin : undefined);
       procs.set(id, run.proc);
       runs.set(id, run);
     }

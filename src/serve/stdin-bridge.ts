@@ -1,0 +1,79 @@
+// Standard input for app.output: first_node, where the program reads the first node's stdin wherever it runs,
+// as one process would. The program's WASI read is synchronous, so the worker blocks on a shared buffer
+// (`workerStdin`) while the main thread fetches the bytes (`answerStdin`): from this process's stdin on the first
+// node, over the Input call on the others. One reader per process owns fd 0, so no byte is read twice or lost.
+
+/** Bytes one request carries at most. */
+export const STDIN_CHUNK = 1 << 16;
+const STATE = 0; // 0: waiting, 1: answered
+const LENGTH = 1; // bytes answered, -1: end of input
+const HEADER = 8;
+
+export function stdinBuffer(): SharedArrayBuffer {
+  return new SharedArrayBuffer(HEADER + STDIN_CHUNK);
+}
+
+/** Worker side: a stdin callback for the WASI host that asks the main thread (`ask`) and waits for its answer. */
+export function workerStdin(shared: SharedArrayBuffer, ask: (maxBytes: number) => void): (maxBytes: number) => Uint8Array | null {
+  const header = new Int32Array(shared, 0, 2);
+  const data = new Uint8Array(shared, HEADER);
+  return (maxBytes) => {
+    Atomics.store(header, STATE, 0);
+    ask(Math.max(1, Math.min(maxBytes, STDIN_CHUNK)));
+    Atomics.wait(header, STATE, 0);
+    const n = Atomics.load(header, LENGTH);
+    return n < 0 ? null : data.slice(0, n);
+  };
+}
+
+/** Main side: hand `bytes` (null: end of input) to the waiting worker. */
+export function answerStdin(shared: SharedArrayBuffer, bytes: Uint8Array | null): void {
+  const header = new Int32Array(shared, 0, 2);
+  if (bytes) new Uint8Array(shared, HEADER).set(bytes.subarray(0, STDIN_CHUNK));
+  Atomics.store(header, LENGTH, bytes ? Math.min(bytes.byteLength, STDIN_CHUNK) : -1);
+  Atomics.store(header, STATE, 1);
+  Atomics.notify(header, STATE);
+}
+
+/**
+ * This process's stdin, read asynchronously and in order: each `read` gets the next bytes (at most `maxBytes`),
+ * null at the end. Opened on first use; `close` lets the process exit.
+ */
+export function processStdinReader(): { read(maxBytes: number): Promise<Uint8Array | null>; close(): void } {
+  const stream = process.stdin;
+  let opened = false;
+  let ended = false;
+  let queue = Promise.resolve<Uint8Array | null>(null);
+  const next = (maxBytes: number) =>
+    new Promise<Uint8Array | null>((resolve) => {
+      const attempt = () => {
+        const chunk = stream.read() as Buffer | null;
+        if (chunk) {
+          // What the caller cannot take now is read first next time.
+          if (chunk.byteLength > maxBytes) stream.unshift(chunk.subarray(maxBytes));
+          done(chunk.subarray(0, maxBytes));
+        } else if (ended) done(null);
+      };
+      const done = (b: Uint8Array | null) => {
+        stream.off('readable', attempt);
+        stream.off('end', attempt);
+        resolve(b);
+      };
+      stream.on('readable', attempt);
+      stream.on('end', attempt);
+      attempt();
+    });
+  return {
+    read(maxBytes) {
+      if (!opened) {
+        opened = true;
+        stream.on('end', () => (ended = true));
+        stream.on('error', () => (ended = true)); // no usable stdin: end of input
+      }
+      return (queue = queue.then(() => next(maxBytes)));
+    },
+    close() {
+      if (opened) stream.destroy();
+    },
+  };
+}
