@@ -23,7 +23,7 @@ import { forwardedOutput, localOutput, outputReceiver } from './output.js';
 import { Peers } from './peers.js';
 import { STDIN_CHUNK, answerStdin, processStdinReader, stdinBuffer } from './stdin-bridge.js';
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
-import { RpcRefusal, addKafuNodeService, type KafuNodeHandlers, type ShutdownRequest } from './protocol.js';
+import { RpcRefusal, addKafuNodeService, widenReceiveWindows, type KafuNodeHandlers, type ShutdownRequest } from './protocol.js';
 
 /** Exit code of every node when the cluster fails (a node lost, a migration that cannot be delivered). */
 export const CLUSTER_FAILURE_EXIT_CODE = 1;
@@ -261,7 +261,10 @@ function bind(server: grpc.Server, host: string, port: number, nodeId: string): 
   return new Promise((resolve, reject) => {
     server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err) => {
       if (err) reject(new UserError(`node ${nodeId}: cannot listen on ${target}: ${err.message}`));
-      else resolve();
+      else {
+        widenReceiveWindows(server);
+        resolve();
+      }
     });
   });
 }
