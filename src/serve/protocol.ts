@@ -136,6 +136,11 @@ export function widenReceiveWindows(server: grpc.Server): void {
 export interface RpcOptions {
   /** Per attempt (ms). */
   deadlineMs: number;
+  /**
+   * Wait (until the deadline) for a connection that is down or still being made, instead of failing at once:
+   * for one-shot calls such as Shutdown that have no retry loop around them.
+   */
+  waitForReady?: boolean;
 }
 
 /** A client for one peer node; each method is one attempt (callers decide about retries). */
@@ -186,9 +191,10 @@ export class KafuNodeClient {
 
   private call<Rep>(method: string, req: object, o: RpcOptions): Promise<Rep> {
     return new Promise((resolve, reject) => {
-      (this.client[method] as (r: object, md: object, cb: grpc.requestCallback<Rep>) => void).call(
+      (this.client[method] as (r: object, md: grpc.Metadata, opts: object, cb: grpc.requestCallback<Rep>) => void).call(
         this.client,
         req,
+        new grpc.Metadata({ waitForReady: o.waitForReady ?? false }),
         { deadline: Date.now() + o.deadlineMs },
         (err: grpc.ServiceError | null, reply?: Rep) => (err ? reject(err) : resolve(reply!)),
       );

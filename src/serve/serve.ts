@@ -174,7 +174,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   async function tellEveryone(req: ShutdownRequest): Promise<void> {
     await Promise.all(
       peers.others().map((n) =>
-        peers.client(n.id).shutdown(req, { deadlineMs: 3000 }).catch((e: unknown) => {
+        peers.client(n.id).shutdown(req, { deadlineMs: 3000, waitForReady: true }).catch((e: unknown) => {
           log.debug(`could not tell ${n.id} to shut down: ${(e as Error).message}`);
         }),
       ),
