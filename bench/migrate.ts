@@ -1,7 +1,7 @@
 // npm run bench:migrate — downtime and transfer size of a migration against heap size, with kafu singlenode
 // (a real checkpoint to bytes and restore into a fresh instance at every hop), once with whole uncompressed
-// snapshots (memory_migration: full, memory_compression: false) and once with Kafu's default, deltas against the
-// previous hop with compression. Prints a table.
+// snapshots (memory_migration: full, memory_compression: false) and once with the default, deltas against the
+// previous hop with compression (memory_migration: delta, memory_compression: true). Prints a table.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ try {
   });
   if (code !== 0) throw new Error('compile failed');
   console.log(`bench/programs/heap_hops.c, ${hops} round trips; mode: cluster.migration of the config`);
-  console.log('first MB: the first transfer (no baseline yet); the longest downtime is usually its.');
+  console.log('first MB: the first transfer (no baseline yet); later MB: the others.');
   console.log(
     `heap MB  mode               migrations  first MB  later MB (mean)  downtime ms (mean)  downtime ms (max)`,
   );

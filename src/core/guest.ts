@@ -110,18 +110,21 @@ export class GuestInstance {
   /** Load captured state into this fresh instance and continue where the program stopped. */
   resume(state: CapturedState): RunOutcome {
     const memory = this.exports.memory;
-    const missing = state.memory.byteLength - memory.buffer.byteLength;
+    const initial = memory.buffer.byteLength;
+    const missing = state.memory.byteLength - initial;
     if (missing < 0) throw new Error('kafu: snapshot memory is smaller than the module\'s initial memory');
     if (missing > 0) memory.grow(missing / PAGE_SIZE);
-    // The fresh instance's data segments are live in its memory: clear what the snapshot has as zero pages.
+    // The fresh instance's data segments are live in its initial memory: clear what the snapshot has as zero pages
+    // there. Grown memory is zero already (and stays untouched, so the system need not back it).
     const view = new Uint8Array(memory.buffer);
+    const clear = (from: number, to: number) => from < initial && view.fill(0, from, Math.min(to, initial));
     let next = 0;
     for (const { index, data } of state.memory.pages) {
-      if (index > next) view.fill(0, next * PAGE_SIZE, index * PAGE_SIZE);
+      if (index > next) clear(next * PAGE_SIZE, index * PAGE_SIZE);
       view.set(data, index * PAGE_SIZE);
       next = index + 1;
     }
-    view.fill(0, next * PAGE_SIZE);
+    clear(next * PAGE_SIZE, initial);
     const globals = this.guest.meta.globals;
     if (globals.length !== state.globals.length) throw new Error('kafu: snapshot global count does not match the module');
     globals.forEach(({ name }, i) => {

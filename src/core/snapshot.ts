@@ -1,7 +1,8 @@
 // The snapshot: everything needed to resume a suspended program in a fresh instance of the same module, on any
 // engine. Byte format (little endian), version 1:
 //
-//   "KAFUSNAP"  u32 format version  u32 header length  header (UTF-8 JSON, SnapshotHeader)
+//   "KAFUSNAP"  u32 format version  u32 header length  header (UTF-8 JSON, SnapshotHeader, padded with spaces to a
+//   multiple of 8 bytes)
 //   then header.memory.pages records:  u32 page index, 65536 bytes   (all-zero pages are left out)
 //   then the blobs, header.blobs[i] bytes each (file contents that travel with the program, …)
 //   "KAFUEND!"
@@ -117,7 +118,14 @@ export function encodeFrame(
 ): Uint8Array[] {
   const { blobs } = snapshot;
   const header: SnapshotHeader = { ...snapshot.header, memory, blobs: blobs.map((b) => b.byteLength) };
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  // Spaces pad the header to a multiple of 8 bytes, so that the records of a transfer received in one buffer start
+  // 4-byte aligned and its pages can be read as words in place.
+  if (json.length % 8 !== 0) {
+    const padded = new Uint8Array(json.length + 8 - (json.length % 8)).fill(0x20);
+    padded.set(json);
+    json = padded;
+  }
   const pre = new Uint8Array(16);
   pre.set(MAGIC);
   const dv = new DataView(pre.buffer);

@@ -7,7 +7,7 @@ import {
   encodeTransfer,
   transferBaselineId,
   type Baseline,
-  type TransferOptions,
+  type Compression,
 } from './transfer.js';
 import { concat } from './wasm-sections.js';
 
@@ -24,7 +24,7 @@ const header = {
   createdBy: 'test',
 };
 
-const MODES: TransferOptions['compression'][] = [false, true];
+const MODES: Compression[] = [false, true, 'deflate'];
 const noBaselines = () => undefined;
 
 /** Pseudo-random bytes, the same for the same seed. */
@@ -54,7 +54,7 @@ function snapshotOf(memory: Uint8Array, blobs: Uint8Array[] = []) {
 }
 
 /** Send `memory` from one end to the other; each end holds the baseline of its last hop. */
-function hop(memory: Uint8Array, compression: boolean, ends?: { sender: Baseline; receiver: Baseline }) {
+function hop(memory: Uint8Array, compression: Compression, ends?: { sender: Baseline; receiver: Baseline }) {
   const sent = encodeTransfer(snapshotOf(memory), { compression, baseline: ends?.sender });
   const received = decodeTransfer(sent.chunks, (id) => (id === ends?.receiver.id ? ends.receiver.memory : undefined));
   assert.deepEqual(flattenMemory(received.snapshot.memory), memory);
@@ -85,10 +85,15 @@ test('full transfers round trip header, memory and blobs, also cut into arbitrar
       assert.equal(back.baseline.memory, back.snapshot.memory);
     }
     assert.match(baseline.id, /^[0-9a-f]{32}$/);
-    if (compression) {
+    // The records start 8-byte aligned (the header is padded), so that received pages can be read as words in place.
+    assert.equal((16 + u32(whole, 12)) % 8, 0);
+    if (compression === 'deflate') {
       // Text, sparse and structured pages shrink; the random page is sent as it is.
       assert.ok(stats.sentBytes < 1.5 * PAGE_SIZE, `compressed to ${stats.sentBytes} bytes`);
       assert.ok(stats.sentBytes > PAGE_SIZE);
+    } else if (compression) {
+      // The sparse page shrinks to its words; text, random and structured pages are dense and go as they are.
+      assert.ok(stats.sentBytes > 3 * PAGE_SIZE && stats.sentBytes < 3.1 * PAGE_SIZE, `${stats.sentBytes} bytes`);
     } else {
       assert.ok(stats.sentBytes > 4 * PAGE_SIZE && stats.sentBytes < 4.1 * PAGE_SIZE);
     }
@@ -181,7 +186,7 @@ test('a delta against a baseline the receiver lacks is refused, naming the basel
 
 test('corrupt or truncated transfers are refused with a reason', () => {
   const memory = programMemory();
-  const bytes = concat(encodeTransfer(snapshotOf(memory), { compression: true }).chunks);
+  const bytes = concat(encodeTransfer(snapshotOf(memory), { compression: 'deflate' }).chunks);
   const firstRecord = 16 + u32(bytes, 12);
   const edited = (at: number, value: number, width: 1 | 4 = 1) => {
     const copy = bytes.slice();
@@ -198,8 +203,8 @@ test('corrupt or truncated transfers are refused with a reason', () => {
   // Page 0 (text) is deflated; a block type of 3 does not exist.
   assert.equal(u32(bytes, firstRecord + 4), 2, 'page 0 is deflated');
   assert.throws(() => decodeTransfer(edited(firstRecord + 12, 0xff), noBaselines), /page 0 \(deflate\): corrupt deflate data/);
-  // Page 1 (random) is raw and follows page 0; cut its length.
-  const second = firstRecord + 12 + u32(bytes, firstRecord + 8);
+  // Page 1 (random) is raw and follows page 0 (padded to a multiple of 4 bytes); cut its length.
+  const second = firstRecord + 12 + ((u32(bytes, firstRecord + 8) + 3) & ~3);
   assert.equal(u32(bytes, second + 4), 0, 'page 1 is raw');
   assert.throws(() => decodeTransfer(edited(second + 8, 100, 4), noBaselines), SnapshotFormatError);
   // Page 2 (sparse): a bitmap bit without its word.
@@ -208,4 +213,98 @@ test('corrupt or truncated transfers are refused with a reason', () => {
   assert.throws(() => decodeTransfer(edited(third + 12 + 1, 1), noBaselines), /page 2 \(sparse\): bitmap names more words/);
   // Two records for one page.
   assert.throws(() => decodeTransfer(edited(second, 0, 4), noBaselines), /two records for page 0/);
+});
+
+/** [page index, encoding] of each record of a transfer. */
+function recordsOf(chunks: Uint8Array[]): [number, number][] {
+  const bytes = concat(chunks);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + u32(bytes, 12)))) as { memory: { pages: number } };
+  const out: [number, number][] = [];
+  for (let r = 0, at = 16 + u32(bytes, 12); r < header.memory.pages; r++) {
+    out.push([u32(bytes, at), u32(bytes, at + 4)]);
+    at += 12 + ((u32(bytes, at + 8) + 3) & ~3);
+  }
+  return out;
+}
+
+test('by default dense pages go raw and mostly-zero or barely changed ones as their words; deflate only when asked', () => {
+  const memory = programMemory();
+  const records = (compression: Compression, baseline?: Baseline) =>
+    recordsOf(encodeTransfer(snapshotOf(memory), { compression, baseline }).chunks);
+  const [RAW, ZERO, DEFLATE, SPARSE, XOR_SPARSE] = [0, 1, 2, 3, 4];
+  assert.deepEqual(records(false), [[0, RAW], [1, RAW], [2, RAW], [4, RAW]]);
+  assert.deepEqual(records(true), [[0, RAW], [1, RAW], [2, SPARSE], [4, RAW]]);
+  assert.deepEqual(records('deflate'), [[0, DEFLATE], [1, RAW], [2, SPARSE], [4, DEFLATE]]);
+  const before = programMemory();
+  before[4 * PAGE_SIZE + 8] ^= 1;
+  random(before.subarray(0, PAGE_SIZE)); // every word of the text page changed: a dense change
+  before.fill(0, 2 * PAGE_SIZE, 3 * PAGE_SIZE);
+  const baseline = { id: 'b', memory: memoryImage(before) };
+  assert.deepEqual(records(true, baseline), [[0, RAW], [2, SPARSE], [4, XOR_SPARSE]]);
+  assert.deepEqual(records(false, baseline), [[0, RAW], [2, RAW], [4, RAW]]);
+  memory.fill(0, PAGE_SIZE, 2 * PAGE_SIZE);
+  assert.deepEqual(records(true, baseline), [[0, RAW], [1, ZERO], [2, SPARSE], [4, XOR_SPARSE]]);
+});
+
+test('a delta changes the baseline pages it was given in place; a refused one leaves them as they were', () => {
+  const first = hop(programMemory(), true);
+  const held = first.ends.receiver.memory;
+  const structured = held.pages.find((p) => p.index === 4)!.data;
+  const memory = programMemory();
+  memory[4 * PAGE_SIZE + 100] ^= 1;
+  const { chunks } = encodeTransfer(snapshotOf(memory), { compression: true, baseline: first.ends.sender });
+  // Corrupt after the record that changes page 4: the end marker. Nothing is changed.
+  const whole = concat(chunks);
+  const copy = flattenMemory(held);
+  const corrupt = whole.slice();
+  corrupt[corrupt.length - 1] ^= 1;
+  assert.throws(() => decodeTransfer(corrupt, () => held), /missing end marker/);
+  assert.deepEqual(flattenMemory(held), copy);
+  const received = decodeTransfer(chunks, () => held);
+  assert.deepEqual(flattenMemory(received.snapshot.memory), memory);
+  assert.equal(received.baseline.memory.pages.find((p) => p.index === 4)!.data, structured, 'changed in place');
+  assert.deepEqual(structured, memory.subarray(4 * PAGE_SIZE, 5 * PAGE_SIZE));
+});
+
+test('transfers received at any byte offset, and deltas against their pages', () => {
+  for (const compression of MODES) {
+    const memory = programMemory();
+    const sent = encodeTransfer(snapshotOf(memory), { compression });
+    const whole = concat(sent.chunks);
+    const odd = new Uint8Array(whole.length + 3).subarray(3);
+    odd.set(whole);
+    const first = decodeTransfer(odd, noBaselines);
+    assert.deepEqual(flattenMemory(first.snapshot.memory), memory);
+    const next = memory.slice();
+    next[PAGE_SIZE + 77] ^= 0x40;
+    next[4 * PAGE_SIZE + 5] ^= 0x40;
+    const delta = encodeTransfer(snapshotOf(next), { compression, baseline: { id: sent.baseline.id, memory: sent.baseline.memory } });
+    const second = decodeTransfer(delta.chunks, () => first.baseline.memory);
+    assert.deepEqual(flattenMemory(second.snapshot.memory), next);
+    assert.deepEqual(odd, whole, 'received bytes are not written to');
+  }
+});
+
+test('without the host memcmp (engines other than Node) deltas still leave unchanged pages out', async () => {
+  const global = globalThis as { Buffer?: unknown };
+  const saved = global.Buffer;
+  let module: typeof import('./transfer.js');
+  try {
+    delete global.Buffer;
+    // A second instance of the module, which looks for Buffer as it loads.
+    module = (await import(new URL('./transfer.js?no-buffer', import.meta.url).href)) as typeof import('./transfer.js');
+  } finally {
+    global.Buffer = saved;
+  }
+  for (const compression of MODES) {
+    const encode = (memory: Uint8Array, baseline?: Baseline) => module.encodeTransfer(snapshotOf(memory), { compression, baseline });
+    const first = encode(programMemory());
+    const memory = programMemory();
+    memory[4 * PAGE_SIZE + 100] ^= 1;
+    const delta = encode(memory, first.baseline);
+    assert.equal(delta.stats.pagesSent, 1);
+    assert.equal(delta.stats.pagesUnchanged, 3);
+    const back = module.decodeTransfer(delta.chunks, () => memoryImage(programMemory()));
+    assert.deepEqual(flattenMemory(back.snapshot.memory), memory);
+  }
 });

@@ -1,12 +1,15 @@
 // Snapshot transfer: the bytes that travel between nodes at a migration. Version 2 of the snapshot frame of
-// snapshot.ts, whose page records may be compressed and relative to a baseline image that both ends of the hop
+// snapshot.ts, whose page records may be encoded and relative to a baseline image that both ends of the hop
 // already hold (the memory of the previous hop). Byte format (little endian):
 //
-//   "KAFUSNAP"  u32 format version 2  u32 header length  header (UTF-8 JSON, SnapshotHeader)
-//   then header.memory.pages records:  u32 page index, u32 encoding, u32 payload length, payload
+//   "KAFUSNAP"  u32 format version 2  u32 header length  header (UTF-8 JSON, SnapshotHeader, padded with spaces to
+//   a multiple of 8 bytes)
+//   then header.memory.pages records:  u32 page index, u32 encoding, u32 payload length, payload, then zero bytes
+//   up to a multiple of 4 (only a deflate payload needs them)
 //   then the blobs, header.blobs[i] bytes each
 //   "KAFUEND!"
 //
+// so in a transfer received in one aligned buffer every payload starts 4-byte aligned and is read as words in place.
 // header.memory is { byteLength, pages: the number of records, id, baseline?: { id, byteLength, pages } }: `id`
 // names the memory image this transfer carries, which both ends keep as the baseline of a later hop; `baseline`,
 // when present, names the image the records are relative to (with its length and number of non-zero pages, which the
@@ -21,27 +24,38 @@
 //   3 sparse      a 2048-byte bitmap, bit (w & 7) of byte (w >> 3) set for each non-zero 4-byte word w of the
 //                 page, then the bytes of those words in order; the other words are zero
 //   4 xor-sparse  the same for the page XOR the baseline's page i (which must exist): only the words that changed
-// A transfer without compression writes only encodings 0 and 1. Blobs are never compressed.
+// Blobs are never encoded.
 //
-// Compression. fflate's deflate is pure JavaScript and slow next to copying memory; measured on one core of the
-// development machine, per 64 KiB page at level 1: program text 39 MB/s to 24 % of its size, structured records
-// 34 MB/s to 42 %, a computed byte pattern 60 MB/s to 17 %, random bytes 33 MB/s to 100 % (level 2: the same speed, a
-// few % smaller; level 6: half the speed); inflate runs at 100–400 MB/s. A page that is mostly zero words (or, in a
-// delta, whose words mostly did not change) is therefore sent sparse, which runs at memory speed and needs no
-// decompressor; deflate is kept for dense pages, and only after a quick trial on a 4 KiB sample of the page says that
-// it pays (random or already compressed pages go raw at the cost of deflating the sample, ~1/16 of the page).
-// Result (npm run bench:transfer, 256 MB program-like image, one core): full 0.69 of the memory's size, encode 1 ms;
-// full+compression 0.35, encode 3.5 s (deflate of dense pages is nearly all of it; memory_compression: false suits
-// fast links), decode 0.9 s; after 5 % of the pages changed, delta 0.035 in 72 ms and delta+compression 0.002 in
-// 79 ms (the changed words only), decode under 10 ms.
+// Which encodings a sender writes is TransferOptions.compression (cluster.migration.memory_compression):
+//   false      raw and zero only;
+//   true       (the default) also sparse and xor-sparse, where the record is at most a quarter of the page: they
+//              run at memory speed, and so does everything else on this path;
+//   'deflate'  also deflate for dense pages that shrink by a tenth or more (judged on a 4 KiB sample first).
+// No compressor is on the default path because none available to JavaScript keeps up with a migration on a fast
+// link. Per 64 KiB page of program-like data on one core of the development machine: fflate's deflate (level 1)
+// 33–60 MB/s, lz4-wasm-nodejs (lz4_flex built to WebAssembly) 250–300 MB/s on text and structured records, the pure
+// JavaScript LZ4 and Snappy ports (lz4js, snappyjs) and hysnappy (WebAssembly) 110–200 MB/s; meanwhile a whole
+// 256 MB snapshot migrates on loopback in ~0.2 s, most of it writing pages into the fresh instance. Deflate halves
+// program-like memory (0.34 of its size against 0.65 with `true`, bench:transfer) but costs ~3.5 s to encode and
+// ~0.9 s to decode 256 MB: it pays where the link is slower than ~150 Mbit/s, for a first hop (deltas are small
+// either way).
+//
+// Speed. Most of a delta's time is telling which pages changed: the host's memcmp (Node's Buffer.compare) tells an
+// unchanged page at memory speed, and a changed one goes to PageDiff (page-diff.ts, WebAssembly SIMD), which finds
+// its changed words. A page with no baseline is counted only where a sample of its words says it may be mostly zero.
+// The receiver applies a delta to its baseline's pages in place, so the one copy of the memory made at a hop is the
+// one into the resumed instance (GuestInstance.resume), which the program then changes while the baseline stays.
+// npm run bench:transfer, 256 MB program-like image, one core: first hop with `true` 0.65 of the memory's size
+// in 9 ms, decode 4 ms (raw pages are views; `false` 0.69 in 1 ms); after 5 % of the pages changed, a delta
+// 0.002 in 18 ms, decode 1 ms. npm run bench:migrate (the README) measures whole migrations.
 import { deflateSync, inflateSync } from 'fflate';
+import { BITMAP, PageDiff } from './page-diff.js';
 import {
   PAGE_SIZE,
   SnapshotFormatError,
   encodeFrame,
   openFrame,
   readFrameEnd,
-  u32,
   type MemoryImage,
   type Snapshot,
   type SnapshotInput,
@@ -55,8 +69,14 @@ export interface Baseline {
   memory: MemoryImage;
 }
 
+/**
+ * false: raw and zero records only. true (the default): also sparse and xor-sparse, which run at memory speed.
+ * 'deflate': also deflate for dense pages that shrink, at tens of MB/s a core: for slow links only.
+ */
+export type Compression = boolean | 'deflate';
+
 export interface TransferOptions {
-  compression: boolean;
+  compression: Compression;
   /** Send only pages that differ from this baseline (the receiver must hold the same id). */
   baseline?: Baseline;
 }
@@ -86,20 +106,23 @@ const DEFLATE = 2;
 const SPARSE = 3;
 const XOR_SPARSE = 4;
 const ENCODINGS = ['raw', 'zero', 'deflate', 'sparse', 'xor-sparse'];
+/** No record for the page (in decodeTransfer's table, beside the encodings). */
+const NONE = 255;
 
 const WORDS = PAGE_SIZE >> 2;
-const BITMAP = WORDS >> 3;
-/** Sparse when it is at most a quarter of the page; denser pages go to deflate. */
+/** Sparse when it is at most a quarter of the page; denser pages go raw (or to deflate). */
 const SPARSE_MAX_WORDS = (PAGE_SIZE / 4 - BITMAP) >> 2;
 const DEFLATE_LEVEL = 1;
 /** Deflate (the sample, then the page) must save at least a tenth, or the page goes raw. */
 const DEFLATE_KEEP = 0.9;
 const RECORD = 12;
 const MAX_PAGES = 65536;
+/** Sparse payloads are copied into buffers of this size, not one allocation each. */
+const ARENA = 1 << 20;
 
 /**
  * Encode a snapshot for the wire. Returns the chunks to send (raw pages are views of the image, not copies), stats,
- * and the new baseline both ends will hold after this hop.
+ * and the new baseline both ends will hold after this hop: the snapshot's image itself, which must not change.
  */
 export function encodeTransfer(
   snapshot: SnapshotInput,
@@ -107,26 +130,50 @@ export function encodeTransfer(
 ): { chunks: Uint8Array[]; stats: TransferStats; baseline: Baseline } {
   const t0 = performance.now();
   const { memory } = snapshot;
+  const { compression } = opts;
   const count = pageCount(memory.byteLength);
   const next = pageTable(memory, count);
   const base = opts.baseline && pageTable(opts.baseline.memory, pageCount(opts.baseline.memory.byteLength));
   const heads = new Uint8Array(RECORD * count);
   const headView = new DataView(heads.buffer);
   const records: Uint8Array[] = [];
+  const words = wordViews();
+  const arena = new Arena();
+  let pages = 0;
   let pagesUnchanged = 0;
+  const push = (index: number, encoding: number, payload: Uint8Array) => {
+    const at = RECORD * pages++;
+    headView.setUint32(at, index, true);
+    headView.setUint32(at + 4, encoding, true);
+    headView.setUint32(at + 8, payload.byteLength, true);
+    records.push(heads.subarray(at, at + RECORD), payload);
+    if (payload.byteLength % 4 !== 0) records.push(PADDING.subarray(0, 4 - (payload.byteLength % 4)));
+  };
   for (let index = 0; index < count; index++) {
-    const page = next[index];
     const was = base?.[index];
-    const coded = page ? encodePage(page, was, opts.compression) : was ? zeroRecord : undefined;
-    if (!coded) {
-      if (page) pagesUnchanged++;
+    const page = next[index];
+    if (!page) {
+      if (was) push(index, ZERO, EMPTY);
       continue;
     }
-    const at = RECORD * (records.length >> 1);
-    headView.setUint32(at, index, true);
-    headView.setUint32(at + 4, coded[0], true);
-    headView.setUint32(at + 8, coded[1].byteLength, true);
-    records.push(heads.subarray(at, at + RECORD), coded[1]);
+    // Most pages of a delta did not change: the host's memcmp tells that fastest, where there is one.
+    if (was && hostCompare?.(page, was) === 0) {
+      pagesUnchanged++;
+      continue;
+    }
+    if (compression === false) {
+      if (was && !hostCompare && diff().diff(page, was, 0) === 0) pagesUnchanged++;
+      else push(index, RAW, page);
+      continue;
+    }
+    // A page the baseline lacks is sparse only if it is mostly zero, which a sample of its words often rules out.
+    const k = was || !dense(page, words) ? diff().diff(page, was, SPARSE_MAX_WORDS) : -1;
+    if (k === 0 && was) pagesUnchanged++;
+    else if (k >= 0) push(index, was ? XOR_SPARSE : SPARSE, arena.copy(diff().payload(k)));
+    else {
+      const deflated = compression === 'deflate' ? deflatePage(page) : undefined;
+      push(index, deflated ? DEFLATE : RAW, deflated ?? page);
+    }
   }
   const id = newBaselineId();
   const chunks = encodeFrame(
@@ -134,7 +181,7 @@ export function encodeTransfer(
     snapshot,
     {
       byteLength: memory.byteLength,
-      pages: records.length >> 1,
+      pages,
       id,
       ...(opts.baseline && {
         baseline: {
@@ -149,7 +196,7 @@ export function encodeTransfer(
   const stats: TransferStats = {
     rawBytes: memory.byteLength + snapshot.blobs.reduce((n, b) => n + b.byteLength, 0),
     sentBytes: chunks.reduce((n, c) => n + c.byteLength, 0),
-    pagesSent: records.length >> 1,
+    pagesSent: pages,
     pagesUnchanged,
     encodeMs: performance.now() - t0,
   };
@@ -163,7 +210,11 @@ export function transferBaselineId(input: Uint8Array | Uint8Array[]): string | u
 
 /**
  * Decode a transfer; `baselines(id)` returns the memory image held under that id, or undefined (then it throws
- * MissingBaselineError). The snapshot's unchanged pages are the baseline's, raw pages views of `input`.
+ * MissingBaselineError). The snapshot's raw pages are views of `input`, its unchanged pages the baseline's.
+ *
+ * A delta takes the baseline over: the pages it changes are changed in place, not copied, so the image passed in
+ * becomes the new one and the caller keeps the returned baseline instead of it. Every record is checked before any
+ * page is touched: a transfer refused with an error leaves the baseline as it was.
  */
 export function decodeTransfer(
   input: Uint8Array | Uint8Array[],
@@ -188,26 +239,75 @@ export function decodeTransfer(
     }
     base = pageTable(held, pageCount(held.byteLength));
   }
-  // Per page: a decoded page, null for a zero record, undefined (a hole) where no record came.
-  const got: (Uint8Array | null)[] = new Array(count);
+  // First every record is read and checked (deflated pages inflated), then the pages are built.
+  const encodings = new Uint8Array(count).fill(NONE);
+  const payloads: Uint8Array[] = new Array(count);
+  const words = wordViews();
   for (let r = 0; r < records; r++) {
     const head = reader.read(RECORD) ?? fail(`truncated at memory page record ${r}`);
-    const [index, encoding, length] = [u32(head), u32(head, 4), u32(head, 8)];
+    const [index, encoding, length] = [le32(head, 0), le32(head, 4), le32(head, 8)];
     if (index >= count) fail(`page index ${index} out of range`);
-    if (got[index] !== undefined) fail(`two records for page ${index}`);
+    if (encodings[index] !== NONE) fail(`two records for page ${index}`);
     if (length > BITMAP + PAGE_SIZE) fail(`page ${index}: record of ${length} bytes is too long`);
     const payload = reader.read(length) ?? fail(`truncated at memory page record ${r}`);
-    got[index] = decodePage(index, encoding, payload, base?.[index], fail);
-  }
-  const image: MemoryImage = { byteLength, pages: [] };
-  for (let index = 0; index < count; index++) {
-    const data = got[index] === undefined ? base?.[index] : got[index];
-    if (data) image.pages.push({ index, data });
+    if (length % 4 !== 0 && !reader.read(4 - (length % 4))) fail(`truncated at memory page record ${r}`);
+    const bad = (why: string) => fail(`page ${index} (${ENCODINGS[encoding] ?? `encoding ${encoding}`}): ${why}`);
+    let data = payload;
+    switch (encoding) {
+      case RAW:
+        if (length !== PAGE_SIZE) bad(`${length} bytes, not ${PAGE_SIZE}`);
+        break;
+      case ZERO:
+        if (length !== 0) bad('has a payload');
+        break;
+      case DEFLATE:
+        data = inflatePage(payload, bad);
+        break;
+      case SPARSE:
+      case XOR_SPARSE: {
+        if (encoding === XOR_SPARSE && !base?.[index]) bad('a change to a page the baseline does not have');
+        if (length < BITMAP || length % 4 !== 0) bad(`${length} bytes`);
+        data = aligned(payload);
+        const named = bitsSet(words(data), data.byteOffset >> 2);
+        if (named > (length - BITMAP) >> 2) bad('bitmap names more words than the record holds');
+        if (named < (length - BITMAP) >> 2) bad('record holds more words than its bitmap names');
+        break;
+      }
+      default:
+        bad('unknown encoding');
+    }
+    encodings[index] = encoding;
+    payloads[index] = data;
   }
   const blobs = readFrameEnd(frame);
+  const image: MemoryImage = { byteLength, pages: [] };
+  for (let index = 0; index < count; index++) {
+    const encoding = encodings[index];
+    let data: Uint8Array | undefined;
+    if (encoding === NONE) data = base?.[index];
+    else if (encoding === SPARSE || encoding === XOR_SPARSE) {
+      // A change is made to the baseline's page itself (copied first only where it is not 4-byte aligned).
+      data = encoding === SPARSE ? new Uint8Array(PAGE_SIZE) : aligned(base![index]!);
+      const payload = payloads[index]!;
+      scatter(words(payload), payload.byteOffset >> 2, words(data), data.byteOffset >> 2);
+    } else if (encoding !== ZERO) data = payloads[index];
+    if (data) image.pages.push({ index, data });
+  }
   const snapshot = { header: { ...header, memory: { byteLength, pages: image.pages.length } }, memory: image, blobs };
   return { snapshot, baseline: { id, memory: image } };
 }
+
+const EMPTY = new Uint8Array();
+const PADDING = new Uint8Array(4);
+
+/**
+ * The host's memcmp where it has one (Node's Buffer.compare, which takes any Uint8Array): it tells that a page did not
+ * change at memory speed, several times faster than a typed-array loop and twice as fast as PageDiff with its copies.
+ */
+const hostCompare = (globalThis as { Buffer?: { compare?: (a: Uint8Array, b: Uint8Array) => number } }).Buffer?.compare;
+
+let pageDiff: PageDiff | undefined;
+const diff = () => (pageDiff ??= new PageDiff());
 
 function pageCount(byteLength: number): number {
   if (!Number.isSafeInteger(byteLength) || byteLength < 0 || byteLength % PAGE_SIZE !== 0) {
@@ -228,51 +328,79 @@ function pageTable(image: MemoryImage, count: number): (Uint8Array | undefined)[
   return table;
 }
 
-/** A page as 32-bit words: a view when aligned, else a copy (pages of received bytes may sit anywhere). */
-function words(bytes: Uint8Array): Int32Array {
-  return bytes.byteOffset % 4 === 0
-    ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2)
-    : new Int32Array(bytes.slice().buffer);
+const le32 = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+
+/** The bytes, copied where they do not start on a 4-byte boundary (received bytes may sit anywhere). */
+function aligned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
 }
-
-type Coded = readonly [encoding: number, payload: Uint8Array];
-const zeroRecord: Coded = [ZERO, new Uint8Array()];
-
-/** The record for a non-zero page, or undefined when it equals the baseline's page. */
-function encodePage(page: Uint8Array, was: Uint8Array | undefined, compression: boolean): Coded | undefined {
-  if (!compression) return was && equalWords(words(page), words(was)) ? undefined : [RAW, page];
-  const changed = gather(words(page), was ? words(was) : ZEROS);
-  if (changed === 0 && was) return undefined;
-  if (changed >= 0) return [was ? XOR_SPARSE : SPARSE, gathered.slice(0, BITMAP + 4 * changed)];
-  const deflated = deflatePage(page);
-  return deflated ? [DEFLATE, deflated] : [RAW, page];
-}
-
-function equalWords(a: Int32Array, b: Int32Array): boolean {
-  for (let w = 0; w < WORDS; w++) if (a[w] !== b[w]) return false;
-  return true;
-}
-
-const ZEROS = new Int32Array(WORDS);
-const gathered = new Uint8Array(BITMAP + 4 * SPARSE_MAX_WORDS);
-const gatheredValues = new Int32Array(gathered.buffer, BITMAP);
 
 /**
- * Put the sparse encoding of `a` XOR `b` into `gathered`, in one pass; returns the number of non-zero words, or -1
- * (as soon as it knows) where there are more than a sparse record holds.
+ * 32-bit words of 4-byte aligned bytes: word i of `bytes` is `words(bytes)[(bytes.byteOffset >> 2) + i]`. One view per
+ * buffer (the pages of an image are mostly views of one or a few buffers), none per page.
  */
-function gather(a: Int32Array, b: Int32Array): number {
-  gathered.fill(0, 0, BITMAP);
-  let k = 0;
-  for (let w = 0; w < WORDS; w++) {
-    const x = a[w]! ^ b[w]!;
-    if (x !== 0) {
-      if (k === SPARSE_MAX_WORDS) return -1;
-      gathered[w >> 3]! |= 1 << (w & 7);
-      gatheredValues[k++] = x;
+function wordViews(): (bytes: Uint8Array) => Int32Array {
+  const views = new Map<ArrayBufferLike, Int32Array>();
+  return ({ buffer }) => {
+    let view = views.get(buffer);
+    if (!view) views.set(buffer, (view = new Int32Array(buffer, 0, buffer.byteLength >> 2)));
+    return view;
+  };
+}
+
+/**
+ * Whether more of the page's words are non-zero than a sparse record holds. Every 256th word first: where more than
+ * half of those are non-zero the page is taken as dense without reading the rest (it could be sparse only if its
+ * data clustered just where the sample looks), else the words are counted, as far as it takes.
+ */
+function dense(page: Uint8Array, words: (bytes: Uint8Array) => Int32Array): boolean {
+  const bytes = aligned(page);
+  const view = words(bytes);
+  const at = bytes.byteOffset >> 2;
+  let n = 0;
+  for (let w = at; w < at + WORDS; w += 256) if (view[w] !== 0) n++;
+  if (n > WORDS / 256 / 2) return true;
+  n = 0;
+  for (let w = at; w < at + WORDS; w++) if (view[w] !== 0 && ++n > SPARSE_MAX_WORDS) return true;
+  return false;
+}
+
+/** Copies of sparse payloads, packed into shared buffers. */
+class Arena {
+  private bytes = EMPTY;
+  private at = 0;
+
+  copy(payload: Uint8Array): Uint8Array {
+    if (this.at + payload.byteLength > this.bytes.byteLength) [this.bytes, this.at] = [new Uint8Array(ARENA), 0];
+    const copy = this.bytes.subarray(this.at, this.at + payload.byteLength);
+    copy.set(payload);
+    this.at += payload.byteLength;
+    return copy;
+  }
+}
+
+/** The number of bits set in a sparse payload's bitmap (the payload's words from w). */
+function bitsSet(words: Int32Array, w: number): number {
+  let n = 0;
+  for (let i = w; i < w + (BITMAP >> 2); i++) {
+    let x = words[i]!;
+    if (x === 0) continue;
+    x -= (x >>> 1) & 0x55555555;
+    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+    n += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+  }
+  return n;
+}
+
+/** XOR the words of a sparse payload (checked: its bitmap names as many words as it holds) into a page. */
+function scatter(payload: Int32Array, pw: number, page: Int32Array, at: number): void {
+  let k = pw + (BITMAP >> 2);
+  for (let i = 0; i < BITMAP >> 2; i++) {
+    // Bit j of bitmap word i (read little endian, as the format's bytes are) is page word 32·i + j.
+    for (let bits = payload[pw + i]!; bits !== 0; bits &= bits - 1) {
+      page[at + (i << 5) + (31 - Math.clz32(bits & -bits))]! ^= payload[k++]!;
     }
   }
-  return k;
 }
 
 const sample = new Uint8Array(4096);
@@ -286,53 +414,16 @@ function deflatePage(page: Uint8Array): Uint8Array | undefined {
   return out.byteLength <= PAGE_SIZE * DEFLATE_KEEP ? out : undefined;
 }
 
-function decodePage(
-  index: number,
-  encoding: number,
-  payload: Uint8Array,
-  was: Uint8Array | undefined,
-  fail: (why: string) => never,
-): Uint8Array | null {
-  const bad = (why: string) => fail(`page ${index} (${ENCODINGS[encoding] ?? `encoding ${encoding}`}): ${why}`);
-  switch (encoding) {
-    case RAW:
-      return payload.byteLength === PAGE_SIZE ? payload : bad(`${payload.byteLength} bytes, not ${PAGE_SIZE}`);
-    case ZERO:
-      return payload.byteLength === 0 ? null : bad('has a payload');
-    case DEFLATE: {
-      // One spare byte: fflate stops writing at the end of `out`, so a stream that inflates to more shows as longer.
-      const out = new Uint8Array(PAGE_SIZE + 1);
-      let length: number;
-      try {
-        length = inflateSync(payload, { out }).byteLength;
-      } catch (e) {
-        return bad(`corrupt deflate data (${(e as Error).message})`);
-      }
-      return length === PAGE_SIZE ? out.subarray(0, PAGE_SIZE) : bad(`inflates to ${length} bytes, not ${PAGE_SIZE}`);
-    }
-    case SPARSE:
-    case XOR_SPARSE: {
-      if (encoding === XOR_SPARSE && !was) bad('a change to a page the baseline does not have');
-      if (payload.byteLength < BITMAP || payload.byteLength % 4 !== 0) bad(`${payload.byteLength} bytes`);
-      const page = encoding === XOR_SPARSE ? was!.slice() : new Uint8Array(PAGE_SIZE);
-      const p = new Int32Array(page.buffer);
-      const values = words(payload.subarray(BITMAP));
-      let k = 0;
-      for (let i = 0; i < BITMAP; i++) {
-        const bits = payload[i]!;
-        if (bits === 0) continue;
-        for (let j = 0; j < 8; j++) {
-          if (bits & (1 << j)) {
-            if (k === values.length) bad('bitmap names more words than the record holds');
-            p[(i << 3) | j]! ^= values[k++]!;
-          }
-        }
-      }
-      return k === values.length ? page : bad('record holds more words than its bitmap names');
-    }
-    default:
-      return bad('unknown encoding');
+function inflatePage(payload: Uint8Array, bad: (why: string) => never): Uint8Array {
+  // One spare byte: fflate stops writing at the end of `out`, so a stream that inflates to more shows as longer.
+  const out = new Uint8Array(PAGE_SIZE + 1);
+  let length: number;
+  try {
+    length = inflateSync(payload, { out }).byteLength;
+  } catch (e) {
+    return bad(`corrupt deflate data (${(e as Error).message})`);
   }
+  return length === PAGE_SIZE ? out.subarray(0, PAGE_SIZE) : bad(`inflates to ${length} bytes, not ${PAGE_SIZE}`);
 }
 
 function newBaselineId(): string {

@@ -83,6 +83,7 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
           const d = performance.now() - result0;
           downtimeMs += d;
           maxDowntimeMs = Math.max(maxDowntimeMs, d);
+          log.debug(`resumed on ${node}, downtime ${d.toFixed(2)} ms`);
         },
       });
     } catch (e) {
