@@ -49,7 +49,10 @@ const clusterSchema = z.strictObject({
   migration: z
     .strictObject({
       memory_migration: z.enum(['delta', 'full']).default('delta'),
-      memory_compression: z.boolean().default(true),
+      // true: zero/sparse/changed-word encodings at memory speed; deflate: also DEFLATE dense pages (slow links only).
+      memory_compression: z
+        .union([z.boolean(), z.literal('deflate')], { error: 'memory_compression must be true, false or deflate' })
+        .default(true),
     })
     .prefault({}),
 });

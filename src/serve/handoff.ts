@@ -66,7 +66,7 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
   const kind = encoded.delta ? `delta: ${stats.pagesSent} pages changed` : `${stats.pagesSent} pages`;
   log.info(
     `Program moved to ${m.to}: ${formatBytes(stats.sentBytes)} sent (${kind}` +
-      `${config.cluster.migration.memory_compression ? ', compressed' : ''}), downtime ${reply.downtimeMs.toFixed(1)} ms`,
+      `${compressionNote(config.cluster.migration.memory_compression)}), downtime ${reply.downtimeMs.toFixed(1)} ms`,
   );
 }
 
@@ -103,6 +103,10 @@ export async function receiveProgram(ctx: NodeContext, start: MigrateStart, data
     throw refuse(`node ${nodeId} could not resume the program: ${e.message}`);
   }
   return { downtimeMs: e.type === 'resumed' ? e.downtimeMs : 0 };
+}
+
+function compressionNote(c: boolean | 'deflate'): string {
+  return c === 'deflate' ? ', deflated' : c ? ', compressed' : '';
 }
 
 function formatBytes(n: number): string {

@@ -2,7 +2,7 @@
 // runs synchronously, so it lives in a worker: the main thread keeps answering RPCs and heartbeats meanwhile.
 import type { MountConfig } from '../core/config.js';
 import type { Migration } from '../core/migration-stack.js';
-import type { TransferStats } from '../core/transfer.js';
+import type { Compression, TransferStats } from '../core/transfer.js';
 import type { StorageIds } from '../node/node-system.js';
 
 export interface WorkerSetup {
@@ -13,7 +13,7 @@ export interface WorkerSetup {
   args: string[];
   env: string[];
   mounts: MountConfig[];
-  transfer: { delta: boolean; compression: boolean };
+  transfer: { delta: boolean; compression: Compression };
   forced?: { every: number; nodes: string[] };
   logLevel: string;
   logPrefix: string;

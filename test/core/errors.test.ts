@@ -72,6 +72,12 @@ test('config errors name the field and file:line', () => {
     configError(`name: x\napp:\n  path: ./m.wasm\nnodes:\n  cloud:\n    address: ""\n    port: 1\n`),
     at(6, 'nodes\\.cloud\\.address: address must not be empty'),
   );
+  // kafu serve's keys: app.output, cluster.migration.memory_compression
+  assert.match(configError(`name: x\napp:\n  path: ./m.wasm\n  output: everywhere\n${NODES}`), at(4, 'app\\.output: output must be local or first_node'));
+  assert.match(
+    configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  migration:\n    memory_compression: lz4\n`),
+    at(10, 'cluster\\.migration\\.memory_compression: memory_compression must be true, false or deflate'),
+  );
   // several problems: one line each
   assert.equal(configError('').split('\n').length, 4);
   // YAML syntax
@@ -82,4 +88,8 @@ test('config errors name the field and file:line', () => {
   assert.deepEqual(ok.config.nodes.map((n) => n.id), ['z9', '10']);
   assert.equal(ok.modulePath, '/srv/app/m.wasm');
   assert.deepEqual(ok.mounts, [{ guest: '/', host: '/srv/app/data', mode: 'follow' }]);
+  assert.equal(ok.config.app.output, 'local');
+  assert.deepEqual(ok.config.cluster.migration, { memory_migration: 'delta', memory_compression: true });
+  const deflate = parseConfigText(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  migration: { memory_compression: deflate }\n`, FILE);
+  assert.equal(deflate.config.cluster.migration.memory_compression, 'deflate');
 });

@@ -44,6 +44,21 @@ describe('kafu serve: a program across node processes', () => {
     assert.ok(run.logs.some((l) => /Program moved to edge: .*delta/.test(l)), 'later hops send page deltas');
   });
 
+  test('memory_compression: deflate and memory_migration: full give the same run', async () => {
+    const plain = await runPlain(chatter, { args: ['2'] });
+    for (const migration of ['{ memory_migration: full, memory_compression: deflate }', '{ memory_migration: delta, memory_compression: deflate }']) {
+      const run = await runCluster(chatter, {
+        nodes: ['cloud', 'edge'],
+        args: ['2'],
+        output: 'first_node',
+        clusterYaml: [`  migration: ${migration}`],
+      });
+      assert.equal(run.nodes.cloud!.exitCode, 0, run.nodes.cloud!.stderr);
+      assert.equal(run.nodes.cloud!.stdout, plain.stdout);
+      assert.ok(run.logs.some((l) => /^Program moved to edge: .* sent \(\d+ pages, deflated\)/.test(l)), run.logs.join('\n'));
+    }
+  });
+
   test('local output: each node prints what the program printed there (Kafu\'s behaviour)', async () => {
     const run = await runCluster(chatter, { nodes: ['cloud', 'edge'], args: ['2'] });
     const { cloud, edge } = run.nodes;
