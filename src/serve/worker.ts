@@ -36,6 +36,11 @@ const hostWith = (storage: StorageIds) =>
 
 const guestReady = GuestModule.load(setup.moduleBytes, setup.where);
 let baseline: Baseline | undefined;
+/**
+ * The other node that holds `baseline`: the other end of this node's last hop. Since then the program has been
+ * here, so that node has taken part in no other hop and still holds it; no other node can hold it.
+ */
+let baselinePeer: string | undefined;
 let pending: Snapshot | undefined;
 
 port.on('message', (m: ToWorker) => {
@@ -48,7 +53,7 @@ async function handle(m: ToWorker): Promise<void> {
   const guest = await guestReady;
   if (m.type === 'encode') {
     // The destination lacks our baseline after all: send everything.
-    const encoded = encode(pending!, undefined);
+    const encoded = encode(pending!, undefined, pending!.header.node);
     post({ type: 'encoded', encoded }, [encoded.bytes.buffer as ArrayBuffer]);
     return;
   }
@@ -59,6 +64,7 @@ async function handle(m: ToWorker): Promise<void> {
     const decoded = decodeTransfer(m.bytes, (id) => (baseline?.id === id ? baseline.memory : undefined));
     from = decoded.snapshot;
     baseline = setup.transfer.delta ? decoded.baseline : undefined;
+    baselinePeer = decoded.snapshot.header.migration?.from;
     suspendedAtMs = m.suspendedAtMs;
   }
   let result: SegmentResult;
@@ -78,18 +84,20 @@ async function handle(m: ToWorker): Promise<void> {
     return;
   }
   pending = result.snapshot;
-  // Optimistically a delta against the last hop's memory: the destination most often holds it (two nodes taking
-  // turns), and when it does not it says so and gets a full snapshot — no extra round trip in the common case.
-  const encoded = encode(pending, setup.transfer.delta ? baseline : undefined);
+  // A delta when the destination is the other end of the last hop; no round trip to ask. (Should it have lost
+  // the baseline since, e.g. restarted, it says so and the main thread asks for a whole snapshot.)
+  const to = result.migration.to;
+  const encoded = encode(pending, setup.transfer.delta && baselinePeer === to ? baseline : undefined, to);
   post(
     { type: 'suspended', migration: result.migration, suspendedAtMs: performance.timeOrigin + result.suspendedAt, encoded },
     [encoded.bytes.buffer as ArrayBuffer],
   );
 }
 
-function encode(snapshot: Snapshot, against: Baseline | undefined): Encoded {
+function encode(snapshot: Snapshot, against: Baseline | undefined, to: string): Encoded {
   const { chunks, stats, baseline: next } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against });
   baseline = setup.transfer.delta ? next : undefined;
+  baselinePeer = to;
   return { bytes: concat(chunks), stats, snapshotId: next.id, delta: against !== undefined, baselineId: baseline?.id };
 }
 

@@ -175,29 +175,37 @@ describe('kafu serve: files that follow the program between processes', () => {
 });
 
 describe('kafu serve: forced migrations after WASI calls, across processes', () => {
-  test('fd_file.c moved to the next node after every 3rd WASI call: output, files and exit code equal a plain run', async () => {
-    const wasm = await buildForced(['test/programs/wasi/fd_file.c']);
-    const work = await freshDir('kafu-serve-forced-');
-    try {
-      await mkdir(join(work, 'plain'));
-      const plain = await runPlainModule(wasm.plain, join(work, 'plain'));
-      const run = await runCluster(wasm.migrating, {
-        nodes: ['a', 'b'],
-        output: 'first_node',
-        dir: work,
-        appYaml: ['  mounts:', '    - { guest: /, host: "./state/${node}" }'],
-        flags: ['--force-migration-every', '3'],
-      });
-      const ended = /Program finished on (\S+) /.exec(run.logs.find((l) => l.startsWith('Program finished on')) ?? '')?.[1];
-      assert.ok(ended, run.nodes.a!.stderr);
-      assert.equal(run.nodes.a!.exitCode, plain.exitCode, run.nodes.a!.stderr);
-      assert.equal(run.nodes.a!.stdout, plain.stdout);
-      assert.ok(migrationLines(run.logs).length > 20, 'many forced migrations');
-      assert.deepEqual(await snapshotTree(join(work, 'state', ended)), await snapshotTree(join(work, 'plain')));
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  });
+  for (const nodes of [['a', 'b'], ['a', 'b', 'c']]) {
+    test(`fd_file.c moved round robin over ${nodes.join(', ')} after every 3rd WASI call: output, files and exit code equal a plain run`, async () => {
+      const wasm = await buildForced(['test/programs/wasi/fd_file.c']);
+      const work = await freshDir('kafu-serve-forced-');
+      try {
+        await mkdir(join(work, 'plain'));
+        const plain = await runPlainModule(wasm.plain, join(work, 'plain'));
+        const run = await runCluster(wasm.migrating, {
+          nodes,
+          output: 'first_node',
+          dir: work,
+          appYaml: ['  mounts:', '    - { guest: /, host: "./state/${node}" }'],
+          flags: ['--force-migration-every', '3', '--log-level', 'debug'],
+        });
+        const ended = /Program finished on (\S+) /.exec(run.logs.find((l) => l.startsWith('Program finished on')) ?? '')?.[1];
+        assert.ok(ended, run.nodes.a!.stderr);
+        assert.equal(run.nodes.a!.exitCode, plain.exitCode, run.nodes.a!.stderr);
+        assert.equal(run.nodes.a!.stdout, plain.stdout);
+        assert.ok(migrationLines(run.logs).length > 20, 'many forced migrations');
+        // Round robin over three nodes: no destination holds the last hop's memory, so every hop is whole (and
+        // known to be, without a refused attempt); over two, every hop after the first is a delta.
+        const moves = run.logs.filter((l) => l.startsWith('Program moved'));
+        const deltas = moves.filter((l) => / \(delta: /.test(l)).length;
+        assert.equal(deltas, nodes.length === 3 ? 0 : moves.length - 1, moves.join('\n'));
+        assert.ok(!run.logs.some((l) => /does not hold this node's last memory image/.test(l)), 'no refused delta');
+        assert.deepEqual(await snapshotTree(join(work, 'state', ended)), await snapshotTree(join(work, 'plain')));
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 describe('kafu serve: mistakes and failures end every node with a clear message, never a hang', () => {
@@ -243,6 +251,25 @@ describe('kafu serve: mistakes and failures end every node with a clear message,
     assert.equal(edge!.exitCode, 1, edge!.stderr);
     assert.doesNotMatch(edge!.stderr, /lost the first node/);
     assert.match(edge!.stderr, /migrating the program to cloud: node cloud \(127\.0\.0\.1:\d+\) is not reachable .*; gave up after 2 s/);
+  });
+
+  test('an idle node that restarts is used again: it lost the memory baseline, so it gets a whole snapshot', async () => {
+    const comeback = await build('test/programs/serve/comeback.c');
+    const plain = await runPlain(comeback, { args: ['4'] });
+    const run = await runCluster(comeback, {
+      nodes: ['cloud', 'edge'],
+      args: ['4'],
+      output: 'first_node',
+      flags: ['--log-level', 'debug', '--peer-timeout', '20'],
+      whileRunning: async (c) => {
+        await c.printed('cloud', 'cloud: sleeping');
+        await c.restart('edge');
+      },
+    });
+    assert.equal(run.nodes.cloud!.exitCode, 0, run.nodes.cloud!.stderr);
+    assert.equal(run.nodes.edge!.exitCode, 0, run.nodes.edge!.stderr);
+    assert.equal(run.nodes.cloud!.stdout, plain.stdout);
+    assert.match(run.nodes.cloud!.stderr, /edge does not hold this node's last memory image; sending the whole snapshot/);
   });
 
   test('SIGTERM to one node (a pod deleted) stops every node with exit code 143', async () => {

@@ -52,6 +52,8 @@ export interface RunningCluster {
   procs: Map<string, ChildProcess>;
   /** Resolves once node `id` has written `text` to stdout or stderr. */
   printed(id: string, text: string): Promise<void>;
+  /** Kill node `id` (SIGKILL) and start it again; its result is then the new process's. */
+  restart(id: string): Promise<void>;
 }
 
 export const KAFU_BIN = join(repoRoot, 'bin', 'kafu.js');
@@ -138,16 +140,25 @@ export async function runCluster(wasmPath: string, o: ClusterOptions): Promise<C
     await symlink(wasmPath, modulePath);
     const configPath = await clusterConfig(dir, modulePath, o);
     const runs = new Map<string, SpawnedKafu>();
-    for (const id of o.startOrder ?? [...o.nodes].reverse()) {
+    const start = (id: string) => {
       const args = ['serve', '--node-id', id, ...(o.flags ?? []), ...(o.nodeFlags?.[id] ?? []), configPath];
       const run = spawnKafu(args, dir, id === o.nodes[0] ? o.stdin : undefined);
       procs.set(id, run.proc);
       runs.set(id, run);
-    }
+    };
+    for (const id of o.startOrder ?? [...o.nodes].reverse()) start(id);
     const killer = setTimeout(() => {
       for (const p of procs.values()) p.kill('SIGKILL');
     }, o.timeoutMs ?? 60_000);
-    await o.whileRunning?.({ procs, printed: (id, text) => runs.get(id)!.printed(text) });
+    await o.whileRunning?.({
+      procs,
+      printed: (id, text) => runs.get(id)!.printed(text),
+      restart: async (id) => {
+        procs.get(id)!.kill('SIGKILL');
+        await runs.get(id)!.done;
+        start(id);
+      },
+    });
     const nodes: Record<string, NodeRun> = {};
     for (const [id, run] of runs) nodes[id] = await run.done;
     clearTimeout(killer);
