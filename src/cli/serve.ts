@@ -19,6 +19,7 @@ interface ServeFlags {
   logLevel: string;
   peerTimeout: number;
   forceMigrationEvery?: number;
+  resume?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -36,6 +37,7 @@ export function registerServe(program: Command): void {
     .addOption(
       new Option('--peer-timeout <seconds>', 'how long to wait for a node that does not answer').default(60).argParser(wholeNumber(1)),
     )
+    .option('--resume <file>', 'first node: continue a program saved when a migration could not be delivered')
     .option(
       '--force-migration-every <n>',
       'testing: also move the program to the next node after every n-th WASI call (build with --kafu-syscall-points)',
@@ -49,7 +51,7 @@ export function registerServe(program: Command): void {
         ...(o.forceMigrationEvery ? [`--force-migration-every=${o.forceMigrationEvery}`] : []),
       ];
       if (o.all) {
-        process.exitCode = await serveAll(config, passOn);
+        process.exitCode = await serveAll(config, passOn, o.resume === undefined ? [] : [`--resume=${o.resume}`]);
         return;
       }
       const logPrefix = process.env.KAFU_LOG_PREFIX ?? '';
@@ -62,6 +64,7 @@ export function registerServe(program: Command): void {
         listen: o.listen,
         peerTimeoutMs: o.peerTimeout * 1000,
         forceMigrationEvery: o.forceMigrationEvery,
+        resume: o.resume,
       });
     });
 }

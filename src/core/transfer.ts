@@ -58,6 +58,7 @@ import {
   readFrameEnd,
   type MemoryImage,
   type Snapshot,
+  type SnapshotHeader,
   type SnapshotInput,
 } from './snapshot.js';
 
@@ -203,9 +204,14 @@ export function encodeTransfer(
   return { chunks, stats, baseline: { id, memory } };
 }
 
+/** A transfer's header (module, destination node, migration …), read without decoding pages. */
+export function transferHeader(input: Uint8Array | Uint8Array[]): SnapshotHeader {
+  return openFrame(input, [TRANSFER_VERSION]).header;
+}
+
 /** Which baseline a transfer needs (undefined for a full one), read from the header without decoding pages. */
 export function transferBaselineId(input: Uint8Array | Uint8Array[]): string | undefined {
-  return openFrame(input, [TRANSFER_VERSION]).header.memory.baseline?.id;
+  return transferHeader(input).memory.baseline?.id;
 }
 
 /**

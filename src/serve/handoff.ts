@@ -2,17 +2,20 @@
 // migration point) and the receiving side (`receiveProgram`: a Migrate call). The call completes only once the
 // program runs on the receiver, so the sender knows the hop is done.
 import * as grpc from '@grpc/grpc-js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../core/errors.js';
 import type { Migration } from '../core/migration-stack.js';
 import { describeMigration } from '../core/program.js';
 import { transferBaselineId } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
 import type { NodeContext } from './node-context.js';
-import { BASELINE_MISSING, BaselineMissing, RpcRefusal, type MigrateReply, type MigrateStart } from './protocol.js';
+import { BASELINE_MISSING, BaselineMissing, RpcRefusal, type MigrateReply, type MigrateStart, type OutputChunk } from './protocol.js';
 import type { Encoded } from './worker-messages.js';
 
 /** Send the program, stopped here and encoded by the worker (a delta when it could be), to `m.to`. */
 export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: number, initial: Encoded): Promise<void> {
-  const { state, log, peers, config } = ctx;
+  const { state, log } = ctx;
   state.where = 'departing';
   log.info(describeMigration(m));
   const t0 = performance.now();
@@ -21,40 +24,20 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
   let encoded = initial;
   // Held from now on: the program may come back (as a delta against it) before this hop's reply arrives.
   state.heldBaseline = encoded.baselineId;
-  const send = () => {
-    const start: MigrateStart = {
-      from: ctx.nodeId,
-      to: m.to,
-      moduleSha256: ctx.moduleSha256,
-      reason: describeMigration(m),
-      suspendedAtMs,
-      totalBytes: encoded.bytes.byteLength,
-      snapshotId: encoded.snapshotId,
-      output: pendingOutput,
-    };
-    return peers.retry(
-      m.to,
-      `migrating the program to ${m.to}`,
-      {
-        timeoutMs: ctx.peerTimeoutMs,
-        attemptMs: 30_000 + encoded.bytes.byteLength / 10_000, // ≥ 10 MB/s
-        onFirstFailure: (why) => log.warn(`node ${m.to} is ${why}; waiting for it`),
-      },
-      (c, deadlineMs) => c.migrate(start, [encoded.bytes], { deadlineMs }),
-    );
-  };
   let reply: MigrateReply;
   try {
-    reply = await send();
-  } catch (e) {
-    if (!(e instanceof BaselineMissing)) {
-      for (const c of pendingOutput) ctx.local.write(c.fd === 2 ? 2 : 1, c.data); // not lost, at least
-      throw e;
+    try {
+      reply = await sendProgram(ctx, m.to, describeMigration(m), suspendedAtMs, encoded, pendingOutput);
+    } catch (e) {
+      if (!(e instanceof BaselineMissing)) throw e;
+      log.debug(`${m.to} does not hold this node's last memory image; sending the whole snapshot`);
+      encoded = await ctx.worker.encodeFull();
+      state.heldBaseline = encoded.baselineId;
+      reply = await sendProgram(ctx, m.to, describeMigration(m), suspendedAtMs, encoded, pendingOutput);
     }
-    log.debug(`${m.to} does not hold this node's last memory image; sending the whole snapshot`);
-    encoded = await ctx.worker.encodeFull();
-    state.heldBaseline = encoded.baselineId;
-    reply = await send();
+  } catch (e) {
+    for (const c of pendingOutput) ctx.local.write(c.fd === 2 ? 2 : 1, c.data); // printed here rather than lost
+    throw await saveProgram(ctx, e as Error);
   }
   if (state.where === 'departing') {
     // (Unless the program already came back while the reply travelled: then it runs here again.)
@@ -66,7 +49,56 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
   const kind = encoded.delta ? `delta: ${stats.pagesSent} pages changed` : `${stats.pagesSent} pages`;
   log.info(
     `Program moved to ${m.to}: ${formatBytes(stats.sentBytes)} sent (${kind}` +
-      `${compressionNote(config.cluster.migration.memory_compression)}), downtime ${reply.downtimeMs.toFixed(1)} ms`,
+      `${compressionNote(ctx.config.cluster.migration.memory_compression)}), downtime ${reply.downtimeMs.toFixed(1)} ms`,
+  );
+}
+
+/** One Migrate call to `to`, retried while `to` is unreachable (up to the peer timeout). */
+export function sendProgram(
+  ctx: NodeContext,
+  to: string,
+  reason: string,
+  suspendedAtMs: number,
+  snapshot: { bytes: Uint8Array; snapshotId: string },
+  output: OutputChunk[],
+): Promise<MigrateReply> {
+  const start: MigrateStart = {
+    from: ctx.nodeId,
+    to,
+    moduleSha256: ctx.moduleSha256,
+    reason,
+    suspendedAtMs,
+    totalBytes: snapshot.bytes.byteLength,
+    snapshotId: snapshot.snapshotId,
+    output,
+  };
+  return ctx.peers.retry(
+    to,
+    `migrating the program to ${to}`,
+    {
+      timeoutMs: ctx.peerTimeoutMs,
+      attemptMs: 30_000 + snapshot.bytes.byteLength / 10_000, // ≥ 10 MB/s
+      onFirstFailure: (why) => ctx.log.warn(`node ${to} is ${why}; waiting for it`),
+    },
+    (c, deadlineMs) => c.migrate(start, [snapshot.bytes], { deadlineMs }),
+  );
+}
+
+/**
+ * The program could not be handed on: rather than lose it, write it (whole) to a file that `kafu serve --resume`
+ * continues from once the nodes are back. Returns the error to end the run with, naming the file.
+ */
+async function saveProgram(ctx: NodeContext, cause: Error): Promise<Error> {
+  const file = join(ctx.saveDir, `${ctx.config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.kafusnap`);
+  try {
+    const { bytes } = await ctx.worker.encodeFull();
+    writeFileSync(file, bytes);
+  } catch (e) {
+    return new UserError(`${cause.message}; the program could not be saved either (${file}: ${(e as Error).message})`);
+  }
+  return new UserError(
+    `${cause.message}. The program is saved in ${file}; start the nodes again and continue it with ` +
+      `\`kafu serve --node-id ${ctx.first.id} --resume ${file} ${ctx.configFile}\``,
   );
 }
 

@@ -9,12 +9,13 @@ const KAFU_BIN = fileURLToPath(new URL('../../../bin/kafu.js', import.meta.url))
 /** After one node exits, how long the others get to follow on their own before they are stopped. */
 const GRACE_MS = 5000;
 
-export async function serveAll(configFile: string, flags: string[]): Promise<number> {
+/** `flags` go to every node, `firstFlags` to the first node only. */
+export async function serveAll(configFile: string, flags: string[], firstFlags: string[] = []): Promise<number> {
   const { config } = loadConfigFile(configFile); // errors here are the user's, before anything starts
   const width = Math.max(...config.nodes.map((n) => n.id.length));
   const children = config.nodes.map((n, i) => ({
     id: n.id,
-    child: spawn(process.execPath, [KAFU_BIN, 'serve', '--node-id', n.id, ...flags, configFile], {
+    child: spawn(process.execPath, [KAFU_BIN, 'serve', '--node-id', n.id, ...flags, ...(i === 0 ? firstFlags : []), configFile], {
       stdio: [i === 0 ? 'inherit' : 'ignore', 'inherit', 'inherit'],
       env: { ...process.env, KAFU_LOG_PREFIX: `[${n.id.padEnd(width)}] ` },
     }),

@@ -27,6 +27,10 @@ export interface NodeState {
 
 export interface NodeContext {
   nodeId: string;
+  /** The config file as given on the command line (for messages). */
+  configFile: string;
+  /** Where a program that cannot be handed on is saved (the config file's folder). */
+  saveDir: string;
   config: KafuConfig;
   first: NodeConfig;
   coordinator: boolean;

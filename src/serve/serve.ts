@@ -6,17 +6,21 @@
 // program's exit code. This file wires the parts together and runs the node's life from start to exit.
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { sha256Hex } from '../core/guest.js';
 import type { Logger } from '../core/log.js';
 import { requireMetadata } from '../core/metadata.js';
 import { RUNTIME_ID, checkPlacement } from '../core/program.js';
+import type { SnapshotHeader } from '../core/snapshot.js';
+import { transferHeader } from '../core/transfer.js';
 import { TRAP_EXIT_CODE } from '../core/trap.js';
 import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
 import { mountDirs, storageIdentity } from '../node/node-system.js';
-import { depart, receiveProgram } from './handoff.js';
+import { depart, receiveProgram, sendProgram } from './handoff.js';
 import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js';
 import type { NodeContext, NodeState } from './node-context.js';
 import { forwardedOutput, localOutput, outputReceiver } from './output.js';
@@ -40,6 +44,8 @@ export interface ServeOptions {
   peerTimeoutMs: number;
   /** Test harness, as in singlenode: also migrate to the next node after every N-th WASI call. */
   forceMigrationEvery?: number;
+  /** First node: continue the program saved in this file (a hand-off that failed) instead of starting it. */
+  resume?: string;
 }
 
 export async function serveNode(configFile: string, o: ServeOptions): Promise<number> {
@@ -51,9 +57,14 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   if (!me) throw new UserError(`--node-id ${nodeId}: ${configFile} has no such node; its nodes: ${ids.join(', ')}`);
   const first = config.nodes[0]!;
   const coordinator = first.id === nodeId;
+  if (o.resume !== undefined && !coordinator) {
+    throw new UserError(`--resume: only the first node (${first.id}) resumes a saved program; start ${nodeId} without it`);
+  }
   const { bytes, where } = await readModule(loaded);
   checkPlacement(requireMetadata(bytes, where), ids, where);
   const mounts = loaded.mounts;
+  const moduleSha256 = await sha256Hex(bytes);
+  const saved = o.resume === undefined ? undefined : readSaved(o.resume, moduleSha256);
   const peers = new Peers(nodeId, config.nodes, log);
 
   let finish!: (code: number) => void;
@@ -68,10 +79,12 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
 
   const ctx: NodeContext = {
     nodeId,
+    configFile,
+    saveDir: dirname(resolve(configFile)),
     config,
     first,
     coordinator,
-    moduleSha256: await sha256Hex(bytes),
+    moduleSha256,
     storage: Object.fromEntries(mountDirs(mounts, nodeId).map((dir, i) => [mounts[i]!.guest, storageIdentity(dir)])),
     peers,
     log,
@@ -230,17 +243,26 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     peers.connectAll();
     log.info(`Node ${nodeId} listening on ${listenHost}:${me.port}${coordinator ? ' (first node: starts the program)' : ''}`);
     if (coordinator) {
-      void waitForPeers(ctx).then(
-        (storage) => {
+      void waitForPeers(ctx)
+        .then(async (storage) => {
           if (state.ending) return;
-          log.info(`Program is starting on ${nodeId}`);
-          state.where = 'running';
           state.started = true;
-          ctx.worker.start(storage);
           stops.push(sendHeartbeats(ctx));
-        },
-        (e: Error) => fail(e.message),
-      );
+          if (!saved) {
+            log.info(`Program is starting on ${nodeId}`);
+            state.where = 'running';
+            ctx.worker.start(storage);
+          } else if (saved.node === nodeId) {
+            log.info(`Program is resuming on ${nodeId} from ${o.resume}`);
+            state.where = 'running';
+            ctx.worker.resume(saved.bytes, Date.now());
+          } else {
+            log.info(`Program is resuming on ${saved.node} from ${o.resume}`);
+            state.holder = saved.node;
+            await sendProgram(ctx, saved.node, `resuming from ${o.resume}`, Date.now(), saved, []);
+          }
+        })
+        .catch((e: Error) => fail(e.message));
     } else {
       stops.push(watchCoordinator(ctx));
     }
@@ -254,6 +276,29 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     peers.close();
     server.forceShutdown();
   }
+}
+
+/** A program saved by a failed hand-off: checked before anything starts. */
+function readSaved(file: string, moduleSha256: string): { bytes: Uint8Array; node: string; snapshotId: string } {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new UserError(`--resume: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let header: SnapshotHeader;
+  try {
+    header = transferHeader(bytes);
+  } catch (e) {
+    throw new UserError(`--resume: ${file}: ${(e as Error).message}`);
+  }
+  if (header.moduleSha256 !== moduleSha256) {
+    throw new UserError(
+      `--resume: ${file} holds a program of module ${header.moduleSha256.slice(0, 12)}…, the config's module is ${moduleSha256.slice(0, 12)}…`,
+    );
+  }
+  if (header.memory.baseline) throw new UserError(`--resume: ${file} is a delta, not a whole snapshot`);
+  return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: header.memory.id ?? '' };
 }
 
 function bind(server: grpc.Server, host: string, port: number, nodeId: string): Promise<void> {

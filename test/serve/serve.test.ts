@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TRAP_EXIT_CODE } from '../../src/core/trap.js';
 import { buildWasm } from '../support/build.js';
@@ -270,6 +270,44 @@ describe('kafu serve: mistakes and failures end every node with a clear message,
     assert.equal(run.nodes.edge!.exitCode, 0, run.nodes.edge!.stderr);
     assert.equal(run.nodes.cloud!.stdout, plain.stdout);
     assert.match(run.nodes.cloud!.stderr, /edge does not hold this node's last memory image; sending the whole snapshot/);
+  });
+
+  test('a hand-off that cannot be delivered saves the program; --resume continues it once the nodes are back', async () => {
+    const comeback = await build('test/programs/serve/comeback.c');
+    const plain = await runPlain(comeback, { args: ['3'] });
+    const dir = join(work, 'resume');
+    await mkdir(dir);
+    const lost = await runCluster(comeback, {
+      nodes: ['cloud', 'edge'],
+      args: ['3'],
+      output: 'first_node',
+      dir,
+      flags: ['--peer-timeout', '1'],
+      whileRunning: async (c) => {
+        await c.printed('cloud', 'cloud: sleeping');
+        c.procs.get('edge')!.kill('SIGKILL');
+      },
+    });
+    assert.equal(lost.nodes.cloud!.exitCode, 1);
+    const saved = /The program is saved in (\S+\.kafusnap); start the nodes again and continue it with `kafu serve --node-id cloud --resume \S+ \S+`/.exec(
+      lost.nodes.cloud!.stderr,
+    )?.[1];
+    assert.ok(saved, lost.nodes.cloud!.stderr);
+    assert.equal(dirname(saved), dir, 'saved next to the config');
+
+    const resumed = await runCluster(comeback, { nodes: ['cloud', 'edge'], args: ['3'], output: 'first_node', dir, nodeFlags: { cloud: ['--resume', saved] } });
+    assert.equal(resumed.nodes.cloud!.exitCode, 0, resumed.nodes.cloud!.stderr + resumed.nodes.edge!.stderr);
+    assert.equal(resumed.nodes.edge!.exitCode, 0);
+    assert.ok(resumed.logs.includes(`Program is resuming on edge from ${saved}`), resumed.logs.join('\n'));
+    assert.equal(lost.nodes.cloud!.stdout + resumed.nodes.cloud!.stdout, plain.stdout);
+
+    // The wrong file, or a follower given --resume: clear errors before anything starts.
+    const configPath = await clusterConfig(dir, comeback, { nodes: ['cloud', 'edge'] });
+    const notSnapshot = await spawnKafu(['serve', '--node-id', 'cloud', '--resume', configPath, configPath], dir).done;
+    assert.equal(notSnapshot.exitCode, 1);
+    assert.match(notSnapshot.stderr, /--resume: .*kafu-config\.yaml: not a valid kafu snapshot: bad magic/);
+    const follower = await spawnKafu(['serve', '--node-id', 'edge', '--resume', saved, configPath], dir).done;
+    assert.match(follower.stderr, /--resume: only the first node \(cloud\) resumes a saved program/);
   });
 
   test('SIGTERM to one node (a pod deleted) stops every node with exit code 143', async () => {
