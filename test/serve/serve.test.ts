@@ -220,7 +220,8 @@ describe('kafu serve: mistakes and failures end every node with a clear message,
   });
 
   /** Run linger.c (`seconds` on edge) and send `signal` to `victim` once the program waits on edge. */
-  const signalWhileOnEdge = (victim: string, signal: NodeJS.Signals, settleMs = 0, seconds = 60, clusterYaml?: string[]) =>
+  /** `handedOff`: also wait until cloud knows the hand-off to edge is done. */
+  const signalWhileOnEdge = (victim: string, signal: NodeJS.Signals, handedOff = false, seconds = 60, clusterYaml?: string[]) =>
     runCluster(linger, {
       nodes: ['cloud', 'edge'],
       args: [String(seconds)],
@@ -228,13 +229,13 @@ describe('kafu serve: mistakes and failures end every node with a clear message,
       clusterYaml,
       whileRunning: async (c) => {
         await c.printed('edge', 'edge: waiting');
-        await new Promise((r) => setTimeout(r, settleMs));
+        if (handedOff) await c.printed('cloud', 'Program moved to edge');
         c.procs.get(victim)!.kill(signal);
       },
     });
 
   test('a node that dies while it holds the program: the first node reports the program lost, exit 1', async () => {
-    const run = await signalWhileOnEdge('edge', 'SIGKILL', 500); // 500 ms: the hand-off's reply has reached cloud
+    const run = await signalWhileOnEdge('edge', 'SIGKILL', true);
     assert.equal(run.nodes.cloud!.exitCode, 1, run.nodes.cloud!.stderr);
     assert.match(run.nodes.cloud!.stderr, /node edge, where the program was running, stopped answering; the program is lost/);
   });
@@ -246,7 +247,7 @@ describe('kafu serve: mistakes and failures end every node with a clear message,
   });
 
   test('follower_on_coordinator_lost: ignore — the follower runs on, and fails only when it must hand the program back', async () => {
-    const run = await signalWhileOnEdge('cloud', 'SIGKILL', 0, 6, ['  heartbeat: { interval_ms: 200, follower_on_coordinator_lost: ignore }']);
+    const run = await signalWhileOnEdge('cloud', 'SIGKILL', false, 6, ['  heartbeat: { interval_ms: 200, follower_on_coordinator_lost: ignore }']);
     const { edge } = run.nodes;
     assert.equal(edge!.exitCode, 1, edge!.stderr);
     assert.doesNotMatch(edge!.stderr, /lost the first node/);
