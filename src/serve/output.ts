@@ -2,7 +2,6 @@
 // `first_node`: nodes other than the first send their output to the first node in order, and a node hands the
 // program on (or ends it) only once everything it printed has arrived, so the first node's terminal shows the
 // whole output in program order, as one process would.
-import type { Logger } from '../core/log.js';
 import type { Peers } from './peers.js';
 import type { OutputChunk, OutputRequest } from './protocol.js';
 
@@ -33,7 +32,7 @@ export function localOutput(): OutputSink {
 }
 
 /** Sends to the first node, in order, one request at a time; a failure to deliver is fatal (`onLost`). */
-export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs: number; log: Logger; onLost: (e: Error) => void }): OutputSink {
+export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs: number; onLost: (e: Error) => void }): OutputSink {
   const queue: OutputChunk[] = [];
   const stream = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
   let seq = 0;
@@ -41,13 +40,11 @@ export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs:
   let holding = false;
   const pump = async () => {
     while (queue.length > 0 && !holding) {
-      const batch: OutputChunk[] = [];
-      let bytes = 0;
-      while (queue.length > 0 && (batch.length === 0 || bytes + queue[0]!.data.byteLength <= MAX_BATCH_BYTES)) {
-        const c = queue.shift()!;
-        bytes += c.data.byteLength;
-        batch.push(c);
+      let n = 1;
+      for (let bytes = queue[0]!.data.byteLength; n < queue.length && bytes + queue[n]!.data.byteLength <= MAX_BATCH_BYTES; n++) {
+        bytes += queue[n]!.data.byteLength;
       }
+      const batch = queue.splice(0, n);
       const req = { from: peers.self, stream, seq: ++seq, chunks: batch };
       await peers.retry(firstNode, 'forwarding program output', { timeoutMs: o.timeoutMs, attemptMs: 10_000 }, (c, deadlineMs) =>
         c.output(req, { deadlineMs }),

@@ -1,5 +1,6 @@
-// The gRPC protocol between nodes (proto/kafu.proto), loaded at run time with proto-loader, with TypeScript types
-// for its messages and a client that retries the way a cluster of restarting processes needs.
+// The gRPC protocol between nodes (proto/kafu.proto), loaded at run time with proto-loader: TypeScript types for
+// its messages, the server side (handlers → service) and a client whose calls are single attempts (peers.ts
+// decides about retries).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +31,7 @@ export interface InputReply { data: Uint8Array; eof: boolean }
 export interface HeartbeatRequest { from: string; executionStarted: boolean }
 export interface HeartbeatReply { running: boolean }
 export interface ShutdownRequest { from: string; reason: string; exitCode: number; programFinished: boolean }
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export type Empty = {};
+export type Empty = Record<string, never>;
 
 /** What a node serves; each handler may throw a ServiceError-like `{ code, details }` or resolve. */
 export interface KafuNodeHandlers {

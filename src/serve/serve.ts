@@ -94,7 +94,6 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       forwarding && !coordinator
         ? forwardedOutput(peers, first.id, {
             timeoutMs: o.peerTimeoutMs,
-            log,
             onLost: (e) => void fail(`program output cannot reach the first node: ${e.message}`),
           })
         : local,
