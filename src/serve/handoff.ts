@@ -10,8 +10,11 @@ import { describeMigration } from '../core/program.js';
 import { transferBaselineId } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
 import type { NodeContext } from './node-context.js';
-import { BASELINE_MISSING, BaselineMissing, RpcRefusal, type MigrateReply, type MigrateStart, type OutputChunk } from './protocol.js';
+import { BASELINE_MISSING, RpcRefusal, type MigrateReply, type MigrateStart, type OutputChunk } from './protocol.js';
 import type { Encoded } from './worker-messages.js';
+
+/** The destination lacks the memory a delta is against: send the whole snapshot. */
+class BaselineMissing extends Error {}
 
 /** Send the program, stopped here and encoded by the worker (a delta when it could be), to `m.to`. */
 export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: number, initial: Encoded): Promise<void> {
@@ -80,7 +83,10 @@ export function sendProgram(
       attemptMs: 30_000 + snapshot.bytes.byteLength / 10_000, // ≥ 10 MB/s
       onFirstFailure: (why) => ctx.log.warn(`node ${to} is ${why}; waiting for it`),
     },
-    (c, deadlineMs) => c.migrate(start, [snapshot.bytes], { deadlineMs }),
+    (c, deadlineMs) =>
+      c.migrate(start, [snapshot.bytes], { deadlineMs }).catch((e: { code?: number }) => {
+        throw e.code === BASELINE_MISSING ? new BaselineMissing() : e;
+      }),
   );
 }
 

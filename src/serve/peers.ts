@@ -3,7 +3,7 @@
 import type { NodeConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { BASELINE_MISSING, BaselineMissing, KafuNodeClient, describeRpcError, isTransient } from './protocol.js';
+import { KafuNodeClient, describeRpcError, isTransient } from './protocol.js';
 
 export interface RetryOptions {
   /** Give up after this long (ms) of failed attempts. */
@@ -44,7 +44,8 @@ export class Peers {
 
   /**
    * Call `fn` on node `id` until it answers; transient failures (unreachable, no answer in time) are retried with
-   * backoff 200 ms → 2 s until `timeoutMs`, anything else is final. Throws a UserError naming the node.
+   * backoff 200 ms → 2 s until `timeoutMs`, any other gRPC status is final: both throw a UserError naming the
+   * node. Errors that are not gRPC statuses (the caller's own) pass through unchanged.
    */
   async retry<T>(id: string, what: string, o: RetryOptions, fn: (c: KafuNodeClient, deadlineMs: number) => Promise<T>): Promise<T> {
     const until = Date.now() + o.timeoutMs;
@@ -54,8 +55,8 @@ export class Peers {
       try {
         return await fn(this.client(id), o.attemptMs);
       } catch (e) {
+        if (typeof (e as { code?: unknown }).code !== 'number') throw e;
         const why = describeRpcError(e);
-        if ((e as { code?: number }).code === BASELINE_MISSING) throw new BaselineMissing(why);
         if (!isTransient(e)) throw new UserError(`${what}: node ${id} (${this.where(id)}) refused: ${why}`);
         if (Date.now() + backoff > until) {
           throw new UserError(`${what}: node ${id} (${this.where(id)}) is ${why}; gave up after ${Math.round(o.timeoutMs / 1000)} s`);

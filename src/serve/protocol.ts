@@ -205,9 +205,6 @@ export class KafuNodeClient {
 /** The status a node answers a delta snapshot with when it does not hold the memory image the delta is against. */
 export const BASELINE_MISSING = grpc.status.NOT_FOUND;
 
-/** Thrown by `Peers.retry` when the destination lacks the baseline of a delta (send the whole snapshot then). */
-export class BaselineMissing extends Error {}
-
 /** Errors worth another attempt: the peer is (still) down, restarting or slow. Refusals are not retried. */
 export function isTransient(e: unknown): boolean {
   const code = (e as { code?: number }).code;
