@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../src/clang/index.js';
-import { KAFU_BIN, freePorts, logMessages } from '../test/support/cluster.js';
+import { KAFU_BIN } from '../test/support/build.js';
+import { freePorts, logMessages } from '../test/support/cluster.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kafu-bench-serve-'));
 const hops = 10;

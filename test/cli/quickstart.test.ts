@@ -5,15 +5,14 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { repoRoot } from '../support/build.js';
+import { KAFU_BIN, repoRoot } from '../support/build.js';
 import { freePorts } from '../support/cluster.js';
 
-const kafuBin = join(repoRoot, 'bin', 'kafu.js');
 const work = mkdtempSync(join(tmpdir(), 'kafu-quickstart-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 function kafu(args: string[], cwd = work) {
-  const r = spawnSync(process.execPath, [kafuBin, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [KAFU_BIN, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

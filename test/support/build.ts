@@ -34,6 +34,9 @@ export const repoRoot: string = (() => {
 
 export const buildCacheDir = join(repoRoot, '.cache', 'test-builds');
 
+/** The `kafu` command of this checkout, for tests that run it as a real process. */
+export const KAFU_BIN = join(repoRoot, 'bin', 'kafu.js');
+
 const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /** The compiled modules of `dir` (this build's .js, tests excluded) and every local module they import. */

@@ -6,7 +6,7 @@ import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './build.js';
+import { KAFU_BIN } from './build.js';
 import { PROGRAM_NAME } from './run.js';
 
 export interface ClusterOptions {
@@ -55,8 +55,6 @@ export interface RunningCluster {
   /** Kill node `id` (SIGKILL) and start it again; its result is then the new process's. */
   restart(id: string): Promise<void>;
 }
-
-export const KAFU_BIN = join(repoRoot, 'bin', 'kafu.js');
 
 /** Ports free right now on 127.0.0.1 (each bound and released). */
 export async function freePorts(n: number): Promise<number[]> {
