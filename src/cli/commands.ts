@@ -1,5 +1,6 @@
 // The list of subcommands. Each file registers one tool.
 import type { Command } from 'commander';
+import { registerCerts } from './certs.js';
 import { registerClang } from './clang.js';
 import { registerDoctor } from './doctor.js';
 import { registerInspect } from './inspect.js';
@@ -11,6 +12,7 @@ export function registerCommands(program: Command): void {
   registerClang(program);
   registerSinglenode(program);
   registerServe(program);
+  registerCerts(program);
   registerInspect(program);
   registerRun(program);
   registerDoctor(program);

@@ -20,6 +20,10 @@ interface ServeFlags {
   peerTimeout: number;
   forceMigrationEvery?: number;
   resume?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  healthPort?: number;
 }
 
 export function registerServe(program: Command): void {
@@ -38,6 +42,10 @@ export function registerServe(program: Command): void {
       new Option('--peer-timeout <seconds>', 'how long to wait for a node that does not answer').default(60).argParser(wholeNumber(1)),
     )
     .option('--resume <file>', 'first node: continue a program saved when a migration could not be delivered')
+    .option('--tls-ca <file>', 'the cluster\'s CA certificate (PEM), instead of cluster.tls.ca')
+    .option('--tls-cert <file>', 'this node\'s certificate (PEM, common name = node id), instead of cluster.tls.cert')
+    .option('--tls-key <file>', 'this node\'s private key (PEM), instead of cluster.tls.key')
+    .option('--health-port <port>', 'also serve the gRPC health service alone, in plaintext, on this port (probes)', wholeNumber(1))
     .option(
       '--force-migration-every <n>',
       'testing: also move the program to the next node after every n-th WASI call (build with --kafu-syscall-points)',
@@ -50,10 +58,13 @@ export function registerServe(program: Command): void {
         `--peer-timeout=${o.peerTimeout}`,
         ...(o.forceMigrationEvery ? [`--force-migration-every=${o.forceMigrationEvery}`] : []),
       ];
+      const tlsFlags = o.tlsCa !== undefined || o.tlsCert !== undefined || o.tlsKey !== undefined;
       if (o.all) {
+        if (tlsFlags || o.healthPort !== undefined) throw new UserError('--tls-* and --health-port are per node: use them with --node-id');
         process.exitCode = await serveAll(config, passOn, o.resume === undefined ? [] : [`--resume=${o.resume}`]);
         return;
       }
+      if (o.healthPort !== undefined && o.healthPort > 65535) throw new UserError('--health-port: expected a port from 1 to 65535');
       const logPrefix = process.env.KAFU_LOG_PREFIX ?? '';
       const log = createLogger((l) => process.stderr.write(l), parseLevel(o.logLevel), logPrefix);
       process.exitCode = await serveNode(config, {
@@ -65,6 +76,8 @@ export function registerServe(program: Command): void {
         peerTimeoutMs: o.peerTimeout * 1000,
         forceMigrationEvery: o.forceMigrationEvery,
         resume: o.resume,
+        tlsFiles: tlsFlags ? { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey } : undefined,
+        healthPort: o.healthPort,
       });
     });
 }

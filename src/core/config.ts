@@ -39,7 +39,19 @@ const appSchema = z
     if (dup) ctx.addIssue({ code: 'custom', path: ['mounts'], message: `two mounts at ${dup} (preopened_dir is the mount at /)` });
   });
 
+// Mutual TLS between nodes: the CA every node trusts and this node's certificate and key (PEM files, relative to the
+// config; `${node}` stands for the node's id). A node's identity is its certificate's common name. `plaintext`
+// turns encryption and authentication off, explicitly (a trusted network only; logged as a warning).
+const tlsSchema = z.union(
+  [
+    z.literal('plaintext'),
+    z.strictObject({ ca: nonEmpty('ca'), cert: nonEmpty('cert'), key: nonEmpty('key') }),
+  ],
+  { error: 'tls must be a map { ca, cert, key } of PEM files, or plaintext' },
+);
+
 const clusterSchema = z.strictObject({
+  tls: tlsSchema.optional(),
   heartbeat: z
     .strictObject({
       follower_on_coordinator_lost: z.enum(['shutdown_self', 'ignore']).default('shutdown_self'),
@@ -61,8 +73,14 @@ export const configSchema = z.strictObject({
   name: nonEmpty('name'),
   app: appSchema,
   nodes: z
-    .record(z.string().min(1, 'node id must not be empty'), nodeSchema, {
-      error: (iss) => (iss.input === undefined ? 'nodes is required' : 'nodes must be a map of node id → node'),
+    .record(
+      // A node id names certificates (its common name), files (`${node}` in paths) and Kubernetes objects.
+      z.string().min(1, 'node id must not be empty').regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, {
+        error: (iss) => `node id ${JSON.stringify(iss.input)}: use letters, digits, '_', '-' and '.' (at most 63, not starting with '.' or '-')`,
+      }),
+      nodeSchema,
+      {
+      error: (iss) => (iss.code !== 'invalid_type' ? undefined : iss.input === undefined ? 'nodes is required' : 'nodes must be a map of node id → node'),
     })
     .refine((n) => Object.keys(n).length > 0, { message: 'at least one node is required' }),
   cluster: clusterSchema.prefault({}),
@@ -98,6 +116,8 @@ export interface KafuConfig {
   cluster: z.output<typeof clusterSchema>;
 }
 
+export type TlsConfig = z.output<typeof tlsSchema>;
+
 export interface ConfigIssue {
   path: (string | number)[];
   message: string;
@@ -105,18 +125,28 @@ export interface ConfigIssue {
   keys?: string[];
 }
 
+/**
+ * A zod issue as ConfigIssues. A union (e.g. `tls: plaintext | { ca, cert, key }`) whose value has the type of one
+ * branch reports that branch's own issues (a missing `key`), not only "must be one of".
+ */
+function toIssues(i: z.core.$ZodIssue, prefix: PropertyKey[]): ConfigIssue[] {
+  const path = [...prefix, ...i.path];
+  if (i.code === 'invalid_union') {
+    const typed = i.errors.filter((branch) => !branch.some((b) => b.path.length === 0 && (b.code === 'invalid_type' || b.code === 'invalid_value')));
+    if (typed.length === 1) return typed[0]!.flatMap((b) => toIssues(b, path));
+  }
+  if (i.code === 'invalid_key') return i.issues.flatMap((b) => toIssues(b, path)); // a bad node id: say why
+  return [{
+    path: path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+    message: i.code === 'unrecognized_keys' ? `unknown key(s): ${i.keys.join(', ')}` : i.message,
+    keys: i.code === 'unrecognized_keys' ? i.keys : undefined,
+  }];
+}
+
 /** Validate parsed YAML; `nodeOrder` is the order of the ids in the file (JS objects reorder numeric keys). */
 export function validateConfig(raw: unknown, nodeOrder: string[]): { config?: KafuConfig; issues: ConfigIssue[] } {
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    return {
-      issues: parsed.error.issues.map((i) => ({
-        path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
-        message: i.code === 'unrecognized_keys' ? `unknown key(s): ${i.keys.join(', ')}` : i.message,
-        keys: i.code === 'unrecognized_keys' ? i.keys : undefined,
-      })),
-    };
-  }
+  if (!parsed.success) return { issues: parsed.error.issues.flatMap((i) => toIssues(i, [])) };
   const c = parsed.data;
   const ids = nodeOrder.filter((id) => id in c.nodes);
   return {

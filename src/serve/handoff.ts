@@ -27,6 +27,8 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
   let encoded = initial;
   // Held from now on: the program may come back (as a delta against it) before this hop's reply arrives.
   state.heldBaseline = encoded.baselineId;
+  // From now on the program is `m.to`'s: it may even finish there before this hop's reply arrives (access.ts).
+  state.holder = m.to;
   let reply: MigrateReply;
   try {
     try {
@@ -45,7 +47,6 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
   if (state.where === 'departing') {
     // (Unless the program already came back while the reply travelled: then it runs here again.)
     state.where = 'idle';
-    state.holder = m.to;
   }
   const { stats } = encoded;
   log.debug(`hand-off to ${m.to}: encode ${stats.encodeMs.toFixed(1)} ms, transfer and resume ${(performance.now() - t0).toFixed(1)} ms`);

@@ -1,8 +1,13 @@
 // `kafu serve --all CONFIG`: every node of the config as its own `kafu serve --node-id` process on this machine,
 // talking gRPC over the configured addresses, exactly as on separate machines. Log lines get the node id as a
-// prefix; program output is not touched. The first node gets this terminal's stdin.
+// prefix; program output is not touched. The first node gets this terminal's stdin. A config without cluster.tls
+// gets a temporary CA and node certificates (removed at the end), so the local cluster is mutual TLS as well.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeClusterCerts } from '../certs/files.js';
 import { loadConfigFile } from '../node/config-file.js';
 
 const KAFU_BIN = fileURLToPath(new URL('../../../bin/kafu.js', import.meta.url));
@@ -13,9 +18,20 @@ const GRACE_MS = 5000;
 export async function serveAll(configFile: string, flags: string[], firstFlags: string[] = []): Promise<number> {
   const { config } = loadConfigFile(configFile); // errors here are the user's, before anything starts
   const width = Math.max(...config.nodes.map((n) => n.id.length));
-  const children = config.nodes.map((n, i) => ({
+  const certDir = config.cluster.tls === undefined ? mkdtempSync(join(tmpdir(), 'kafu-certs-')) : undefined;
+  try {
+    if (certDir) await writeClusterCerts(config.name, config.nodes, certDir, { days: 30 });
+    const tlsFlags = (id: string) => (certDir ? ['--tls-ca', join(certDir, 'ca.crt'), '--tls-cert', join(certDir, `${id}.crt`), '--tls-key', join(certDir, `${id}.key`)] : []);
+    return await run(config.nodes, width, (id, i) => [...flags, ...tlsFlags(id), ...(i === 0 ? firstFlags : [])], configFile);
+  } finally {
+    if (certDir) rmSync(certDir, { recursive: true, force: true });
+  }
+}
+
+async function run(nodes: { id: string }[], width: number, flagsOf: (id: string, i: number) => string[], configFile: string): Promise<number> {
+  const children = nodes.map((n, i) => ({
     id: n.id,
-    child: spawn(process.execPath, [KAFU_BIN, 'serve', '--node-id', n.id, ...flags, ...(i === 0 ? firstFlags : []), configFile], {
+    child: spawn(process.execPath, [KAFU_BIN, 'serve', '--node-id', n.id, ...flagsOf(n.id, i), configFile], {
       stdio: [i === 0 ? 'inherit' : 'ignore', 'inherit', 'inherit'],
       env: { ...process.env, KAFU_LOG_PREFIX: `[${n.id.padEnd(width)}] ` },
     }),

@@ -5,6 +5,7 @@ import type { Logger } from '../core/log.js';
 import type { OutputSink } from './output.js';
 import type { Peers } from './peers.js';
 import type { ProgramWorker, WorkerEvent } from './program-worker.js';
+import type { NodeTls } from './tls.js';
 
 /** idle: the program is elsewhere; running: it runs here; departing: it stopped here and is being handed on. */
 export type Where = 'idle' | 'running' | 'departing';
@@ -15,7 +16,10 @@ export interface NodeState {
   started: boolean;
   /** The memory baseline this node holds (the last hop's image), for delta migrations. */
   heldBaseline: string | undefined;
-  /** Coordinator: where the program is, as far as it knows (heartbeat replies, its own hand-offs). */
+  /**
+   * Where the program is, as far as this node knows: itself once it received it, the destination of its last
+   * hand-off, and for the coordinator also what heartbeat replies say. access.ts believes "program finished" from it.
+   */
   holder: string;
   /** Follower: when the first node was last heard from (0: never). */
   lastHeartbeat: number;
@@ -38,6 +42,8 @@ export interface NodeContext {
   /** This node's mount identities (guest path → id). */
   storage: Record<string, string>;
   peers: Peers;
+  /** This node's TLS material; undefined in a cluster that is explicitly plaintext. */
+  tls: NodeTls | undefined;
   log: Logger;
   peerTimeoutMs: number;
   worker: ProgramWorker;

@@ -4,6 +4,7 @@ import type { NodeConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { KafuNodeClient, describeRpcError, isTransient } from './protocol.js';
+import type { NodeTls } from './tls.js';
 
 export interface RetryOptions {
   /** Give up after this long (ms) of failed attempts. */
@@ -21,6 +22,7 @@ export class Peers {
     readonly self: string,
     readonly nodes: NodeConfig[],
     private readonly log: Logger,
+    private readonly tls: NodeTls | undefined,
   ) {}
 
   /** Every node but this one, in config order. */
@@ -36,7 +38,7 @@ export class Peers {
   client(id: string): KafuNodeClient {
     let c = this.clients.get(id);
     if (!c) {
-      c = new KafuNodeClient(this.where(id));
+      c = new KafuNodeClient(this.where(id), id, this.tls);
       this.clients.set(id, c);
     }
     return c;

@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
+import { channelCredentials, peerNodeId, type NodeTls } from './tls.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/kafu.proto', import.meta.url));
 /** Snapshot bytes per Migrate message: well under gRPC's default 4 MiB message limit. */
@@ -33,14 +34,17 @@ export interface HeartbeatReply { running: boolean }
 export interface ShutdownRequest { from: string; reason: string; exitCode: number; programFinished: boolean }
 export type Empty = Record<string, never>;
 
-/** What a node serves; each handler may throw a ServiceError-like `{ code, details }` or resolve. */
+/**
+ * What a node serves; each handler may throw an RpcRefusal or resolve. `caller` is the node id the caller's TLS
+ * certificate proves, undefined in a plaintext cluster (access.ts applies the rules).
+ */
 export interface KafuNodeHandlers {
-  hello(req: HelloRequest): Promise<HelloReply>;
-  migrate(start: MigrateStart, data: Uint8Array[]): Promise<MigrateReply>;
-  output(req: OutputRequest): Promise<Empty>;
-  input(req: InputRequest): Promise<InputReply>;
-  heartbeat(req: HeartbeatRequest): Promise<HeartbeatReply>;
-  shutdown(req: ShutdownRequest): Promise<Empty>;
+  hello(req: HelloRequest, caller: string | undefined): Promise<HelloReply>;
+  migrate(start: MigrateStart, data: Uint8Array[], caller: string | undefined): Promise<MigrateReply>;
+  output(req: OutputRequest, caller: string | undefined): Promise<Empty>;
+  input(req: InputRequest, caller: string | undefined): Promise<InputReply>;
+  heartbeat(req: HeartbeatRequest, caller: string | undefined): Promise<HeartbeatReply>;
+  shutdown(req: ShutdownRequest, caller: string | undefined): Promise<Empty>;
 }
 
 /** A refusal a handler sends back to the caller, with a gRPC status code. */
@@ -61,10 +65,13 @@ function kafuPackage(): { KafuNode: grpc.ServiceClientConstructor } {
   return (definition.kafu as grpc.GrpcObject).v1 as unknown as { KafuNode: grpc.ServiceClientConstructor };
 }
 
+/** The node id the caller's certificate proves (TLS), else undefined. */
+const callerOf = (call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext'>) => peerNodeId(call.getAuthContext()?.sslPeerCertificate);
+
 const unary =
-  <Req, Rep>(fn: (req: Req) => Promise<Rep>): grpc.handleUnaryCall<Req, Rep> =>
+  <Req, Rep>(fn: (req: Req, caller: string | undefined) => Promise<Rep>): grpc.handleUnaryCall<Req, Rep> =>
   (call, callback) => {
-    fn(call.request).then(
+    fn(call.request, callerOf(call)).then(
       (reply) => callback(null, reply),
       (e: unknown) => callback(toServiceError(e)),
     );
@@ -99,7 +106,7 @@ export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): vo
           callback({ code: grpc.status.INVALID_ARGUMENT, details: 'Migrate without a start message' });
           return;
         }
-        h.migrate(start, data).then(
+        h.migrate(start, data, callerOf(call)).then(
           (reply) => callback(null, reply),
           (e: unknown) => callback(toServiceError(e)),
         );
@@ -147,9 +154,12 @@ export interface RpcOptions {
 export class KafuNodeClient {
   private readonly client: grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 
-  constructor(readonly target: string) {
+  /** `nodeId`: the node expected at `target` (with TLS, its certificate must say so). */
+  constructor(readonly target: string, nodeId: string, tls: NodeTls | undefined) {
     const Ctor = kafuPackage().KafuNode;
-    this.client = new Ctor(target, grpc.credentials.createInsecure(), {
+    this.client = new Ctor(target, channelCredentials(tls, nodeId), {
+      // TLS: the name to ask for and check is the node id (peers are often reached by IP, which TLS's SNI cannot carry).
+      ...(tls ? { 'grpc.ssl_target_name_override': nodeId, 'grpc.default_authority': nodeId } : {}),
       'grpc.max_receive_message_length': 64 << 20,
       'grpc.max_send_message_length': 64 << 20,
       // Fail fast while a peer is down instead of queueing calls until it comes up; callers retry.

@@ -27,6 +27,8 @@ import { forwardedOutput, localOutput, outputReceiver } from './output.js';
 import { Peers } from './peers.js';
 import { STDIN_CHUNK, answerStdin, processStdinReader, stdinBuffer } from './stdin-bridge.js';
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
+import { admit, heartbeatAllowed, shutdownAllowed } from './access.js';
+import { PLAINTEXT_WARNING, loadNodeTls, serverCredentials, type NodeTls, type TlsFiles } from './tls.js';
 import { RpcRefusal, addKafuNodeService, widenReceiveWindows, type KafuNodeHandlers, type ShutdownRequest } from './protocol.js';
 
 /** Exit code of every node when the cluster fails (a node lost, a migration that cannot be delivered). */
@@ -46,6 +48,10 @@ export interface ServeOptions {
   forceMigrationEvery?: number;
   /** First node: continue the program saved in this file (a hand-off that failed) instead of starting it. */
   resume?: string;
+  /** TLS files from the command line, instead of the config's cluster.tls. */
+  tlsFiles?: TlsFiles;
+  /** Also serve the gRPC health service, alone and in plaintext, on this port (for probes that cannot do mTLS). */
+  healthPort?: number;
 }
 
 export async function serveNode(configFile: string, o: ServeOptions): Promise<number> {
@@ -60,12 +66,17 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   if (o.resume !== undefined && !coordinator) {
     throw new UserError(`--resume: only the first node (${first.id}) resumes a saved program; start ${nodeId} without it`);
   }
+  const tls = loadNodeTls(configFile, config.cluster.tls, nodeId, o.tlsFiles);
+  if (!tls) log.warn(PLAINTEXT_WARNING);
+  else if (tls.notAfter.getTime() - Date.now() < 7 * 86_400_000) {
+    log.warn(`this node's certificate expires on ${tls.notAfter.toISOString()}; rotate it with \`kafu certs\``);
+  }
   const { bytes, where } = await readModule(loaded);
   checkPlacement(requireMetadata(bytes, where), ids, where);
   const mounts = loaded.mounts;
   const moduleSha256 = await sha256Hex(bytes);
   const saved = o.resume === undefined ? undefined : readSaved(o.resume, moduleSha256);
-  const peers = new Peers(nodeId, config.nodes, log);
+  const peers = new Peers(nodeId, config.nodes, log, tls);
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
@@ -87,6 +98,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     moduleSha256,
     storage: Object.fromEntries(mountDirs(mounts, nodeId).map((dir, i) => [mounts[i]!.guest, storageIdentity(dir)])),
     peers,
+    tls,
     log,
     peerTimeoutMs: o.peerTimeoutMs,
     local,
@@ -183,9 +195,9 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   }
 
   /** Best effort: a node that is already gone does not delay the others. */
-  async function tellEveryone(req: ShutdownRequest): Promise<void> {
+  async function tellEveryone(req: ShutdownRequest, except?: string): Promise<void> {
     await Promise.all(
-      peers.others().map((n) =>
+      peers.others().filter((n) => n.id !== except).map((n) =>
         peers.client(n.id).shutdown(req, { deadlineMs: 3000, waitForReady: true }).catch((e: unknown) => {
           log.debug(`could not tell ${n.id} to shut down: ${(e as Error).message}`);
         }),
@@ -194,35 +206,47 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   }
 
   const receiveOutput = outputReceiver(local);
+  // Every handler first admits the caller (access.ts): a node of this cluster, speaking for itself.
   const handlers: KafuNodeHandlers = {
-    hello: async (req) => {
-      if (req.from === first.id) state.lastHeartbeat = Date.now();
+    hello: async (req, proven) => {
+      const caller = admit(ctx, req.from, proven);
+      if (caller === first.id) state.lastHeartbeat = Date.now();
       return { nodeId, configName: config.name, moduleSha256: ctx.moduleSha256, storage: ctx.storage, runtime: RUNTIME_ID };
     },
-    migrate: async (start, data) => {
+    migrate: async (start, data, proven) => {
+      admit(ctx, start.from, proven);
       if (!coordinator) state.lastHeartbeat = Date.now(); // the first node was alive when the program started
       return receiveProgram(ctx, start, data);
     },
-    input: async (req) => {
+    input: async (req, proven) => {
+      admit(ctx, req.from, proven);
       if (!coordinator || !forwarding) throw new RpcRefusal(grpc.status.FAILED_PRECONDITION, `node ${nodeId} does not serve stdin`);
       const data = await stdin.read(Math.max(1, Math.min(req.maxBytes, STDIN_CHUNK)));
       return { data: data ?? new Uint8Array(), eof: data === null };
     },
-    output: async (req) => {
+    output: async (req, proven) => {
+      admit(ctx, req.from, proven);
       if (!coordinator) throw new RpcRefusal(grpc.status.FAILED_PRECONDITION, `node ${nodeId} is not the first node`);
       await receiveOutput(req);
       return {};
     },
-    heartbeat: async (req) => {
-      if (req.from === first.id) state.lastHeartbeat = Date.now();
+    heartbeat: async (req, proven) => {
+      const caller = admit(ctx, req.from, proven);
+      heartbeatAllowed(ctx, caller);
+      state.lastHeartbeat = Date.now();
       return { running: state.where !== 'idle' };
     },
-    shutdown: async (req) => {
+    shutdown: async (req, proven) => {
+      const caller = admit(ctx, req.from, proven);
+      shutdownAllowed(ctx, caller, req.programFinished);
       if (!state.ending) {
         state.ending = true;
         if (req.programFinished) log.info(req.reason);
         else log.error(`stopping: ${req.reason}`);
-        setImmediate(() => finish(req.exitCode)); // reply first, then stop
+        // Pass the end on (access.ts: nodes that do not know the program reached `caller` believe this node), then
+        // stop — after replying.
+        const relay = req.programFinished ? tellEveryone({ ...req, from: nodeId }, caller) : Promise.resolve();
+        setImmediate(() => void relay.finally(() => finish(req.exitCode)));
       }
       return {};
     },
@@ -231,12 +255,19 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   // Stopping one node (Ctrl-C, a pod deleted) stops the program everywhere, with the signal's usual exit code.
   const onSignal = (signal: NodeJS.Signals) => void fail(`stopped by ${signal}`, signal === 'SIGINT' ? 130 : 143);
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
+  const healthService = new HealthImplementation({ '': 'SERVING', 'kafu.v1.KafuNode': 'SERVING' });
   const stops: (() => void)[] = [];
   try {
     addKafuNodeService(server, handlers);
-    new HealthImplementation({ '': 'SERVING', 'kafu.v1.KafuNode': 'SERVING' }).addToServer(server);
+    healthService.addToServer(server);
     const listenHost = o.listen ?? (isIP(me.address) ? me.address : '0.0.0.0');
-    await bind(server, listenHost, me.port, nodeId);
+    await bind(server, listenHost, me.port, nodeId, tls);
+    if (o.healthPort !== undefined) {
+      const health = new grpc.Server();
+      healthService.addToServer(health);
+      stops.push(() => health.forceShutdown());
+      await bind(health, listenHost, o.healthPort, nodeId, undefined);
+    }
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     peers.connectAll();
@@ -300,10 +331,10 @@ function readSaved(file: string, moduleSha256: string): { bytes: Uint8Array; nod
   return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: header.memory.id ?? '' };
 }
 
-function bind(server: grpc.Server, host: string, port: number, nodeId: string): Promise<void> {
+function bind(server: grpc.Server, host: string, port: number, nodeId: string, tls: NodeTls | undefined): Promise<void> {
   const target = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err) => {
+    server.bindAsync(target, serverCredentials(tls), (err) => {
       if (err) reject(new UserError(`node ${nodeId}: cannot listen on ${target}: ${err.message}`));
       else {
         widenReceiveWindows(server);

@@ -78,6 +78,11 @@ test('config errors name the field and file:line', () => {
     configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  migration:\n    memory_compression: lz4\n`),
     at(10, 'cluster\\.migration\\.memory_compression: memory_compression must be true, false or deflate'),
   );
+  // cluster.tls: plaintext or { ca, cert, key }, each mistake named; node ids that could name a path are refused
+  assert.match(configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  tls: { ca: a, cert: b }\n`), at(9, 'cluster\\.tls\\.key: key is required'));
+  assert.match(configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  tls: plain\n`), at(9, 'cluster\\.tls: tls must be a map \\{ ca, cert, key \\} of PEM files, or plaintext'));
+  assert.match(configError(`name: x\napp:\n  path: ./m.wasm\nnodes:\n  ../up:\n    address: a\n    port: 1\n`), /nodes\.\.\.\/up: node id "\.\.\/up": use letters/);
+  assert.equal(parseConfigText(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  tls: plaintext\n`, FILE).config.cluster.tls, 'plaintext');
   // several problems: one line each
   assert.equal(configError('').split('\n').length, 4);
   // YAML syntax

@@ -3,8 +3,6 @@
 // run's, byte for byte, and every node exits with the program's exit code.
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -345,31 +343,6 @@ describe('kafu serve: mistakes and failures end every node with a clear message,
     assert.match(cloud.stderr, /node edge runs module [0-9a-f]{12}…, this node [0-9a-f]{12}…: every node must run the same module/);
     assert.equal(cloud.stdout, '', 'the program never started');
     assert.equal(e.exitCode, 1);
-  });
-
-  test('every node serves the standard gRPC health service (readiness probes)', async () => {
-    const dir = join(work, 'health');
-    await mkdir(dir);
-    const configPath = await clusterConfig(dir, linger, { nodes: ['cloud', 'edge'] });
-    const port = Number([...(await readFile(configPath, 'utf8')).matchAll(/port: (\d+)/g)][1]![1]);
-    const edge = spawnKafu(['serve', '--node-id', 'edge', configPath], dir);
-    try {
-      await edge.printed('Node edge listening');
-      const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
-      const client = new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-      const check = (service: string) =>
-        new Promise<unknown>((resolve, reject) =>
-          (client as unknown as Record<string, (r: object, cb: (e: Error | null, r: unknown) => void) => void>).check!(
-            { service },
-            (e, r) => (e ? reject(e) : resolve(r)),
-          ),
-        );
-      assert.deepEqual(await check(''), { status: 'SERVING' });
-      assert.deepEqual(await check('kafu.v1.KafuNode'), { status: 'SERVING' });
-      client.close();
-    } finally {
-      edge.proc.kill('SIGKILL');
-    }
   });
 
   test('user mistakes: unknown node id, a port in use, neither --node-id nor --all', async () => {

@@ -6,6 +6,7 @@ import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeClusterCerts } from '../../src/certs/files.js';
 import { KAFU_BIN } from './build.js';
 import { PROGRAM_NAME } from './run.js';
 
@@ -33,6 +34,11 @@ export interface ClusterOptions {
   timeoutMs?: number;
   /** Folder of the config (mount paths are relative to it) and working folder (default: a temporary one). */
   dir?: string;
+  /**
+   * `mtls` (the default): `kafu certs` material in DIR/certs and cluster.tls pointing at it, as in production;
+   * `plaintext`: cluster.tls: plaintext.
+   */
+  tls?: 'mtls' | 'plaintext';
 }
 
 export interface NodeRun {
@@ -82,7 +88,13 @@ export async function clusterConfig(dir: string, modulePath: string, o: ClusterO
     ...o.nodes.flatMap((id, i) => [`  ${JSON.stringify(id)}:`, '    address: 127.0.0.1', `    port: ${ports[i]}`]),
     'cluster:',
     ...(o.clusterYaml ?? ['  heartbeat:', '    interval_ms: 200']),
+    ...(o.tls === 'plaintext'
+      ? ['  tls: plaintext']
+      : ['  tls:', '    ca: ./certs/ca.crt', '    cert: ./certs/${node}.crt', '    key: ./certs/${node}.key']),
   ];
+  if (o.tls !== 'plaintext') {
+    await writeClusterCerts('cluster-test', o.nodes.map((id, i) => ({ id, address: '127.0.0.1', port: ports[i]! })), join(dir, 'certs'), { days: 30 });
+  }
   const configPath = join(dir, 'kafu-config.yaml');
   await writeFile(configPath, lines.join('\n') + '\n');
   return configPath;

@@ -1,0 +1,40 @@
+// Who may make which call. With TLS the caller is the node its certificate names (tls.ts); in a plaintext cluster
+// only what the request claims, so these rules then keep honest nodes consistent but stop no one.
+//
+//   every call        from a node of this cluster, and `from` is the caller itself
+//   Heartbeat         only from the first node (a forged heartbeat would keep followers alive after it died)
+//   Output, Input     only to the first node (checked by the handlers: only it serves them)
+//   Shutdown          "the program finished" only from the node that holds the program as far as this node knows
+//                     (see shutdownAllowed); "the cluster failed" from any node
+import * as grpc from '@grpc/grpc-js';
+import type { NodeContext } from './node-context.js';
+import { RpcRefusal } from './protocol.js';
+
+const deny = (why: string) => new RpcRefusal(grpc.status.PERMISSION_DENIED, why);
+
+/** The caller's node id, once it is known to be a node of this cluster speaking for itself. */
+export function admit(ctx: NodeContext, claimed: string, proven: string | undefined): string {
+  if (ctx.tls) {
+    if (proven === undefined) throw deny('no node certificate'); // cannot happen past the handshake; be sure anyway
+    if (!ctx.config.nodes.some((n) => n.id === proven)) throw deny(`${proven} is not a node of ${ctx.config.name}`);
+    if (claimed !== proven) throw deny(`the caller's certificate is for ${proven}, but the request says it is from ${JSON.stringify(claimed)}`);
+    return proven;
+  }
+  if (!ctx.config.nodes.some((n) => n.id === claimed)) throw deny(`${JSON.stringify(claimed)} is not a node of ${ctx.config.name}`);
+  return claimed;
+}
+
+export function heartbeatAllowed(ctx: NodeContext, caller: string): void {
+  if (caller !== ctx.first.id) throw deny(`heartbeats come from the first node (${ctx.first.id}), not ${caller}`);
+}
+
+/**
+ * "The program finished" is believed from the node this node last knew to hold the program. Knowledge can lag (the
+ * program went A → B → C, A still thinks B has it), so every node that believes it passes it on to all others
+ * (serve.ts): each node's belief points to a later holder, so the news reaches everyone through nodes they believe.
+ */
+export function shutdownAllowed(ctx: NodeContext, caller: string, programFinished: boolean): void {
+  if (programFinished && caller !== ctx.state.holder) {
+    throw deny(`"program finished" from ${caller}, but the program is on ${ctx.state.holder} as far as ${ctx.nodeId} knows`);
+  }
+}
