@@ -1,20 +1,25 @@
 // npm run bench:serve — migration downtime and bytes sent between two `kafu serve` processes on loopback (gRPC,
 // worker threads, real snapshots), against heap size, with whole uncompressed snapshots and with the default
 // (deltas against the previous hop, compressed). Downtime is what the nodes log: from the program stopping on one
-// node to it running on the other. Prints a table.
+// node to it running on the other. Nodes talk mutual TLS (certificates from `kafu certs`' code), as in production;
+// the last two modes run over plaintext, to show what TLS costs. Prints a table.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeClusterCerts } from '../src/certs/files.js';
 import { compile } from '../src/clang/index.js';
 import { KAFU_BIN } from '../test/support/build.js';
 import { freePorts, logMessages } from '../test/support/cluster.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kafu-bench-serve-'));
 const hops = 10;
+const TLS = '  tls: { ca: ./certs/ca.crt, cert: "./certs/${node}.crt", key: "./certs/${node}.key" }';
 const MODES = [
-  { name: 'full', yaml: '  migration: { memory_migration: full, memory_compression: false }' },
-  { name: 'default (delta+compr.)', yaml: '  migration: { memory_migration: delta, memory_compression: true }' },
+  { name: 'full', yaml: `  migration: { memory_migration: full, memory_compression: false }\n${TLS}` },
+  { name: 'default (delta+compr.)', yaml: `  migration: { memory_migration: delta, memory_compression: true }\n${TLS}` },
+  { name: 'full, plaintext', yaml: '  migration: { memory_migration: full, memory_compression: false }\n  tls: plaintext' },
+  { name: 'default, plaintext', yaml: '  migration: { memory_migration: delta, memory_compression: true }\n  tls: plaintext' },
 ];
 
 function runNode(id: string, config: string): Promise<{ code: number | null; stderr: string }> {
@@ -33,6 +38,7 @@ const toMB = (text: string) => {
 };
 
 try {
+  await writeClusterCerts('bench', ['cloud', 'edge'].map((id) => ({ id, address: '127.0.0.1', port: 1 })), join(dir, 'certs'), { days: 30 });
   const wasm = join(dir, 'heap_hops.wasm');
   const code = await compile(['-O2', 'bench/programs/heap_hops.c', '-o', wasm], { lang: 'c', cwd: process.cwd(), instrument: true, log: () => {} });
   if (code !== 0) throw new Error('compile failed');
