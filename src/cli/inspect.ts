@@ -20,7 +20,7 @@ export function registerInspect(program: Command): void {
       }
       let report;
       try {
-        report = inspectModule(bytes);
+        report = inspectModule(bytes, file);
       } catch (e) {
         if (e instanceof WasmFormatError) throw new UserError(`${file}: ${e.message}`);
         throw e;

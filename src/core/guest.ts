@@ -30,7 +30,28 @@ export class GuestModule {
     } catch (e) {
       throw new UserError(`${where}: not a module this engine accepts: ${(e as Error).message}`);
     }
+    checkExports(module, meta, where);
     return new GuestModule(module, meta, readFrameBounds(bytes), await sha256Hex(bytes), bytes.byteLength);
+  }
+}
+
+/** What the runtime calls and reads in an instance must be there, of the right kind, before anything runs. */
+function checkExports(module: WebAssembly.Module, meta: KafuMetadata, where: string): void {
+  const kinds = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
+  const want: [string, string][] = [
+    ['memory', 'memory'],
+    ['_start', 'function'],
+    ...['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state'].map(
+      (n): [string, string] => [n, 'function'],
+    ),
+    ...meta.globals.map(({ name }): [string, string] => [name, 'global']),
+  ];
+  const missing = want.filter(([name, kind]) => kinds.get(name) !== kind);
+  if (missing.length > 0) {
+    throw new UserError(
+      `${where}: does not export what kafu clang's instrumentation does (${missing.slice(0, 3).map(([n, k]) => `${k} ${n}`).join(', ')}` +
+        `${missing.length > 3 ? ', …' : ''}); rebuild it with \`kafu clang\``,
+    );
   }
 }
 
@@ -94,10 +115,20 @@ export class GuestInstance {
     private readonly options: GuestOptions,
   ) {
     const system = options.system.imports();
-    const instance = new WebAssembly.Instance(guest.module, {
-      wasi_snapshot_preview1: (guest.meta.systemCallPoints ? this.suspendableSystemCalls(system) : system) as WebAssembly.ModuleImports,
-      [MIGRATION_IMPORT.module]: { [MIGRATION_IMPORT.name]: (id: number, kind: number) => this.migrationPoint(id, kind) },
-    });
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(guest.module, {
+        wasi_snapshot_preview1: (guest.meta.systemCallPoints ? this.suspendableSystemCalls(system) : system) as WebAssembly.ModuleImports,
+        [MIGRATION_IMPORT.module]: { [MIGRATION_IMPORT.name]: (id: number, kind: number) => this.migrationPoint(id, kind) },
+      });
+    } catch (e) {
+      // A LinkError or TypeError (an import the runtime does not provide) or a data segment that does not fit (a
+      // RuntimeError): the module's fault, not the runtime's.
+      if (e instanceof WebAssembly.LinkError || e instanceof WebAssembly.RuntimeError || e instanceof TypeError) {
+        throw new UserError(`the module cannot be instantiated: ${e.message}`);
+      }
+      throw e;
+    }
     this.exports = instance.exports as unknown as AsyncifyExports & Record<string, unknown>;
     options.system.setMemory(this.exports.memory);
   }
@@ -162,7 +193,7 @@ export class GuestInstance {
       return;
     }
     const point = this.guest.meta.points[id];
-    if (!point) throw new Error(`kafu: migration point ${id} is not in the module's metadata`);
+    if (!point) throw new UserError(`the module reached migration point ${id}, which its kafu.meta does not list; rebuild it with \`kafu clang\``);
     const migration = this.options.decide(point, kind);
     if (migration) this.suspend(migration);
   }

@@ -15,8 +15,8 @@ export interface InspectReport {
   moduleBytes: number;
 }
 
-export function inspectModule(bytes: Uint8Array): InspectReport {
-  const meta = readMetadata(bytes);
+export function inspectModule(bytes: Uint8Array, where = 'the module'): InspectReport {
+  const meta = readMetadata(bytes, where);
   if (meta) {
     return {
       instrumented: true,

@@ -37,7 +37,14 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   }
   const nodes = doc.get('nodes');
   const nodeOrder = isMap(nodes) ? nodes.items.map((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key))) : [];
-  const { config, issues } = validateConfig(doc.toJS() ?? {}, nodeOrder);
+  let raw: unknown;
+  try {
+    // Aliases are expanded here: a handful is plenty for a config, and bounds a "billion laughs" document.
+    raw = doc.toJS({ maxAliasCount: 50 });
+  } catch (e) {
+    throw new UserError(`invalid YAML in config\n  ${file}: ${(e as Error).message}`);
+  }
+  const { config, issues } = validateConfig(raw ?? {}, nodeOrder);
   if (!config) {
     const lines = issues.map((i) => {
       // The line of the field itself; of the unknown key; else of the nearest enclosing map that exists.
