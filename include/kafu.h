@@ -7,9 +7,14 @@
  * Source-compatible with the original Kafu SDK. KAFU_DEST records "<function>\0<node>\0" in the custom section
  * "kafu.dest"; wasm-ld concatenates the records of every object file (an empty section would be dropped, so the
  * record carries the names as content). `kafu clang` reads them, instruments each function, and removes the section.
+ *
+ * Compiled for anything but WebAssembly (gcc or clang for the host, for unit tests and debugging) both macros expand
+ * to nothing: the program is then an ordinary program that runs in one place.
  */
 #ifndef KAFU_H
 #define KAFU_H
+
+#if defined(__wasm__)
 
 #ifdef __cplusplus
 #define KAFU_EXTERN_C extern "C"
@@ -24,5 +29,12 @@
           ".asciz \"" #name "\"\n"                                                             \
           ".asciz " #node "\n"                                                                  \
           ".text\n");
+
+#else /* a native build: no nodes, no migration */
+
+#define KAFU_EXPORT(name)
+#define KAFU_DEST(name, node)
+
+#endif
 
 #endif /* KAFU_H */

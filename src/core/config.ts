@@ -22,7 +22,12 @@ const appSchema = z
   .strictObject({
     path: nonEmpty('path').optional(),
     url: z.url({ error: 'url must be a URL' }).optional(),
-    args: z.array(z.string({ error: 'each arg must be a string' })).default([]),
+    // As the original accepts them: numbers become their decimal text (`args: [960, 540]`), and an empty `args:`
+    // (null) is no arguments.
+    args: z.preprocess(
+      (v) => (v === null ? [] : v),
+      z.array(z.union([z.string(), z.number().transform(String)], { error: 'each arg must be a string or a number' })),
+    ).default([]),
     env: z.record(z.string(), z.string({ error: 'env values must be strings' })).default({}),
     preopened_dir: nonEmpty('preopened_dir').optional(),
     mounts: z.array(mountSchema).default([]),

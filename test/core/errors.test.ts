@@ -83,6 +83,10 @@ test('config errors name the field and file:line', () => {
   assert.match(configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  tls: plain\n`), at(9, 'cluster\\.tls: tls must be a map \\{ ca, cert, key \\} of PEM files, or plaintext'));
   assert.match(configError(`name: x\napp:\n  path: ./m.wasm\nnodes:\n  ../up:\n    address: a\n    port: 1\n`), /nodes\.\.\.\/up: node id "\.\.\/up": use letters/);
   assert.equal(parseConfigText(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  tls: plaintext\n`, FILE).config.cluster.tls, 'plaintext');
+  // the original's spellings: numbers as args, an empty `args:`
+  assert.deepEqual(parseConfigText(`name: x\napp:\n  path: ./m.wasm\n  args: [960, 540, s]\n${NODES}`, FILE).config.app.args, ['960', '540', 's']);
+  assert.deepEqual(parseConfigText(`name: x\napp:\n  path: ./m.wasm\n  args:\n${NODES}`, FILE).config.app.args, []);
+  assert.match(configError(`name: x\napp:\n  path: ./m.wasm\n  args: [{ a: 1 }]\n${NODES}`), /app\.args\.0: each arg must be a string or a number/);
   // several problems: one line each
   assert.equal(configError('').split('\n').length, 4);
   // YAML syntax
