@@ -1,0 +1,61 @@
+// Building blocks for checking the shape of library-OS state that arrives in a snapshot (plain JSON, hostile until
+// checked): bounded counts and strings, decimal bigints in range, paths that could have come from the resolver.
+// A state is checked whole, once, before anything of it touches a disk; a refusal names the field.
+import { z } from 'zod';
+import { canonicalProblem, NAME_MAX, utf8Over } from './path-resolve.js';
+import { StateRefused } from './state-refused.js';
+
+/**
+ * Most entries in one list or record of a state (descriptors, directory listings, follow-mount entries): far
+ * beyond what a program holds (1024 open files by default on Linux), yet a bound on the work a state can cause.
+ */
+export const MAX_ENTRIES = 1 << 20;
+
+/** A string of at most `max` UTF-8 bytes. */
+export const boundedString = (max: number) =>
+  z.string().refine((s) => !utf8Over(s, max), { message: `longer than ${max} bytes` });
+
+/** A bigint as JSON carries it: a decimal string, within [min, max]. */
+export const decimal = (min: bigint, max: bigint) =>
+  z
+    .string()
+    .regex(/^-?(0|[1-9][0-9]{0,19})$/, { message: 'not a decimal integer' })
+    .refine((s) => BigInt(s) >= min && BigInt(s) <= max, { message: `out of range [${min}, ${max}]` });
+
+export const U64_MAX = (1n << 64n) - 1n;
+export const I64_MIN = -(1n << 63n);
+export const I64_MAX = (1n << 63n) - 1n;
+
+/**
+ * A path inside a mount, by its spelling only (canonicalProblem: what the resolver produces for a guest); ""
+ * (the mount itself) where `root` allows it. The disk is asked later, entry by entry (restoredPath).
+ */
+export const mountPath = (root = false) =>
+  z.string().superRefine((p, ctx) => {
+    const problem = p === '' ? (root ? null : 'is empty: that is the mount itself') : canonicalProblem(p);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(p.slice(0, 300))} ${problem}` });
+  });
+
+/** A directory entry's name: one component, not "." or "..", within NAME_MAX. */
+export const entryName = z.string().superRefine((n, ctx) => {
+  if (n === '' || n === '.' || n === '..' || n.includes('/') || n.includes('\0') || utf8Over(n, NAME_MAX)) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(n.slice(0, 300))} is not an entry name` });
+  }
+});
+
+/** A record (JSON object) of at most MAX_ENTRIES entries. */
+export const boundedRecord = <K extends z.ZodType<string>, V extends z.ZodType>(key: K, value: V) =>
+  z
+    .custom<Record<string, unknown>>((o) => typeof o === 'object' && o !== null && !Array.isArray(o) && Object.keys(o).length <= MAX_ENTRIES, {
+      message: `not an object of at most ${MAX_ENTRIES} entries`,
+    })
+    .pipe(z.record(key, value));
+
+/** `raw` as `schema` describes it, or StateRefused naming `what` and the first offending field. */
+export function parseState<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const field = issue.path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
+  throw new StateRefused(`${what}: ${field || '(top level)'}: ${issue.message}`);
+}
