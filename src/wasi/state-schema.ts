@@ -17,10 +17,11 @@ export const boundedString = (max: number) =>
 
 /** A bigint as JSON carries it: a decimal string, within [min, max]. */
 export const decimal = (min: bigint, max: bigint) =>
-  z
-    .string()
-    .regex(/^-?(0|[1-9][0-9]{0,19})$/, { message: 'not a decimal integer' })
-    .refine((s) => BigInt(s) >= min && BigInt(s) <= max, { message: `out of range [${min}, ${max}]` });
+  z.string().superRefine((s, ctx) => {
+    // One check: zod runs every refinement, and BigInt() of a non-decimal string throws.
+    const why = !/^-?(0|[1-9][0-9]{0,19})$/.test(s) ? 'not a decimal integer' : BigInt(s) < min || BigInt(s) > max ? `out of range [${min}, ${max}]` : null;
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  });
 
 export const U64_MAX = (1n << 64n) - 1n;
 export const I64_MIN = -(1n << 63n);
@@ -55,7 +56,15 @@ export const boundedRecord = <K extends z.ZodType<string>, V extends z.ZodType>(
 export function parseState<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const field = issue.path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
+  let issue: z.core.$ZodIssue = r.error.issues[0]!;
+  const path = [...issue.path];
+  // A record's bad key: say what is wrong with the key itself.
+  while (issue.code === 'invalid_key' && issue.issues[0]) {
+    issue = issue.issues[0];
+    path.push(...issue.path);
+  }
+  const field = path
+    .map((k, i) => (typeof k === 'number' ? `[${k}]` : typeof k === 'string' && /^[A-Za-z_$][\w$]*$/.test(k) ? `${i ? '.' : ''}${k}` : `[${JSON.stringify(String(k))}]`))
+    .join('');
   throw new StateRefused(`${what}: ${field || '(top level)'}: ${issue.message}`);
 }
