@@ -17,7 +17,7 @@ import {
   type Manifest,
 } from './follow-mount-transfer.js';
 import type { FsBackend, FsHandle, FsKind, FsOpenFlags, FsStat } from './fs-backend.js';
-import { Errno } from './errno.js';
+import { Errno, errnoOf } from './errno.js';
 import { restoredPath } from './path-resolve.js';
 import { StateRefused } from './state-refused.js';
 
@@ -214,7 +214,17 @@ export class FollowMount {
     const what = `follow mount ${incoming?.mount ?? ''}`.trimEnd();
     const transfer = incoming && parseFollowMountTransfer(incoming.transfer, incoming.blobs, what);
     this.state = transfer?.state ?? { known: {}, manifest: {}, counter: 0 };
-    if (transfer) this.apply(transfer, incoming.blobs, what);
+    if (transfer) {
+      try {
+        this.apply(transfer, incoming.blobs, what);
+      } catch (e) {
+        // The host could not do what a checked entry asks (no space, a name too long for it …): this snapshot
+        // cannot be restored here either. A bug (no error code) stays one.
+        const errno = errnoOf(e);
+        if (e instanceof StateRefused || errno === undefined) throw e;
+        throw new StateRefused(`${what}: cannot be applied here: ${(e as Error).message}`, errno);
+      }
+    }
     this.baseline = new Map();
     for (const [path, seen] of scan(fs)) {
       const m = this.state.manifest[path];

@@ -159,6 +159,13 @@ describe('follow-mount entries from a snapshot', () => {
     }
   });
 
+  test('folders legal for a guest but too deep for this host (its own PATH_MAX): refused, not a crash', async () => {
+    const { t, blobs } = realTransfer();
+    const names = Array.from({ length: 16 }, (_, i) => String(i).padStart(3, '0') + 'x'.repeat(251)); // 4 095 bytes
+    for (let i = 1; i <= names.length; i++) t.upserts.push({ path: names.slice(0, i).join('/'), kind: 'directory' });
+    await assertRefused(t, blobs, /entry "015x+.*name too long|ENAMETOOLONG/);
+  });
+
   test('the manifest, blobs and symlink targets are checked too', async () => {
     const cases: Array<[(t: FollowMountTransfer, b: Uint8Array[]) => void, RegExp]> = [
       [(t) => void (t.state.manifest['../escape'] = { kind: 'file', version: 'x:1' }), /state\.manifest\["\.\.\/escape"\]: "\.\.\/escape" leaves the mount/],
