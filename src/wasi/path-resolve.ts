@@ -156,26 +156,47 @@ export function resolvePath(backend: FsBackend, base: readonly string[], guestPa
  * produces such paths; a backend refuses any other (src/node/fs-backend.ts).
  */
 export function pathEscape(path: string): string | null {
-  if (path === '') return null;
-  if (path.startsWith('/')) return 'is absolute: it leaves the mount';
-  if (path.includes('\0')) return 'contains NUL';
-  for (const c of path.split('/')) {
-    if (c === '..') return 'leaves the mount';
-    if (c === '' || c === '.') return 'is not canonical (an empty or "." component)';
-  }
-  return null;
+  return spellingProblem(path, false, true);
 }
 
 /**
- * Why `path` could not have come from the resolver for a guest — pathEscape(), or beyond the length limits — or
- * null. A check of the path's spelling alone, so a snapshot's shape is checked with it before anything touches
- * a disk; restoredPath() then checks it against the disk.
+ * Why `path` could not have come from the resolver for a guest — pathEscape(), or beyond the length limits, or ""
+ * (the mount itself) unless `root` allows it — or null. A check of the path's spelling alone, so a snapshot's
+ * shape is checked with it before anything touches a disk; restoredPath() then checks it against the disk.
  */
-export function canonicalProblem(path: string): string | null {
-  const escape = pathEscape(path);
-  if (escape !== null) return escape;
-  if (utf8Over(path, PATH_MAX - 1)) return `is longer than ${PATH_MAX - 1} bytes`;
-  if (splitPath(path).some((c) => utf8Over(c, NAME_MAX))) return `has a component longer than ${NAME_MAX} bytes`;
+export function canonicalProblem(path: string, root = false): string | null {
+  return spellingProblem(path, true, root);
+}
+
+/** One pass over the path (it runs for every backend call and every path of a snapshot's manifests). */
+function spellingProblem(path: string, limits: boolean, root: boolean): string | null {
+  if (path === '') return root ? null : 'is empty: that is the mount itself';
+  if (path.charCodeAt(0) === 0x2f) return 'is absolute: it leaves the mount';
+  let start = 0;
+  let name = 0; // UTF-8 bytes of the current component
+  let total = 0;
+  for (let i = 0; i <= path.length; i++) {
+    const c = i < path.length ? path.charCodeAt(i) : 0x2f;
+    if (c === 0x2f) {
+      const len = i - start;
+      if (len === 0 || (len === 1 && path.charCodeAt(start) === 0x2e)) return 'is not canonical (an empty or "." component)';
+      if (len === 2 && path.charCodeAt(start) === 0x2e && path.charCodeAt(start + 1) === 0x2e) return 'leaves the mount';
+      total += name + 1;
+      if (limits && total - 1 > PATH_MAX - 1) return `is longer than ${PATH_MAX - 1} bytes`;
+      start = i + 1;
+      name = 0;
+    } else if (c === 0) {
+      return 'contains NUL';
+    } else if (limits) {
+      if (c < 0x80) name += 1;
+      else if (c < 0x800) name += 2;
+      else if (c >= 0xd800 && c < 0xdc00 && (path.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        name += 4;
+        i++;
+      } else name += 3;
+      if (name > NAME_MAX) return `has a component longer than ${NAME_MAX} bytes`;
+    }
+  }
   return null;
 }
 
@@ -192,8 +213,7 @@ export function restoredPath(backend: FsBackend, path: string, what: string, roo
     throw new StateRefused(`${what} "${path}" ${why}`, errno);
   };
   if (typeof path !== 'string') return refuse('is not a string', Errno.INVAL);
-  if (path === '' && !root) refuse('is empty: that is the mount itself');
-  const problem = canonicalProblem(path);
+  const problem = canonicalProblem(path, root);
   if (problem !== null) refuse(problem);
   let r: Resolved;
   try {

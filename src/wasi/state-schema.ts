@@ -33,7 +33,7 @@ export const I64_MAX = (1n << 63n) - 1n;
  */
 export const mountPath = (root = false) =>
   z.string().superRefine((p, ctx) => {
-    const problem = p === '' ? (root ? null : 'is empty: that is the mount itself') : canonicalProblem(p);
+    const problem = canonicalProblem(p, root);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(p.slice(0, 300))} ${problem}` });
   });
 
@@ -52,10 +52,21 @@ export const boundedRecord = <K extends z.ZodType<string>, V extends z.ZodType>(
     })
     .pipe(z.record(key, value));
 
+/**
+ * What parseState() returned, and by which schema: a host that checks a whole snapshot before restoring any of it
+ * (src/node/node-system.ts) hands the parts on to the library OS, whose entry points check what they are given
+ * again; a part they are handed as it came out of the check is not walked twice (large manifests cost).
+ */
+const checked = new WeakMap<object, z.ZodType>();
+
 /** `raw` as `schema` describes it, or StateRefused naming `what` and the first offending field. */
 export function parseState<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
+  if (typeof raw === 'object' && raw !== null && checked.get(raw) === schema) return raw as z.output<S>;
   const r = schema.safeParse(raw);
-  if (r.success) return r.data;
+  if (r.success) {
+    if (typeof r.data === 'object' && r.data !== null) checked.set(r.data, schema);
+    return r.data;
+  }
   let issue: z.core.$ZodIssue = r.error.issues[0]!;
   const path = [...issue.path];
   // A record's bad key: say what is wrong with the key itself.
