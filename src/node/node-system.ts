@@ -110,7 +110,11 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
   };
 }
 
-const storageSchema = z.record(z.string(), z.record(z.string(), z.string()));
+/** The resources this host reads from a snapshot (the follow mounts' transfers are checked one by one). */
+const resourcesSchema = z.object({
+  [FOLLOW_RESOURCE]: z.record(z.string(), z.unknown()).optional(),
+  [STORAGE_RESOURCE]: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+});
 
 /**
  * The parts of an arriving snapshot this host reads, their shapes checked before anything is restored; StateRefused
@@ -118,12 +122,13 @@ const storageSchema = z.record(z.string(), z.record(z.string(), z.string()));
  */
 function checkArrival(from: SystemState, mounts: MountConfig[], followed: (m: MountConfig) => boolean) {
   const wasi = parseWasiState(from.wasi, mounts.map((m) => m.guest));
-  const transfers = parseState(z.record(z.string(), z.unknown()).optional(), from.resources[FOLLOW_RESOURCE], FOLLOW_RESOURCE) ?? {};
+  const resources = parseState(resourcesSchema, from.resources, 'resources');
+  const transfers: Record<string, FollowMountTransfer> = {};
   for (const m of mounts) {
-    const t = transfers[m.guest];
-    if (followed(m) && t !== undefined) parseFollowMountTransfer(t, from.blobs, `follow mount ${m.guest}`);
+    const t = resources[FOLLOW_RESOURCE]?.[m.guest];
+    if (followed(m) && t !== undefined) transfers[m.guest] = parseFollowMountTransfer(t, from.blobs, `follow mount ${m.guest}`);
   }
-  const storage: StorageIds | undefined = parseState(storageSchema.optional(), from.resources[STORAGE_RESOURCE], STORAGE_RESOURCE);
+  const storage: StorageIds | undefined = resources[STORAGE_RESOURCE];
   return { wasi, transfers, storage };
 }
 

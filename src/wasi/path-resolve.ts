@@ -35,19 +35,23 @@ export interface Resolved {
   isBase: boolean;
 }
 
+/** UTF-8 bytes of the character at s[i]: 4 for a surrogate pair (two units), 3 for a lone surrogate. */
+function utf8Width(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c < 0x80) return 1;
+  if (c < 0x800) return 2;
+  return c >= 0xd800 && c < 0xdc00 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? 4 : 3;
+}
+
 /** Whether `s` takes more than `max` bytes in UTF-8; stops counting there. */
 export function utf8Over(s: string, max: number): boolean {
   if (s.length > max) return true; // a UTF-16 unit is at least one byte
   if (s.length * 3 <= max) return false; // and at most three (a surrogate pair: four for two)
   let n = 0;
   for (let i = 0; i < s.length && n <= max; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
+    const w = utf8Width(s, i);
+    n += w;
+    if (w === 4) i++;
   }
   return n > max;
 }
@@ -188,12 +192,9 @@ function spellingProblem(path: string, limits: boolean, root: boolean): string |
     } else if (c === 0) {
       return 'contains NUL';
     } else if (limits) {
-      if (c < 0x80) name += 1;
-      else if (c < 0x800) name += 2;
-      else if (c >= 0xd800 && c < 0xdc00 && (path.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-        name += 4;
-        i++;
-      } else name += 3;
+      const w = utf8Width(path, i);
+      name += w;
+      if (w === 4) i++;
       if (name > NAME_MAX) return `has a component longer than ${NAME_MAX} bytes`;
     }
   }

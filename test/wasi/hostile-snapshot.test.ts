@@ -50,10 +50,13 @@ function leaveCloud(): Snapshot {
 }
 
 /** `s` with its library-OS state rewritten by `edit`, through snapshot bytes. */
-function rewritten(s: Snapshot, edit: (wasi: WasiState, follow: FollowMountTransfer, blobs: Uint8Array[]) => void): Snapshot {
+function rewritten(
+  s: Snapshot,
+  edit: (wasi: WasiState, follow: FollowMountTransfer, blobs: Uint8Array[], header: Snapshot['header']) => void,
+): Snapshot {
   const header = JSON.parse(JSON.stringify(s.header)) as Snapshot['header'];
   const blobs = [...s.blobs];
-  edit(header.wasi as WasiState, (header.resources['kafu.mounts'] as Record<string, FollowMountTransfer>)['/']!, blobs);
+  edit(header.wasi as WasiState, (header.resources['kafu.mounts'] as Record<string, FollowMountTransfer>)['/']!, blobs, header);
   return decodeSnapshot(encodeSnapshot({ header, memory: s.memory, blobs }));
 }
 
@@ -76,7 +79,11 @@ async function assertRefused(s: Snapshot, message: RegExp): Promise<void> {
 describe('hostile snapshots of a real program', { concurrency: 1 }, () => {
   test('the real snapshot resumes on edge, which reads data.txt through the descriptor that travelled', async () => {
     const out: string[] = [];
-    const r = runSegment(guest, 'edge', host(out), { from: rewritten(leaveCloud(), () => {}) });
+    const s = leaveCloud();
+    // cloud's folder holds l_out -> <root>/outside and l_up -> ../..: they travel as symlinks, never followed.
+    const sent = (s.header.resources['kafu.mounts'] as Record<string, FollowMountTransfer>)['/']!.upserts;
+    assert.deepEqual(sent.filter((u) => u.path.startsWith('l_')).map((u) => [u.path, u.kind]), [['l_out', 'symlink'], ['l_up', 'symlink']]);
+    const r = runSegment(guest, 'edge', host(out), { from: rewritten(s, () => {}) });
     assert.equal(r.kind, 'migrate');
     assert.equal(out.join(''), 'edge read: inside data\n');
     assert.equal(await readFile(join(sb.root, 'x', 'edge', 'made-on-cloud.txt'), 'utf8'), 'cloud\n');
@@ -109,6 +116,19 @@ describe('hostile snapshots of a real program', { concurrency: 1 }, () => {
       }),
       /follow mount \/: entry "l\/x" leaves the mount/,
     );
+  });
+
+  test('the library-OS parts of the header replaced by other types', async () => {
+    const s = leaveCloud();
+    for (const [edit, why] of [
+      [(h: Snapshot['header']) => void (h.resources = null as never), /resources: \(top level\)/],
+      [(h: Snapshot['header']) => void (h.resources['kafu.mounts'] = []), /resources: \["kafu\.mounts"\]: .*expected record/],
+      [(h: Snapshot['header']) => void (h.resources['kafu.mounts'] = { '/': 'x' }), /follow mount \/: \(top level\)/],
+      [(h: Snapshot['header']) => void (h.wasi = 5), /WASI state: \(top level\)/],
+      [(h: Snapshot['header']) => void (h.resources['kafu.storage'] = { edge: 1 }), /resources: \["kafu\.storage"\]\.edge/],
+    ] as const) {
+      await assertRefused(rewritten(s, (_w, _f, _b, h) => edit(h)), why);
+    }
   });
 
   test('kafu serve --resume of a crafted .kafusnap: both nodes end with one clear line, no stack trace', { timeout: 60_000 }, async () => {
