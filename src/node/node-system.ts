@@ -72,12 +72,13 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
   const mounts = opts.mounts ?? [];
   return {
     createSystem(node, from) {
-      const backends = mountDirs(mounts, node).map((dir) => new NodeFsBackend(dir));
       const followed = (m: MountConfig) => m.mode === 'follow' && !(opts.oneMachine && !m.host.includes('${node}'));
       try {
-        // What the snapshot brings is checked whole before any of it touches this node's folders (each follow
-        // mount and the WASI state check their own again, and their paths against the disk as they apply them).
+        // What the snapshot brings is checked whole before anything is written, even this node's folders (the
+        // follow mounts and the WASI state are handed what came out of the check, and check their paths against
+        // the disk as they apply them).
         const arriving = from && checkArrival(from, mounts, followed);
+        const backends = mountDirs(mounts, node).map((dir) => new NodeFsBackend(dir));
         const follow = new Map<number, FollowMount>();
         mounts.forEach((m, i) => {
           if (!followed(m)) return;
