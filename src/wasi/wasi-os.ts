@@ -3,7 +3,7 @@
 
 import { ClockId, Oflags, Rights } from './constants.js';
 import { Descriptor, filestatOf, type DescriptorState, type Filestat, type Mount } from './descriptor.js';
-import { Errno, WasiError, fail } from './errno.js';
+import { Errno, fail } from './errno.js';
 import { DirectoryDescriptor } from './fd-directory.js';
 import { FileDescriptor } from './fd-file.js';
 import { OutputDescriptor, StdinDescriptor } from './fd-stdio.js';
@@ -288,7 +288,7 @@ export class WasiOs {
       return d;
     }
     if (r.stat?.kind !== 'file') {
-      throw new StateRefused(`fd ${fd}: cannot reopen ${where}: ${r.stat ? 'not a regular file' : 'no such file'}`, Errno.NOENT);
+      throw new StateRefused(`fd ${fd}: cannot reopen ${where}: ${r.stat ? 'not a regular file' : 'no such file'}`);
     }
     let h: FsHandle;
     try {
