@@ -35,3 +35,22 @@ describe('NodeFsBackend sandbox against host-made symlinks', () => {
     }
   });
 });
+
+describe('NodeFsBackend refuses a path that could leave its root by its spelling', () => {
+  it('"..", absolute, ".", empty components and NUL are ENOTCAPABLE before the host is asked', () => {
+    const outer = mkdtempSync(join(tmpdir(), 'kafu-wasi-'));
+    try {
+      const root = join(outer, 'root');
+      mkdirSync(root);
+      writeFileSync(join(outer, 'secret'), 'secret');
+      const fs = new NodeFsBackend(root);
+      for (const path of ['..', '../secret', 'a/../../secret', join(outer, 'secret'), './x', 'a//b', 'a/', 'x\0']) {
+        assert.throws(() => fs.lstat(path), { code: 'ENOTCAPABLE' }, path);
+        assert.throws(() => fs.unlink(path), { code: 'ENOTCAPABLE' }, path);
+      }
+      assert.equal(fs.lstat('').kind, 'directory');
+    } finally {
+      rmSync(outer, { recursive: true, force: true });
+    }
+  });
+});
