@@ -11,6 +11,7 @@
 // records so that a writer can stream them and a reader can apply them one by one (no whole-heap copies).
 // Version 2, the same frame with compressed page records relative to a baseline image, is what travels between
 // nodes: see transfer.ts.
+import { UserError } from './errors.js';
 import type { Migration, MigrationStackState } from './migration-stack.js';
 import type { UnwindArea } from './unwind-area.js';
 
@@ -68,7 +69,10 @@ export interface Snapshot {
   blobs: Uint8Array[];
 }
 
-export class SnapshotFormatError extends Error {}
+/** Bytes or contents that are not a snapshot this runtime restores: said in one line, like a user's mistake. */
+export class SnapshotFormatError extends UserError {
+  override name = 'SnapshotFormatError';
+}
 
 /** The non-zero pages of `memory` (a view of a suspended instance's memory, which nobody writes any more). */
 export function memoryImage(memory: Uint8Array): MemoryImage {

@@ -13,13 +13,22 @@ fsConformance('the node:fs backend (temp dir)', () => {
   return { backend: new NodeFsBackend(dir), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 });
 
+/** A temporary folder `outer` holding `secret` and the preopen's folder `root`; removed afterwards. */
+function withRoot(test: (outer: string, root: string) => void): void {
+  const outer = mkdtempSync(join(tmpdir(), 'kafu-wasi-'));
+  try {
+    const root = join(outer, 'root');
+    mkdirSync(root);
+    writeFileSync(join(outer, 'secret'), 'secret');
+    test(outer, root);
+  } finally {
+    rmSync(outer, { recursive: true, force: true });
+  }
+}
+
 describe('NodeFsBackend sandbox against host-made symlinks', () => {
   it('refuses symlinks planted on the host that lead outside the preopen', () => {
-    const outer = mkdtempSync(join(tmpdir(), 'kafu-wasi-'));
-    try {
-      const root = join(outer, 'root');
-      mkdirSync(root);
-      writeFileSync(join(outer, 'secret'), 'secret');
+    withRoot((outer, root) => {
       writeFileSync(join(root, 'ok'), 'ok');
       symlinkSync(join(outer, 'secret'), join(root, 'abs'));
       symlinkSync('../secret', join(root, 'rel'));
@@ -30,8 +39,19 @@ describe('NodeFsBackend sandbox against host-made symlinks', () => {
       assert.equal(g.open('up/secret', { rights: R_READ }).errno, Errno.NOTCAPABLE);
       assert.equal(g.open('up/root/ok', { rights: R_READ }).errno, Errno.NOTCAPABLE);
       assert.equal(g.open('ok', { rights: R_READ }).errno, 0);
-    } finally {
-      rmSync(outer, { recursive: true, force: true });
-    }
+    });
+  });
+});
+
+describe('NodeFsBackend refuses a path that could leave its root by its spelling', () => {
+  it('"..", absolute, ".", empty components and NUL are ENOTCAPABLE before the host is asked', () => {
+    withRoot((outer, root) => {
+      const fs = new NodeFsBackend(root);
+      for (const path of ['..', '../secret', 'a/../../secret', join(outer, 'secret'), './x', 'a//b', 'a/', 'x\0']) {
+        assert.throws(() => fs.lstat(path), { code: 'ENOTCAPABLE' }, path);
+        assert.throws(() => fs.unlink(path), { code: 'ENOTCAPABLE' }, path);
+      }
+      assert.equal(fs.lstat('').kind, 'directory');
+    });
   });
 });

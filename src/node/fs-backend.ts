@@ -12,7 +12,8 @@
 
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import type { FsBackend, FsHandle, FsKind, FsOpenFlags, FsStat } from '../wasi/fs-backend.js';
+import { FsError, type FsBackend, type FsHandle, type FsKind, type FsOpenFlags, type FsStat } from '../wasi/fs-backend.js';
+import { pathEscape } from '../wasi/path-resolve.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC } = fs.constants;
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
@@ -57,8 +58,15 @@ export class NodeFsBackend implements FsBackend {
     this.root = nodePath.resolve(root);
   }
 
+  /**
+   * The host path of `path`. The library OS hands over only paths its resolver made (src/wasi/path-resolve.ts); one
+   * that could leave the root by its spelling is refused here too, so no bug elsewhere can reach outside it.
+   */
   private full(path: string): string {
-    return path === '' ? this.root : nodePath.join(this.root, path);
+    if (path === '') return this.root;
+    const escape = pathEscape(path);
+    if (escape !== null) throw new FsError('ENOTCAPABLE', `path ${JSON.stringify(path)} ${escape}`);
+    return nodePath.join(this.root, path);
   }
 
   lstat(path: string): FsStat {

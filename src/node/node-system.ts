@@ -6,8 +6,12 @@ import { basename } from 'node:path';
 import type { MountConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { NodeSystem, ProgramHost, SystemState } from '../core/program.js';
+import { z } from 'zod';
+import { SnapshotFormatError } from '../core/snapshot.js';
 import { FollowMount, type FollowMountTransfer } from '../wasi/follow-mount.js';
-import { WasiExit, WasiHost, type WasiState } from '../wasi/index.js';
+import { parseFollowMountTransfer } from '../wasi/follow-mount-transfer.js';
+import { parseWasiState, StateRefused, WasiExit, WasiHost } from '../wasi/index.js';
+import { parseState } from '../wasi/state-schema.js';
 import { NodeFsBackend } from './fs-backend.js';
 
 export interface NodeHostOptions {
@@ -68,34 +72,65 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
   const mounts = opts.mounts ?? [];
   return {
     createSystem(node, from) {
-      const backends = mountDirs(mounts, node).map((dir) => new NodeFsBackend(dir));
-      const incoming = (from?.resources[FOLLOW_RESOURCE] ?? {}) as Record<string, FollowMountTransfer>;
-      const follow = new Map<number, FollowMount>();
-      mounts.forEach((m, i) => {
-        if (m.mode !== 'follow' || (opts.oneMachine && !m.host.includes('${node}'))) return;
-        const transfer = incoming[m.guest];
-        follow.set(i, new FollowMount(backends[i]!, node, transfer && from ? { transfer, blobs: from.blobs } : undefined));
-      });
-      const wasi = new WasiHost({
-        args: [basename(opts.programName), ...opts.args],
-        env: opts.env ?? [],
-        // A follow mount's program-facing backend records what the program changes.
-        preopens: mounts.map((m, i) => ({ guestPath: m.guest, backend: follow.get(i)?.backend ?? backends[i]! })),
-        stdout,
-        stderr,
-        stdin: opts.stdin,
-      });
-      if (from) wasi.importState(from.wasi as WasiState);
-      const storage = (from?.resources[STORAGE_RESOURCE] as StorageIds | undefined) ?? opts.storage;
-      const sameStorage = (m: MountConfig, to: string): boolean => {
-        if (!storage) return mountDir(m, node) === mountDir(m, to); // one process, one machine
-        const here = storage[node]?.[m.guest];
-        return here !== undefined && here === storage[to]?.[m.guest];
-      };
-      return nodeSystem(wasi, node, mounts, follow, sameStorage, storage);
+      const followed = (m: MountConfig) => m.mode === 'follow' && !(opts.oneMachine && !m.host.includes('${node}'));
+      try {
+        // What the snapshot brings is checked whole before anything is written, even this node's folders (the
+        // follow mounts and the WASI state are handed what came out of the check, and check their paths against
+        // the disk as they apply them).
+        const arriving = from && checkArrival(from, mounts, followed);
+        const backends = mountDirs(mounts, node).map((dir) => new NodeFsBackend(dir));
+        const follow = new Map<number, FollowMount>();
+        mounts.forEach((m, i) => {
+          if (!followed(m)) return;
+          const transfer = arriving?.transfers[m.guest];
+          follow.set(i, new FollowMount(backends[i]!, node, transfer && from ? { transfer, blobs: from.blobs, mount: m.guest } : undefined));
+        });
+        const wasi = new WasiHost({
+          args: [basename(opts.programName), ...opts.args],
+          env: opts.env ?? [],
+          // A follow mount's program-facing backend records what the program changes.
+          preopens: mounts.map((m, i) => ({ guestPath: m.guest, backend: follow.get(i)?.backend ?? backends[i]! })),
+          stdout,
+          stderr,
+          stdin: opts.stdin,
+        });
+        if (arriving) wasi.importState(arriving.wasi);
+        const storage = arriving?.storage ?? opts.storage;
+        const sameStorage = (m: MountConfig, to: string): boolean => {
+          if (!storage) return mountDir(m, node) === mountDir(m, to); // one process, one machine
+          const here = storage[node]?.[m.guest];
+          return here !== undefined && here === storage[to]?.[m.guest];
+        };
+        return nodeSystem(wasi, node, mounts, follow, sameStorage, storage);
+      } catch (e) {
+        if (e instanceof StateRefused) throw new SnapshotFormatError(e.message);
+        throw e;
+      }
     },
     exitCode: (e) => (e instanceof WasiExit ? e.code : undefined),
   };
+}
+
+/** The resources this host reads from a snapshot (the follow mounts' transfers are checked one by one). */
+const resourcesSchema = z.object({
+  [FOLLOW_RESOURCE]: z.record(z.string(), z.unknown()).optional(),
+  [STORAGE_RESOURCE]: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+});
+
+/**
+ * The parts of an arriving snapshot this host reads, their shapes checked before anything is restored; StateRefused
+ * names the part and field.
+ */
+function checkArrival(from: SystemState, mounts: MountConfig[], followed: (m: MountConfig) => boolean) {
+  const wasi = parseWasiState(from.wasi, mounts.map((m) => m.guest));
+  const resources = parseState(resourcesSchema, from.resources, 'resources');
+  const transfers: Record<string, FollowMountTransfer> = {};
+  for (const m of mounts) {
+    const t = resources[FOLLOW_RESOURCE]?.[m.guest];
+    if (followed(m) && t !== undefined) transfers[m.guest] = parseFollowMountTransfer(t, from.blobs, `follow mount ${m.guest}`);
+  }
+  const storage: StorageIds | undefined = resources[STORAGE_RESOURCE];
+  return { wasi, transfers, storage };
 }
 
 function nodeSystem(

@@ -3,6 +3,7 @@
 
 import { Errno, WasiError } from './errno.js';
 import type { FsBackend, FsStat } from './fs-backend.js';
+import type { DescriptorState } from './state.js';
 
 export interface Filestat {
   dev: bigint;
@@ -22,36 +23,7 @@ export interface Fdstat {
   rightsInheriting: bigint;
 }
 
-/** JSON-safe state of one descriptor (bigints as decimal strings). */
-export type DescriptorState =
-  | { kind: 'stdin' | 'stdout' | 'stderr' }
-  | {
-      kind: 'file';
-      preopen: number;
-      path: string;
-      offset: string;
-      fdflags: number;
-      read: boolean;
-      write: boolean;
-      rightsBase: string;
-      rightsInheriting: string;
-    }
-  | {
-      kind: 'directory';
-      preopen: number;
-      path: string;
-      /** Set for a preopen's own descriptor: the name fd_prestat_dir_name reports. */
-      preopenName: string | null;
-      rightsBase: string;
-      rightsInheriting: string;
-      /** The cookie after the last entry fd_readdir returned (informational; readdir is cookie-driven). */
-      cursor: string;
-      /**
-       * The names fd_readdir's cookies index (in cookie order, after "." and ".."), as listed at the last
-       * rewind; null (or absent, in state from before it was kept) when none is under way: the next call lists.
-       */
-      listing?: string[] | null;
-    };
+export type { DescriptorState } from './state.js';
 
 /** A filesystem a descriptor lives in: its index in WasiOptions.preopens, and that preopen's backend. */
 export interface Mount {

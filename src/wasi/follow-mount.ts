@@ -7,37 +7,28 @@
 // (every write goes through `backend`, which records the paths it touches) or when its stat changed otherwise;
 // the snapshot remembers, per node, the versions that node held when the program last left it, so a return trip
 // sends only what changed since. File times travel; hard links within the mount stay links.
+import {
+  parseFollowMountTransfer,
+  symlinkTarget,
+  type EntryKind,
+  type FollowMountState,
+  type FollowMountTransfer,
+  type FollowMountUpsert,
+  type Manifest,
+} from './follow-mount-transfer.js';
 import type { FsBackend, FsHandle, FsKind, FsOpenFlags, FsStat } from './fs-backend.js';
+import { Errno, errnoOf } from './errno.js';
+import { restoredPath } from './path-resolve.js';
+import { StateRefused } from './state-refused.js';
 
-type EntryKind = 'file' | 'directory' | 'symlink';
-/** path → version; directories and symlinks are versioned too. */
-type Manifest = Record<string, { kind: EntryKind; version: string }>;
+export type { FollowMountState, FollowMountTransfer, FollowMountUpsert };
 
-export interface FollowMountState {
-  /** Versions each node held when the program last left it (or arrived, for the destination). */
-  known: Record<string, Manifest>;
-  /** Current versions, as of the last departure. */
-  manifest: Manifest;
-  counter: number;
-}
-
-export interface FollowMountUpsert {
-  path: string;
-  kind: EntryKind;
-  /** File contents or symlink target, as a blob index. */
-  blob?: number;
-  /** A hard link to this other path of the mount (sent earlier in the same transfer or already there). */
-  linkTo?: string;
-  /** Times (ns, decimal) to restore; directories get theirs after everything inside is written. */
-  atimNs?: string;
-  mtimNs?: string;
-}
-
-export interface FollowMountTransfer {
-  state: FollowMountState;
-  /** Entries to create or overwrite on the destination, parents first. */
-  upserts: FollowMountUpsert[];
-  deletes: string[];
+/** What arrives with the program: the transfer (JSON from the snapshot, checked here), its blobs, the mount's name. */
+export interface Arrival {
+  transfer: unknown;
+  blobs: Uint8Array[];
+  /** The mount's guest path, for messages. */
+  mount?: string;
 }
 
 interface Seen {
@@ -208,16 +199,32 @@ export class FollowMount {
   private readonly baseline: Map<string, Seen & { version: string }>;
   private state: FollowMountState;
 
-  /** Arrive on `node`: apply what the program brings, then note what this node's copy now holds. */
+  /**
+   * Arrive on `node`: apply what the program brings, then note what this node's copy now holds. The transfer is
+   * hostile until checked: its shape whole before anything is written, each path against the disk as it is
+   * applied; a refusal is a StateRefused, and nothing outside the folder is ever touched.
+   */
   constructor(
     private readonly fs: FsBackend,
     private readonly node: string,
-    incoming?: { transfer: FollowMountTransfer; blobs: Uint8Array[] },
+    incoming?: Arrival,
   ) {
     this.recorder = new RecordingBackend(fs);
     this.backend = this.recorder;
-    this.state = incoming?.transfer.state ?? { known: {}, manifest: {}, counter: 0 };
-    if (incoming) this.apply(incoming.transfer, incoming.blobs);
+    const what = `follow mount ${incoming?.mount ?? ''}`.trimEnd();
+    const transfer = incoming && parseFollowMountTransfer(incoming.transfer, incoming.blobs, what);
+    this.state = transfer?.state ?? { known: {}, manifest: {}, counter: 0 };
+    if (transfer) {
+      try {
+        this.apply(transfer, incoming.blobs, what);
+      } catch (e) {
+        // The host could not do what a checked entry asks (no space, a name too long for it …): this snapshot
+        // cannot be restored here either. A bug (no error code) stays one.
+        const errno = errnoOf(e);
+        if (e instanceof StateRefused || errno === undefined) throw e;
+        throw new StateRefused(`${what}: cannot be applied here: ${(e as Error).message}`, errno);
+      }
+    }
     this.baseline = new Map();
     for (const [path, seen] of scan(fs)) {
       const m = this.state.manifest[path];
@@ -267,37 +274,53 @@ export class FollowMount {
     return { state: this.state, upserts, deletes };
   }
 
-  private apply(t: FollowMountTransfer, blobs: Uint8Array[]): void {
+  /**
+   * Every path goes through the one gate (restoredPath) right before the backend is handed it, since an entry
+   * applied earlier may have turned a folder on its way into a symlink: `l -> /outside` then `l/x` is refused at
+   * `l/x`. Symlinks themselves may point anywhere (a guest's may too): nothing here follows one.
+   */
+  private apply(t: FollowMountTransfer, blobs: Uint8Array[], what: string): void {
     const fs = this.fs;
-    for (const path of [...t.deletes].sort((a, b) => depth(b) - depth(a))) removeTree(fs, path);
-    const existingKind = (path: string): EntryKind | undefined => {
+    const entry = (path: string) => restoredPath(fs, path, `${what}: entry`);
+    for (const path of [...t.deletes].sort((a, b) => depth(b) - depth(a))) {
+      let here;
       try {
-        return kindOf(fs.lstat(path).kind);
-      } catch {
-        return undefined;
+        here = entry(path);
+      } catch (e) {
+        if (e instanceof StateRefused && e.errno === Errno.NOENT) continue; // its folder is gone: so is it
+        throw e;
       }
-    };
+      if (here.stat) removeTree(fs, path);
+    }
     // Contents first, then hard links to them, then the times of directories (writing inside changes them).
     const ordered = [...t.upserts.filter((u) => u.linkTo === undefined), ...t.upserts.filter((u) => u.linkTo !== undefined)];
     for (const u of ordered) {
-      const existing = existingKind(u.path);
-      if (existing && !(existing === 'directory' && u.kind === 'directory')) removeTree(fs, u.path);
+      const stat = entry(u.path).stat;
+      const existing = stat ? kindOf(stat.kind) : undefined;
+      if (stat && !(existing === 'directory' && u.kind === 'directory')) removeTree(fs, u.path);
       if (u.kind === 'directory') {
         if (existing !== 'directory') fs.mkdir(u.path);
       } else if (u.linkTo !== undefined) {
+        const target = restoredPath(fs, u.linkTo, `${what}: entry "${u.path}" links to`).stat;
+        if (target?.kind !== 'file' && target?.kind !== 'symlink') {
+          throw new StateRefused(`${what}: entry "${u.path}" links to "${u.linkTo}", which is ${target ? `a ${target.kind}` : 'missing'}`);
+        }
         fs.link(u.linkTo, u.path);
       } else if (u.kind === 'file') {
         writeAll(fs, u.path, blobs[u.blob!]!);
       } else {
-        fs.symlink(new TextDecoder().decode(blobs[u.blob!]!), u.path);
+        fs.symlink(symlinkTarget(blobs[u.blob!]!), u.path);
       }
       if (u.kind !== 'directory' && u.mtimNs !== undefined) setTimes(fs, u);
     }
     // The folder mirrors the program's view: drop what the program does not have (e.g. left over on a first visit).
-    const stale = [...scan(fs).keys()].filter((p) => !(p in t.state.manifest));
+    // scan() lists real entries and never follows a symlink.
+    const stale = [...scan(fs).keys()].filter((p) => !Object.hasOwn(t.state.manifest, p));
     for (const path of stale.sort((a, b) => depth(b) - depth(a))) removeTree(fs, path);
     const dirs = t.upserts.filter((u) => u.kind === 'directory' && u.mtimNs !== undefined);
-    for (const u of dirs.sort((a, b) => depth(b.path) - depth(a.path))) setTimes(fs, u);
+    for (const u of dirs.sort((a, b) => depth(b.path) - depth(a.path))) {
+      if (entry(u.path).stat?.kind === 'directory') setTimes(fs, u);
+    }
   }
 
   private newVersion(): string {

@@ -33,8 +33,11 @@ export class WasiHost {
     return this.os.exportState();
   }
 
-  /** Restore state on a host built with equivalent options; reopens files. All or nothing: throws on failure. */
-  importState(state: WasiState): void {
+  /**
+   * Restore a state exported by a host built with equivalent options (plain JSON, hostile until checked); reopens
+   * files. All or nothing: throws StateRefused, naming the field or the fd and path.
+   */
+  importState(state: unknown): void {
     this.os.importState(state);
   }
 

@@ -2,8 +2,9 @@
 
 export { WasiHost, WasiExit } from './host.js';
 export type { WasiOptions, Preopen, WasiClocks } from './options.js';
-export type { WasiState } from './state.js';
-export type { DescriptorState } from './descriptor.js';
+export type { WasiState, DescriptorState } from './state.js';
+export { parseWasiState } from './state.js';
+export { StateRefused } from './state-refused.js';
 export type { FsBackend, FsStat, FsKind, FsOpenFlags, FsHandle } from './fs-backend.js';
 export { FsError } from './fs-backend.js';
 export { MemoryFsBackend } from './memory-fs.js';

@@ -3,15 +3,16 @@
 
 import { ClockId, Oflags, Rights } from './constants.js';
 import { Descriptor, filestatOf, type DescriptorState, type Filestat, type Mount } from './descriptor.js';
-import { Errno, WasiError, fail } from './errno.js';
+import { Errno, fail } from './errno.js';
 import { DirectoryDescriptor } from './fd-directory.js';
 import { FileDescriptor } from './fd-file.js';
 import { OutputDescriptor, StdinDescriptor } from './fd-stdio.js';
 import { FdTable } from './fd-table.js';
 import type { FsHandle } from './fs-backend.js';
 import { defaultClocks, defaultRandomFill, type WasiClocks, type WasiOptions } from './options.js';
-import { resolvePath, type Resolved } from './path-resolve.js';
-import { WASI_STATE_VERSION, type WasiState } from './state.js';
+import { checkPathLength, resolvePath, restoredPath, type Resolved } from './path-resolve.js';
+import { StateRefused } from './state-refused.js';
+import { parseWasiState, WASI_STATE_VERSION, type WasiState } from './state.js';
 
 export class WasiOs {
   args: string[];
@@ -197,6 +198,7 @@ export class WasiOs {
     if (r.stat !== null) fail(Errno.EXIST, `${path}: exists`);
     if (target.startsWith('/')) fail(Errno.NOTCAPABLE, 'absolute symlink targets are not allowed in a sandbox');
     if (target === '' || target.includes('\0')) fail(Errno.NOENT, 'empty symlink target');
+    checkPathLength(target, 'symlink target');
     d.mount.backend.symlink(target, r.path);
   }
 
@@ -249,18 +251,15 @@ export class WasiOs {
     this.table.clear();
   }
 
-  importState(state: WasiState): void {
-    if (state?.version !== WASI_STATE_VERSION) throw new Error(`unsupported WASI state version ${String(state?.version)}`);
-    const names = this.mounts.map((m) => m.guestPath);
-    if (state.preopens.length !== names.length || state.preopens.some((p, i) => p !== names[i])) {
-      throw new Error(`WASI state preopens [${state.preopens.join(', ')}] do not match this host's [${names.join(', ')}]`);
-    }
+  /**
+   * Restore `raw` (from a snapshot: checked here whole before any file is reopened, then each path against the
+   * disk as it is reopened). All or nothing: throws StateRefused, naming the fd and the path, and keeps nothing.
+   */
+  importState(raw: unknown): void {
+    const state = parseWasiState(raw, this.mounts.map((m) => m.guestPath));
     const built: Array<[number, Descriptor]> = [];
     try {
-      for (const { fd, desc } of state.fds) {
-        if (!Number.isInteger(fd) || fd < 0 || fd > 0xffffffff) throw new Error(`bad fd number ${fd}`);
-        built.push([fd, this.reopen(fd, desc)]);
-      }
+      for (const { fd, desc } of state.fds) built.push([fd, this.reopen(fd, desc)]);
     } catch (e) {
       for (const [, d] of built) d.close();
       throw e;
@@ -270,59 +269,42 @@ export class WasiOs {
     for (const [fd, d] of built) this.table.set(fd, d);
     this.args = [...state.args];
     this.env = [...state.env];
-    this.monotonicOffset = 0n;
     const guestNow = BigInt(state.monotonicNs);
     const hostNow = this.clocks.monotonicNs();
     this.monotonicOffset = guestNow > hostNow ? guestNow - hostNow : 0n;
   }
 
+  /** A descriptor of a checked state, its path checked against the disk by the one gate (restoredPath). */
   private reopen(fd: number, s: DescriptorState): Descriptor {
-    switch (s.kind) {
-      case 'stdin':
-      case 'stdout':
-      case 'stderr':
-        return this.stdio(s.kind);
-      case 'directory': {
-        const m = this.mount(s.preopen);
-        let kind: string;
-        try {
-          kind = m.backend.lstat(s.path).kind;
-        } catch (e) {
-          throw new Error(`fd ${fd}: cannot reopen directory "${s.path}" in preopen ${m.guestPath}: ${(e as Error).message}`);
-        }
-        if (kind !== 'directory') throw new Error(`fd ${fd}: "${s.path}" in preopen ${m.guestPath} is no longer a directory`);
-        const d = new DirectoryDescriptor(m, s.path, s.preopenName, BigInt(s.rightsBase), BigInt(s.rightsInheriting));
-        d.cursor = BigInt(s.cursor);
-        if (s.listing != null) {
-          if (!Array.isArray(s.listing) || s.listing.some((n) => typeof n !== 'string' || n === '' || n === '.' || n === '..' || n.includes('/'))) {
-            throw new Error(`fd ${fd}: bad directory listing in state`);
-          }
-          d.listing = [...s.listing];
-        }
-        return d;
-      }
-      case 'file': {
-        const m = this.mount(s.preopen);
-        let h: FsHandle;
-        try {
-          if (m.backend.lstat(s.path).kind !== 'file') throw new WasiError(Errno.INVAL, 'not a regular file');
-          h = m.backend.open(s.path, { read: s.read, write: s.write, create: false, exclusive: false, truncate: false });
-        } catch (e) {
-          throw new Error(`fd ${fd}: cannot reopen file "${s.path}" in preopen ${m.guestPath}: ${(e as Error).message}`);
-        }
-        return new FileDescriptor(m, s.path, h, {
-          read: s.read, write: s.write, fdflags: s.fdflags & 0x1f, offset: BigInt(s.offset),
-          rightsBase: BigInt(s.rightsBase), rightsInheriting: BigInt(s.rightsInheriting),
-        });
-      }
-      default:
-        throw new Error(`fd ${fd}: unknown descriptor kind ${(s as { kind: string }).kind}`);
+    if (!('preopen' in s)) return this.stdio(s.kind);
+    const m = this.mount(s.preopen);
+    const where = `${s.kind} "${s.path}" in preopen ${m.guestPath}`;
+    const r = restoredPath(m.backend, s.path, `fd ${fd}: path`, s.kind === 'directory');
+    if (s.kind === 'directory') {
+      if (r.stat?.kind !== 'directory') throw new StateRefused(`fd ${fd}: cannot reopen ${where}: it is no longer a directory`);
+      const d = new DirectoryDescriptor(m, s.path, s.preopenName, BigInt(s.rightsBase), BigInt(s.rightsInheriting));
+      d.cursor = BigInt(s.cursor);
+      if (s.listing != null) d.listing = [...s.listing];
+      return d;
     }
+    if (r.stat?.kind !== 'file') {
+      throw new StateRefused(`fd ${fd}: cannot reopen ${where}: ${r.stat ? 'not a regular file' : 'no such file'}`);
+    }
+    let h: FsHandle;
+    try {
+      h = m.backend.open(s.path, { read: s.read, write: s.write, create: false, exclusive: false, truncate: false });
+    } catch (e) {
+      throw new StateRefused(`fd ${fd}: cannot reopen ${where}: ${(e as Error).message}`);
+    }
+    return new FileDescriptor(m, s.path, h, {
+      read: s.read, write: s.write, fdflags: s.fdflags & 0x1f, offset: BigInt(s.offset),
+      rightsBase: BigInt(s.rightsBase), rightsInheriting: BigInt(s.rightsInheriting),
+    });
   }
 
   private mount(i: number): Mount {
     const m = this.mounts[i];
-    if (!m) throw new Error(`no preopen ${i}`);
+    if (!m) throw new StateRefused(`no preopen ${i}`);
     return m;
   }
 }
