@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerClang } from './clang.js';
 import { registerDoctor } from './doctor.js';
 import { registerInspect } from './inspect.js';
+import { registerKustomize } from './kustomize.js';
 import { registerRun } from './run.js';
 import { registerServe } from './serve.js';
 import { registerSinglenode } from './singlenode.js';
@@ -13,5 +14,6 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerInspect(program);
   registerRun(program);
+  registerKustomize(program);
   registerDoctor(program);
 }
