@@ -32,6 +32,14 @@ import {
   tlsKeyKey,
 } from './pod-layout.js';
 import { tlsFiles } from './tls.js';
+// Types only (erased at run time, so the runtime does not need the package): the compiler checks every field
+// name and type of the objects below against the Kubernetes API; the tests validate the values with its schemas.
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import type { IService } from 'kubernetes-models/v1/Service';
+import type { IVolume } from 'kubernetes-models/v1/Volume';
+import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 
 /** A ConfigMap holds at most 1 MiB of data (the API server's limit). */
 export const CONFIGMAP_LIMIT = 1 << 20;
@@ -64,7 +72,7 @@ export interface KustomizeResult {
   notes: string[];
 }
 
-type Obj = Record<string, unknown>;
+type K8sObject = IConfigMap | IService | IJob | IPersistentVolumeClaim;
 
 export async function kustomizeBuild(configFile: string, o: KustomizeOptions): Promise<KustomizeResult> {
   const loaded = loadConfigFile(configFile);
@@ -88,7 +96,7 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
 
   // The module: fetched by each node from app.url, or delivered in a ConfigMap when it fits.
   let moduleFile: string | undefined;
-  let moduleMap: Obj | undefined;
+  let moduleMap: IConfigMap | undefined;
   if (loaded.modulePath !== undefined) {
     const { bytes } = await readModule(loaded);
     if (bytes.length > CONFIGMAP_LIMIT) {
@@ -111,7 +119,7 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
 
   const tls = tlsFiles(config, configFile);
   const podConfig = podConfigText(text, loaded, { services, moduleFile, tls: tls !== undefined });
-  const objects: Obj[] = [
+  const objects: K8sObject[] = [
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(configMapName, common), data: { [CONFIG_FILE]: podConfig } },
     ...(moduleMap ? [moduleMap] : []),
   ];
@@ -137,11 +145,11 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
       metadata: meta(svc, labels),
       spec: { selector: labels, ports: [{ name: 'grpc', protocol: 'TCP', port: node.port, targetPort: 'grpc' }] },
     });
-    const volumes: Obj[] = [
+    const volumes: IVolume[] = [
       { name: 'work', emptyDir: {} },
       { name: 'config', configMap: { name: configMapName } },
     ];
-    const mounts: Obj[] = [
+    const mounts: IVolumeMount[] = [
       { name: 'work', mountPath: POD_DIR },
       { name: 'config', mountPath: podPath(CONFIG_FILE), subPath: CONFIG_FILE, readOnly: true },
     ];
@@ -230,7 +238,7 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
   return { yaml: objects.map((obj) => stringify(obj, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n'), notes };
 }
 
-function meta(name: string, labels: Record<string, string>): Obj {
+function meta(name: string, labels: Record<string, string>): { name: string; labels: Record<string, string> } {
   return { name, labels };
 }
 

@@ -1,0 +1,85 @@
+// The manifests of `kafu kustomize build` run: every Job's container started as a local process from its command,
+// args, env and volumes (test/support/pods.ts), Service names resolved to loopback — and the program completes
+// across those processes with the right output and files.
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { kustomizeBuild } from '../../src/kustomize/build.js';
+import { buildWasm } from '../support/build.js';
+import { freePorts } from '../support/cluster.js';
+import { freshDir } from '../support/forced.js';
+import { runManifests } from '../support/pods.js';
+
+let work = '';
+before(async () => {
+  work = await freshDir('kafu-k8s-run-');
+});
+after(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+/** A config for nodes cloud and edge on free ports, next to a copy of `wasm`; `app` lines go under `app:`. */
+export async function k8sConfig(dir: string, wasm: string, app: string[]): Promise<string> {
+  const [cloud, edge] = await freePorts(2);
+  await copyFile(wasm, join(dir, 'main.wasm'));
+  const file = join(dir, 'kafu-config.yaml');
+  await writeFile(
+    file,
+    [
+      'name: k8s-test',
+      'app:',
+      '  path: ./main.wasm',
+      ...app,
+      'nodes:',
+      `  cloud: { address: 127.0.0.1, port: ${cloud} }`,
+      `  edge: { address: 127.0.0.1, port: ${edge}, placement: edge-site }`,
+      'cluster:',
+      '  heartbeat: { interval_ms: 200 }',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+test('the example program runs to completion across the pods of its manifests', async () => {
+  const dir = join(work, 'basic');
+  const config = await k8sConfig(await freshDirIn(dir), await buildWasm({ sources: ['examples/basic/main.c'] }), [
+    '  preopened_dir: .',
+    '  output: first_node',
+  ]);
+  const { yaml } = await kustomizeBuild(config, { image: 'kafu:test', instanceId: 'demo' });
+  const pods = await runManifests(yaml, { dir: join(dir, 'pods'), timeoutMs: 30_000 });
+  assert.deepEqual(Object.keys(pods).sort(), ['demo-cloud', 'demo-edge']);
+  for (const [name, p] of Object.entries(pods)) assert.equal(p.exitCode, 0, `${name}:\n${p.stderr}`);
+  assert.equal(pods['demo-cloud']!.stdout, 'Hello, from cloud!\nHello, from edge!\nBack on cloud.\n');
+  assert.match(pods['demo-cloud']!.stderr, /Migration cloud -> edge \(Entering f\)/);
+});
+
+test('mounts are the pods\' volumes: files written on one pod are there on the other (a claim per node)', async () => {
+  const dir = join(work, 'files');
+  const wasm = await buildWasm({ sources: ['test/programs/wasi/kafu_files.c'], args: ['-O1'] });
+  const config = await k8sConfig(await freshDirIn(dir), wasm, [
+    '  args: [/data, files]',
+    '  output: first_node',
+    '  mounts:',
+    '    - guest: /data',
+    '      host: ./data/${node}',
+  ]);
+  const { yaml } = await kustomizeBuild(config, { image: 'kafu:test', claims: { '/data': '1Gi' } });
+  const pods = await runManifests(yaml, { dir: join(dir, 'pods'), timeoutMs: 30_000 });
+  for (const [name, p] of Object.entries(pods)) assert.equal(p.exitCode, 0, `${name}:\n${p.stderr}`);
+  const out = pods.cloud!.stdout;
+  for (const line of ['edge wrote second half: 600 at offset 600', 'out.bin read back: 1200 bytes, 0 wrong', 'edge-made.txt on cloud: [written on edge]']) {
+    assert.ok(out.includes(line), `missing "${line}" in:\n${out}`);
+  }
+  // Each pod's /data is its own claim; both hold the program's files as it left them.
+  const log = 'cloud: start\nedge: step 1\ncloud: back\nedge: step 2\ncloud: end\n';
+  assert.equal(await readFile(join(pods.cloud!.root, 'var/lib/kafu/mounts/0/log.txt'), 'utf8'), log);
+  assert.equal(await readFile(join(pods.edge!.root, 'var/lib/kafu/mounts/0/log.txt'), 'utf8'), log.slice(0, log.indexOf('cloud: end')));
+});
+
+async function freshDirIn(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
