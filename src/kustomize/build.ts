@@ -13,6 +13,8 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { UserError } from '../core/errors.js';
+import { requireMetadata } from '../core/metadata.js';
+import { checkPlacement } from '../core/program.js';
 import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
 import { kafuVersion } from '../node/package-info.js';
@@ -106,6 +108,8 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
           '(recommended for Kubernetes)',
       );
     }
+    // A module that cannot run on these nodes is better refused now than in every pod.
+    checkPlacement(requireMetadata(bytes, loaded.modulePath), config.nodes.map((n) => n.id), loaded.modulePath);
     moduleFile = /^[-._a-zA-Z0-9]+$/.test(basename(loaded.modulePath)) ? basename(loaded.modulePath) : 'main.wasm';
     const base64 = Buffer.from(bytes).toString('base64');
     moduleMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(moduleMapName, common), binaryData: { [moduleFile]: base64 } };
