@@ -7,5 +7,5 @@ export const wholeNumber = (min: number) => (v: string) => {
   return n;
 };
 
-/** For a repeatable option: every value, in order. */
-export const collect = (v: string, prev: string[]) => [...prev, v];
+/** For a repeatable option: every value, in order (none given: the default, else undefined). */
+export const collect = (v: string, prev: string[] = []) => [...prev, v];

@@ -9,7 +9,7 @@ import { collect, wholeNumber } from './arg-parsers.js';
 interface BuildFlags {
   image: string;
   instanceId?: string;
-  claim: string[];
+  claim?: string[];
   requests?: string;
   limits?: string;
   peerTimeout: number;
@@ -30,7 +30,6 @@ export function registerKustomize(program: Command): void {
       '--claim <GUEST=SIZE>',
       'the mount at GUEST is a PersistentVolumeClaim of SIZE per node (default: an emptyDir); repeatable',
       collect,
-      [],
     )
     .option('--requests <list>', `container resource requests (default: ${Object.entries(DEFAULT_REQUESTS).map(([k, v]) => `${k}=${v}`).join(',')})`)
     .option('--limits <list>', 'container resource limits, like cpu=1,memory=1Gi (default: none)')
@@ -41,7 +40,7 @@ export function registerKustomize(program: Command): void {
     )
     .action(async (config: string, o: BuildFlags) => {
       const claims: Record<string, string> = {};
-      for (const c of o.claim) {
+      for (const c of o.claim ?? []) {
         const eq = c.lastIndexOf('=');
         if (eq <= 0) throw new UserError(`--claim ${c}: expected GUEST=SIZE, like /data=1Gi`);
         claims[c.slice(0, eq)] = c.slice(eq + 1);

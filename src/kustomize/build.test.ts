@@ -214,6 +214,9 @@ test('what cannot be deployed is a UserError naming it', async () => {
   assert.equal(cli.status, 1);
   assert.equal(cli.stdout, '');
   assert.equal(cli.stderr, 'kafu: error: --requests cpu: "fast" is not a Kubernetes quantity (like 250m, 512Mi, 2)\n');
+  const claim = spawnSync(process.execPath, [KAFU_BIN, 'kustomize', 'build', file, '--claim', '/=1Gi', '--claim', '/data'], { encoding: 'utf8' });
+  assert.equal(claim.status, 1);
+  assert.equal(claim.stderr, 'kafu: error: --claim /data: expected GUEST=SIZE, like /data=1Gi\n');
 });
 
 test('cluster.tls: each pod mounts the CA and only its own certificate and key from a Secret', async (t) => {
