@@ -131,6 +131,15 @@ test('each node is reachable at its own port: Service port, container port, prob
   assert.equal(podConfig.app.output, 'first_node');
 });
 
+test('a config with YAML aliases: every node still gets its own Service as its address', async () => {
+  const yaml = 'name: a\napp:\n  path: ./main.wasm\n  mounts:\n    - { guest: /data, host: &h ./d }\n' +
+    'nodes:\n  cloud: &n { address: 127.0.0.1, port: 50051 }\n  edge: *n\n';
+  const { objects } = await build(yaml);
+  const podConfig = parse(named(objects, 'ConfigMap', 'kafu-config').data['kafu-config.yaml']);
+  assert.deepEqual(podConfig.nodes, { cloud: { address: 'cloud', port: 50051 }, edge: { address: 'edge', port: 50051 } });
+  assert.deepEqual(podConfig.app.mounts, [{ guest: '/data', host: './mounts/0' }]);
+});
+
 test('--instance-id prefixes every name and labels every object: two instances share a namespace', async () => {
   const a = await build(EXAMPLE, { instanceId: 'blue' });
   const b = await build(EXAMPLE, { instanceId: 'green' });

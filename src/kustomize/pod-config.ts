@@ -3,7 +3,7 @@
 //   - each node's address is its Service's name, with the node's own port (peers dial `<service>:<port>`),
 //   - the module, the mounts and the TLS files are paths relative to the config, inside the pod's folder
 //     (pod-layout.ts).
-import { isMap, isScalar, parseDocument, type YAMLMap } from 'yaml';
+import { Document, isMap, isScalar, parseDocument, visit, type YAMLMap } from 'yaml';
 import { UserError } from '../core/errors.js';
 import { parseConfigText, type LoadedConfig } from '../node/config-file.js';
 import { CONFIG_FILE, MODULE_DIR, TLS_CA_KEY, TLS_DIR, mountDir, tlsCertKey, tlsKeyKey } from './pod-layout.js';
@@ -18,7 +18,12 @@ export interface PodConfigPlan {
 }
 
 export function podConfigText(text: string, loaded: LoadedConfig, plan: PodConfigPlan): string {
-  const doc = parseDocument(text, { uniqueKeys: true });
+  let doc: Document = parseDocument(text, { uniqueKeys: true });
+  // Edits go through the nodes the file has; an alias (`*anchor`) shares one node between several places, so a
+  // file with aliases is expanded first (its comments are then lost, its meaning kept).
+  let aliases = false;
+  visit(doc, { Alias: () => ((aliases = true), visit.BREAK) });
+  if (aliases) doc = new Document(doc.toJS({ maxAliasCount: 100 }), { aliasDuplicateObjects: false });
   const nodes = doc.get('nodes');
   if (!isMap(nodes)) throw new Error('kustomize: a validated config without a nodes map');
   for (const pair of nodes.items) {
