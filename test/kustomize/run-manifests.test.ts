@@ -1,8 +1,10 @@
 // The manifests of `kafu kustomize build` run: every Job's container started as a local process from its command,
 // args, env and volumes (test/support/pods.ts), Service names resolved to loopback — and the program completes
-// across those processes with the right output and files.
+// across those processes with the right output and files, the module embedded or fetched from app.url.
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { kustomizeBuild } from '../../src/kustomize/build.js';
@@ -19,10 +21,10 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** A config for nodes cloud and edge on free ports, next to a copy of `wasm`; `app` lines go under `app:`. */
-export async function k8sConfig(dir: string, wasm: string, app: string[]): Promise<string> {
+/** A config for nodes cloud and edge on free ports, next to a copy of `wasm` (if given); `app` lines go under `app:`. */
+async function k8sConfig(dir: string, wasm: string | undefined, app: string[]): Promise<string> {
   const [cloud, edge] = await freePorts(2);
-  await copyFile(wasm, join(dir, 'main.wasm'));
+  if (wasm !== undefined) await copyFile(wasm, join(dir, 'main.wasm'));
   const file = join(dir, 'kafu-config.yaml');
   await writeFile(
     file,
@@ -54,6 +56,28 @@ test('the example program runs to completion across the pods of its manifests', 
   for (const [name, p] of Object.entries(pods)) assert.equal(p.exitCode, 0, `${name}:\n${p.stderr}`);
   assert.equal(pods['demo-cloud']!.stdout, 'Hello, from cloud!\nHello, from edge!\nBack on cloud.\n');
   assert.match(pods['demo-cloud']!.stderr, /Migration cloud -> edge \(Entering f\)/);
+});
+
+test('app.url: every pod fetches the module itself', async () => {
+  const dir = await freshDirIn(join(work, 'url'));
+  const wasm = await readFile(await buildWasm({ sources: ['examples/basic/main.c'] }));
+  const server = createServer((req, res) => {
+    if (req.url === '/main.wasm') res.writeHead(200).end(wasm);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/main.wasm`;
+    const config = await k8sConfig(dir, undefined, ['  output: first_node']);
+    await writeFile(config, (await readFile(config, 'utf8')).replace('path: ./main.wasm', `url: ${url}`));
+    const { yaml } = await kustomizeBuild(config, { image: 'kafu:test' });
+    assert.ok(!yaml.includes('binaryData'));
+    const pods = await runManifests(yaml, { dir: join(dir, 'pods'), timeoutMs: 30_000 });
+    for (const [name, p] of Object.entries(pods)) assert.equal(p.exitCode, 0, `${name}:\n${p.stderr}`);
+    assert.equal(pods.cloud!.stdout, 'Hello, from cloud!\nHello, from edge!\nBack on cloud.\n');
+  } finally {
+    server.close();
+  }
 });
 
 test('mounts are the pods\' volumes: files written on one pod are there on the other (a claim per node)', async () => {
