@@ -228,7 +228,7 @@ test('what cannot be deployed is a UserError naming it', async () => {
   assert.equal(claim.stderr, 'kafu: error: --claim /data: expected GUEST=SIZE, like /data=1Gi\n');
 });
 
-test('cluster.tls: each pod mounts the CA and only its own certificate and key from a Secret', async (t) => {
+test('cluster.tls: each pod mounts the CA and only its own certificate and key from a Secret; probes on a plaintext health port', async (t) => {
   const tls = '  tls:\n    ca: ./certs/ca.crt\n    cert: ./certs/${node}.crt\n    key: ./certs/${node}.key\n';
   const raw = parse(EXAMPLE + 'cluster:\n' + tls);
   if (validateConfig(raw, ['cloud', 'edge']).issues.length > 0) return t.skip('the config schema has no cluster.tls yet');
@@ -236,6 +236,13 @@ test('cluster.tls: each pod mounts the CA and only its own certificate and key f
   validateAll(objects);
   const spec = named(objects, 'Job', 'demo-edge').spec.template.spec;
   assert.deepEqual(spec.volumes.find((v: Any) => v.name === 'tls').secret.items.map((i: Any) => i.key), ['ca.crt', 'edge.crt', 'edge.key']);
+  // The node's port wants a client certificate: the probes use the plaintext health port, one no node uses.
+  const c = spec.containers[0];
+  const health = Number(c.args[c.args.indexOf('--health-port') + 1]);
+  assert.ok(![50051, 7000].includes(health) && health > 0, c.args.join(' '));
+  assert.deepEqual(c.readinessProbe.grpc, { port: health });
+  assert.deepEqual(c.livenessProbe.grpc, { port: health });
+  assert.deepEqual(c.ports.map((p: Any) => p.containerPort), [7000, health]);
   const podConfig = parse(named(objects, 'ConfigMap', 'demo-kafu-config').data['kafu-config.yaml']);
   assert.deepEqual(podConfig.cluster.tls, { ca: './tls/ca.crt', cert: './tls/${node}.crt', key: './tls/${node}.key' });
   assert.ok(notes.some((n) => n.includes('kubectl create secret generic demo-kafu-tls --from-file=ca.crt=')));

@@ -20,28 +20,12 @@ import { readModule } from '../node/module-source.js';
 import { kafuVersion } from '../node/package-info.js';
 import { labelValue, objectName, quantity } from './k8s-values.js';
 import { podConfigText } from './pod-config.js';
-import {
-  CONFIG_FILE,
-  ENTRYPOINT,
-  IMAGE_UID,
-  MODULE_DIR,
-  POD_DIR,
-  TLS_CA_KEY,
-  TLS_DIR,
-  mountDir,
-  podPath,
-  tlsCertKey,
-  tlsKeyKey,
-} from './pod-layout.js';
+import { meta, nodeObjects, type K8sObject } from './node-objects.js';
+import { CONFIG_FILE, TLS_CA_KEY, tlsCertKey, tlsKeyKey } from './pod-layout.js';
 import { tlsFiles } from './tls.js';
 // Types only (erased at run time, so the runtime does not need the package): the compiler checks every field
-// name and type of the objects below against the Kubernetes API; the tests validate the values with its schemas.
-import type { IJob } from 'kubernetes-models/batch/v1/Job';
+// name and type of the objects against the Kubernetes API; the tests validate the values with its schemas.
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
-import type { IService } from 'kubernetes-models/v1/Service';
-import type { IVolume } from 'kubernetes-models/v1/Volume';
-import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 
 /** A ConfigMap holds at most 1 MiB of data (the API server's limit). */
 export const CONFIGMAP_LIMIT = 1 << 20;
@@ -74,7 +58,6 @@ export interface KustomizeResult {
   notes: string[];
 }
 
-type K8sObject = IConfigMap | IService | IJob | IPersistentVolumeClaim;
 
 export async function kustomizeBuild(configFile: string, o: KustomizeOptions): Promise<KustomizeResult> {
   const loaded = loadConfigFile(configFile);
@@ -139,93 +122,25 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
   }
   const resources = { requests: o.requests ?? DEFAULT_REQUESTS, ...(o.limits && Object.keys(o.limits).length ? { limits: o.limits } : {}) };
 
-  for (const node of config.nodes) {
-    const labels = { ...common, 'kafu-node-id': labelValue(node.id, `node ${node.id}`) };
-    const placement = labelValue(node.placement ?? node.id, `node ${node.id}: placement`);
-    const svc = services[node.id]!;
-    objects.push({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: meta(svc, labels),
-      spec: { selector: labels, ports: [{ name: 'grpc', protocol: 'TCP', port: node.port, targetPort: 'grpc' }] },
-    });
-    const volumes: IVolume[] = [
-      { name: 'work', emptyDir: {} },
-      { name: 'config', configMap: { name: configMapName } },
-    ];
-    const mounts: IVolumeMount[] = [
-      { name: 'work', mountPath: POD_DIR },
-      { name: 'config', mountPath: podPath(CONFIG_FILE), subPath: CONFIG_FILE, readOnly: true },
-    ];
-    if (moduleMap) {
-      volumes.push({ name: 'module', configMap: { name: moduleMapName } });
-      mounts.push({ name: 'module', mountPath: podPath(MODULE_DIR), readOnly: true });
-    }
-    config.app.mounts.forEach((m, i) => {
-      const volume = `mount-${i}`;
-      const size = claims[m.guest];
-      if (size === undefined) volumes.push({ name: volume, emptyDir: {} });
-      else {
-        const claim = name(`${node.id}-mount-${i}`, `claim for mount ${m.guest} of node ${node.id}`);
-        objects.push({
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          metadata: meta(claim, labels),
-          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } },
-        });
-        volumes.push({ name: volume, persistentVolumeClaim: { claimName: claim } });
-      }
-      mounts.push({ name: volume, mountPath: podPath(mountDir(i)) });
-    });
-    if (tls) {
-      // Each pod gets the CA and only its own certificate and key.
-      const items = [TLS_CA_KEY, tlsCertKey(node.id), tlsKeyKey(node.id)].map((key) => ({ key, path: key }));
-      volumes.push({ name: 'tls', secret: { secretName: tlsSecretName, items, defaultMode: 0o440 } });
-      mounts.push({ name: 'tls', mountPath: podPath(TLS_DIR), readOnly: true });
-    }
-    const probe = { grpc: { port: node.port } };
-    objects.push({
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      metadata: meta(svc, labels),
-      spec: {
-        backoffLimit: 0,
-        template: {
-          metadata: { labels },
-          spec: {
-            restartPolicy: 'Never',
-            nodeSelector: { 'kafu-node': placement },
-            enableServiceLinks: false,
-            automountServiceAccountToken: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: IMAGE_UID,
-              runAsGroup: IMAGE_UID,
-              fsGroup: IMAGE_UID,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            containers: [
-              {
-                name: 'kafu',
-                image,
-                command: [ENTRYPOINT],
-                args: ['serve', '--node-id', node.id, '--listen', '0.0.0.0', '--peer-timeout', String(o.peerTimeoutS ?? DEFAULT_PEER_TIMEOUT_S), CONFIG_FILE],
-                workingDir: POD_DIR,
-                env: [{ name: 'KAFU_LOG', value: 'info' }],
-                ports: [{ name: 'grpc', containerPort: node.port, protocol: 'TCP' }],
-                readinessProbe: { ...probe, periodSeconds: 2 },
-                livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
-                resources,
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-                volumeMounts: mounts,
-              },
-            ],
-            volumes,
-          },
-        },
-      },
-    });
-  }
+  const healthPorts = tls ? plaintextHealthPorts(config.nodes.map((n) => n.port)) : undefined;
+  config.nodes.forEach((node, i) => {
+    objects.push(
+      ...nodeObjects(node, {
+        image,
+        common,
+        service: services[node.id]!,
+        name,
+        configMap: configMapName,
+        moduleMap: moduleMap ? moduleMapName : undefined,
+        tlsSecret: tls ? tlsSecretName : undefined,
+        healthPort: healthPorts?.[i],
+        mounts: config.app.mounts,
+        claims,
+        resources,
+        peerTimeoutS: o.peerTimeoutS ?? DEFAULT_PEER_TIMEOUT_S,
+      }),
+    );
+  });
 
   const placements = [...new Set(config.nodes.map((n) => n.placement ?? n.id))];
   notes.push(`the pods run on cluster nodes labelled kafu-node=${placements.join(', kafu-node=')} (kubectl label node NODE kafu-node=…)`);
@@ -242,8 +157,14 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
   return { yaml: objects.map((obj) => stringify(obj, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n'), notes };
 }
 
-function meta(name: string, labels: Record<string, string>): { name: string; labels: Record<string, string> } {
-  return { name, labels };
+/**
+ * With TLS the node's port takes only callers with a certificate of the cluster, which a kubelet's `grpc` probe
+ * cannot present: each node then also serves the health service alone, in plaintext (`kafu serve --health-port`),
+ * on a port no node of the config uses (pods have their own ports, but the local test harness shares one host).
+ */
+function plaintextHealthPorts(ports: number[]): number[] {
+  const above = Math.max(...ports) + 1;
+  return ports.map((_, i) => (above + ports.length <= 65536 ? above + i : Math.min(...ports) - 1 - i));
 }
 
 const mib = (n: number) => `${(n / (1 << 20)).toFixed(2)} MiB`;
