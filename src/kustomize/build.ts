@@ -104,6 +104,9 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
     }
   }
 
+  if (config.app.url !== undefined && isLoopback(new URL(config.app.url).hostname)) {
+    notes.push(`app.url ${config.app.url} is this machine's loopback address: each pod would ask itself for the module`);
+  }
   const tls = tlsFiles(config, configFile);
   const podConfig = podConfigText(text, loaded, { services, moduleFile, tls: tls !== undefined });
   const objects: K8sObject[] = [
@@ -156,6 +159,8 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
   }
   return { yaml: objects.map((obj) => stringify(obj, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n'), notes };
 }
+
+const isLoopback = (host: string) => host === 'localhost' || /^127\./.test(host) || host === '[::1]';
 
 /**
  * With TLS the node's port takes only callers with a certificate of the cluster, which a kubelet's `grpc` probe

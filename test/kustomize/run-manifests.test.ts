@@ -70,8 +70,9 @@ test('app.url: every pod fetches the module itself', async () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/main.wasm`;
     const config = await k8sConfig(dir, undefined, ['  output: first_node']);
     await writeFile(config, (await readFile(config, 'utf8')).replace('path: ./main.wasm', `url: ${url}`));
-    const { yaml } = await kustomizeBuild(config, { image: 'kafu:test' });
+    const { yaml, notes } = await kustomizeBuild(config, { image: 'kafu:test' });
     assert.ok(!yaml.includes('binaryData'));
+    assert.ok(notes.some((n) => n.includes('loopback address: each pod would ask itself')), notes.join('\n'));
     const pods = await runManifests(yaml, { dir: join(dir, 'pods'), timeoutMs: 30_000 });
     for (const [name, p] of Object.entries(pods)) assert.equal(p.exitCode, 0, `${name}:\n${p.stderr}`);
     assert.equal(pods.cloud!.stdout, 'Hello, from cloud!\nHello, from edge!\nBack on cloud.\n');
