@@ -4,6 +4,7 @@ import { registerCerts } from './certs.js';
 import { registerClang } from './clang.js';
 import { registerDoctor } from './doctor.js';
 import { registerInspect } from './inspect.js';
+import { registerKustomize } from './kustomize.js';
 import { registerRun } from './run.js';
 import { registerServe } from './serve.js';
 import { registerSinglenode } from './singlenode.js';
@@ -15,5 +16,6 @@ export function registerCommands(program: Command): void {
   registerCerts(program);
   registerInspect(program);
   registerRun(program);
+  registerKustomize(program);
   registerDoctor(program);
 }

@@ -1,7 +1,7 @@
 // The `kafu` command: one subcommand per tool, each a thin layer over library code (src/<tool>/).
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
+import { kafuVersion } from '../node/package-info.js';
 import { registerCommands } from './commands.js';
 
 // A reader that goes away (`kafu … | head`) is not an error worth a stack trace.
@@ -12,11 +12,9 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-
 const program = new Command('kafu')
   .description('Kafu: write one C/C++ program, run it across cloud and edge nodes with live migration.')
-  .version(pkg.version, '-V, --version')
+  .version(kafuVersion, '-V, --version')
   .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();

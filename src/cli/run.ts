@@ -7,8 +7,8 @@ import { wasmBacktrace } from '../core/trap.js';
 import { NodeFsBackend } from '../node/fs-backend.js';
 import { readProcessStdin } from '../node/stdin.js';
 import { runWasiModule } from '../run/run.js';
+import { collect } from './arg-parsers.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function registerRun(program: Command): void {
   program

@@ -1,16 +1,11 @@
 // `kafu serve --node-id ID CONFIG` (one node per process, as in production) and `kafu serve --all CONFIG` (every
 // node of the config as its own process on this machine, for trying a cluster locally).
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { UserError } from '../core/errors.js';
 import { createLogger, parseLevel } from '../core/log.js';
 import { serveAll } from '../serve/local-cluster.js';
 import { serveNode } from '../serve/serve.js';
-
-const wholeNumber = (min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
-  return n;
-};
+import { wholeNumber } from './arg-parsers.js';
 
 interface ServeFlags {
   nodeId?: string;

@@ -106,8 +106,19 @@ export interface SpawnedKafu {
   printed(text: string): Promise<void>;
 }
 
-export function spawnKafu(args: string[], cwd: string, stdin?: string): SpawnedKafu {
-  const proc = spawn(process.execPath, [KAFU_BIN, ...args], { cwd, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+/** How `kafu` is started: this checkout's bin/kafu.js, unless another install's command and environment are given. */
+export interface KafuLaunch {
+  command: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export function spawnKafu(args: string[], cwd: string, stdin?: string, launch?: KafuLaunch): SpawnedKafu {
+  const [exe, ...pre] = launch?.command ?? [process.execPath, KAFU_BIN];
+  const proc = spawn(exe!, [...pre, ...args], {
+    cwd,
+    env: launch?.env ?? process.env,
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
   if (stdin !== undefined) proc.stdin!.end(stdin);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
