@@ -36,6 +36,8 @@ export type Empty = Record<string, never>;
 /** What a node serves; each handler may throw a ServiceError-like `{ code, details }` or resolve. */
 export interface KafuNodeHandlers {
   hello(req: HelloRequest): Promise<HelloReply>;
+  /** A Migrate call's start message, checked before any of its data is kept: throws the refusal. */
+  migrateStart(start: MigrateStart): unknown;
   migrate(start: MigrateStart, data: Uint8Array[]): Promise<MigrateReply>;
   output(req: OutputRequest): Promise<Empty>;
   input(req: InputRequest): Promise<InputReply>;
@@ -83,28 +85,66 @@ export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): vo
     Heartbeat: unary(h.heartbeat),
     Shutdown: unary(h.shutdown),
     Migrate: ((call: grpc.ServerReadableStream<MigrateChunk, MigrateReply>, callback: grpc.sendUnaryData<MigrateReply>) => {
-      let start: MigrateStart | undefined;
-      const data: Uint8Array[] = [];
-      let failed = false;
-      call.on('data', (chunk: MigrateChunk) => {
-        if (chunk.start) start = chunk.start;
-        else if (chunk.data) data.push(chunk.data);
-      });
-      call.on('error', () => {
-        failed = true; // the sender gave up or vanished; it will retry the whole transfer
-      });
-      call.on('end', () => {
-        if (failed) return;
-        if (!start) {
-          callback({ code: grpc.status.INVALID_ARGUMENT, details: 'Migrate without a start message' });
-          return;
-        }
-        h.migrate(start, data).then(
-          (reply) => callback(null, reply),
-          (e: unknown) => callback(toServiceError(e)),
-        );
-      });
+      receiveMigrate(call, callback, h);
     }) as grpc.handleClientStreamingCall<MigrateChunk, MigrateReply>,
+  });
+}
+
+/**
+ * A Migrate call, bounded: its start message is checked (handlers.migrateStart: sizes included) before any data is
+ * kept, and the data is counted as it arrives. A call that is refused, or that sends more than it declared, is
+ * answered at once and its stream cancelled: nothing more of it is buffered. A sender that vanishes mid-way leaves
+ * nothing behind either.
+ */
+function receiveMigrate(
+  call: grpc.ServerReadableStream<MigrateChunk, MigrateReply>,
+  callback: grpc.sendUnaryData<MigrateReply>,
+  h: KafuNodeHandlers,
+): void {
+  let start: MigrateStart | undefined;
+  let data: Uint8Array[] = [];
+  let received = 0;
+  let over = false;
+  const finish = (e: unknown) => {
+    if (over) return;
+    over = true;
+    data = [];
+    callback(toServiceError(e));
+    call.destroy();
+  };
+  const invalid = (why: string) => finish(new RpcRefusal(grpc.status.INVALID_ARGUMENT, why));
+  call.on('data', (chunk: MigrateChunk) => {
+    if (over) return;
+    if (chunk.start) {
+      if (start) return invalid('Migrate with two start messages');
+      start = chunk.start;
+      try {
+        h.migrateStart(start);
+      } catch (e) {
+        finish(e);
+      }
+    } else if (chunk.data) {
+      if (!start) return invalid('Migrate data before its start message');
+      received += chunk.data.byteLength;
+      if (received > start.totalBytes) return invalid(`Migrate sent more than the ${start.totalBytes} bytes it declared`);
+      data.push(chunk.data);
+    }
+  });
+  call.on('error', () => {
+    // The sender gave up or vanished; it will retry the whole transfer.
+    over = true;
+    data = [];
+  });
+  call.on('end', () => {
+    if (over) return;
+    if (!start) return invalid('Migrate without a start message');
+    over = true;
+    const chunks = data;
+    data = [];
+    h.migrate(start, chunks).then(
+      (reply) => callback(null, reply),
+      (e: unknown) => callback(toServiceError(e)),
+    );
   });
 }
 
