@@ -101,8 +101,8 @@ export const DEFAULT_LIMITS: FrameLimits = { maxMemoryBytes: MAX_MEMORY_BYTES, m
 const hasher = await createXXHash64();
 export const CHECKSUM_BYTES = 8;
 
-/** The checksum of the bytes of `chunks` taken in order. */
-function checksum(chunks: Uint8Array[], byteLength = Infinity): Uint8Array {
+/** The checksum of the bytes of `chunks` taken in order (the first `byteLength`). Exported for bench:transfer. */
+export function checksum(chunks: Uint8Array[], byteLength = Infinity): Uint8Array {
   hasher.init();
   let left = byteLength;
   for (const c of chunks) {
@@ -113,14 +113,53 @@ function checksum(chunks: Uint8Array[], byteLength = Infinity): Uint8Array {
   return hasher.digest('binary');
 }
 
+/**
+ * A frame's checksum over its bytes as they arrive, in pieces of any size: the last CHECKSUM_BYTES seen are the
+ * trailer the rest is checked against. A receiver feeds it while the bytes stream in, so that checking costs no
+ * time after the last byte (decodeTransfer is then told the frame is checked). Several may be fed by turns: each
+ * keeps its own hash state.
+ */
+export class FrameChecksum {
+  private state: Uint8Array;
+  /** The last bytes seen (at most CHECKSUM_BYTES): not hashed yet, as they may be the trailer. */
+  private tail = new Uint8Array(0);
+
+  constructor() {
+    hasher.init();
+    this.state = hasher.save();
+  }
+
+  update(piece: Uint8Array): void {
+    hasher.load(this.state);
+    if (piece.byteLength >= CHECKSUM_BYTES) {
+      hasher.update(this.tail);
+      hasher.update(piece.subarray(0, piece.byteLength - CHECKSUM_BYTES));
+      this.tail = piece.slice(piece.byteLength - CHECKSUM_BYTES);
+    } else {
+      const joined = new Uint8Array(this.tail.byteLength + piece.byteLength);
+      joined.set(this.tail);
+      joined.set(piece, this.tail.byteLength);
+      const keep = Math.max(0, joined.byteLength - CHECKSUM_BYTES);
+      hasher.update(joined.subarray(0, keep));
+      this.tail = joined.slice(keep);
+    }
+    this.state = hasher.save();
+  }
+
+  /** Whether the bytes so far end with the checksum of the bytes before it. */
+  matches(): boolean {
+    if (this.tail.byteLength < CHECKSUM_BYTES) return false;
+    hasher.load(this.state);
+    const expected = hasher.digest('binary');
+    return expected.every((b, i) => this.tail[i] === b);
+  }
+}
+
 /** Whether the last CHECKSUM_BYTES of the input are the checksum of the rest. */
-function checksumMatches(chunks: Uint8Array[], byteLength: number): boolean {
-  const body = byteLength - CHECKSUM_BYTES;
-  const expected = checksum(chunks, body);
-  const trailer = new ChunkReader(chunks);
-  trailer.skip(body);
-  const found = trailer.read(CHECKSUM_BYTES)!;
-  return expected.every((b, i) => found[i] === b);
+function checksumMatches(chunks: Uint8Array[]): boolean {
+  const sum = new FrameChecksum();
+  for (const c of chunks) sum.update(c);
+  return sum.matches();
 }
 
 /**
@@ -287,14 +326,17 @@ export interface OpenedFrame {
 }
 
 /**
- * Check magic, version (one of `versions`) and checksum, and read the JSON header, its shape and its sizes against
- * `limits`. `headerOnly`: skip the checksum (a look at the header before the whole frame is decoded, which checks it).
+ * How openFrame treats the checksum: 'check' it; the caller has 'checked' it already (FrameChecksum, as the bytes
+ * arrived); or 'skip' it for a look at the header before the whole frame is decoded (which checks it).
  */
+export type ChecksumMode = 'check' | 'checked' | 'skip';
+
+/** Check magic, version (one of `versions`) and checksum, and read the JSON header, its shape and its sizes against `limits`. */
 export function openFrame(
   input: Uint8Array | Uint8Array[],
   versions: number[],
   limits: FrameLimits = DEFAULT_LIMITS,
-  headerOnly = false,
+  checksumMode: ChecksumMode = 'check',
 ): OpenedFrame {
   const chunks = Array.isArray(input) ? input : [input];
   const reader = new ChunkReader(chunks);
@@ -307,7 +349,7 @@ export function openFrame(
   const version = u32(pre, 8);
   if (!versions.includes(version)) fail(`format version ${version}, this runtime reads ${versions.join(' and ')}`);
   if (size < 16 + END.length + CHECKSUM_BYTES) fail('truncated');
-  if (!headerOnly && !checksumMatches(chunks, size)) throw new ChecksumMismatchError();
+  if (checksumMode === 'check' && !checksumMatches(chunks)) throw new ChecksumMismatchError();
   const headerBytes = u32(pre, 12);
   if (headerBytes > limits.maxStateBytes) fail(`header of ${headerBytes} bytes is over the limit of ${limits.maxStateBytes} for library-OS state`);
   const json = reader.read(headerBytes) ?? fail('truncated header');

@@ -59,6 +59,7 @@ import {
   encodeFrame,
   openFrame,
   readFrameEnd,
+  type ChecksumMode,
   type FrameLimits,
   type MemoryImage,
   type Snapshot,
@@ -212,7 +213,7 @@ export function encodeTransfer(
  * pages or checking the checksum (decodeTransfer does both).
  */
 export function transferHeader(input: Uint8Array | Uint8Array[], limits: FrameLimits = DEFAULT_LIMITS): SnapshotHeader {
-  return openFrame(input, [TRANSFER_VERSION], limits, true).header;
+  return openFrame(input, [TRANSFER_VERSION], limits, 'skip').header;
 }
 
 /** Which baseline a transfer needs (undefined for a full one), read from the header without decoding pages. */
@@ -230,7 +231,7 @@ export function maxTransferBytes(limits: FrameLimits): number {
 }
 
 /**
- * Decode a transfer; `baselines(id)` returns the memory image held under that id, or undefined (then it throws
+ * Decode a transfer (`checksum`: see ChecksumMode); `baselines(id)` returns the memory image held under that id, or undefined (then it throws
  * MissingBaselineError). The snapshot's raw pages are views of `input`, its unchanged pages the baseline's.
  *
  * A delta takes the baseline over: the pages it changes are changed in place, not copied, so the image passed in
@@ -241,8 +242,9 @@ export function decodeTransfer(
   input: Uint8Array | Uint8Array[],
   baselines: (id: string) => MemoryImage | undefined,
   limits: FrameLimits = DEFAULT_LIMITS,
+  checksum: ChecksumMode = 'check',
 ): { snapshot: Snapshot; baseline: Baseline } {
-  const frame = openFrame(input, [TRANSFER_VERSION], limits);
+  const frame = openFrame(input, [TRANSFER_VERSION], limits, checksum);
   const { header, reader, fail } = frame;
   const { byteLength, pages: records, baseline: ref } = header.memory;
   const id = header.memory.id ?? fail('transfer header has no memory id');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Migration } from '../core/migration-stack.js';
 import { describeMigration } from '../core/program.js';
+import { ChecksumMismatchError, type FrameChecksum } from '../core/snapshot.js';
 import { maxTransferBytes, transferBaselineId } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
 import type { NodeContext } from './node-context.js';
@@ -146,12 +147,18 @@ export function checkHandOff(ctx: NodeContext, start: MigrateStart): 'new' | 're
  * A Migrate call, all its bytes received: check it, resume the program, answer once it runs. A snapshot that does
  * not decode or restore is refused with this node's state as it was: the program elsewhere is not affected.
  */
-export async function receiveProgram(ctx: NodeContext, start: MigrateStart, data: Uint8Array[]): Promise<MigrateReply> {
+export async function receiveProgram(
+  ctx: NodeContext,
+  start: MigrateStart,
+  data: Uint8Array[],
+  checksum?: FrameChecksum,
+): Promise<MigrateReply> {
   const { state, nodeId } = ctx;
   const refuse = (why: string, code: grpc.status) => new RpcRefusal(code, why);
   if (checkHandOff(ctx, start) === 'retry') return { downtimeMs: 0 };
   const received = data.reduce((n, c) => n + c.byteLength, 0);
   if (received !== start.totalBytes) throw refuse(`received ${received} of ${start.totalBytes} snapshot bytes`, grpc.status.DATA_LOSS);
+  if (checksum && !checksum.matches()) throw refuse(new ChecksumMismatchError().message, grpc.status.DATA_LOSS);
   // One buffer of our own (received chunks may be slices of pooled buffers), so it can move to the worker.
   const bytes = concat(data);
   let needs: string | undefined;
@@ -170,7 +177,7 @@ export async function receiveProgram(ctx: NodeContext, start: MigrateStart, data
   const outcome = ctx.onNextProgramEvent(() => {
     for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);
   });
-  ctx.worker.resume(bytes, start.suspendedAtMs);
+  ctx.worker.resume(bytes, start.suspendedAtMs, checksum ? 'checked' : 'check');
   const e = await outcome;
   if (e.type === 'refused' || e.type === 'failed') {
     Object.assign(state, before);

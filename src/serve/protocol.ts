@@ -36,8 +36,11 @@ export type Empty = Record<string, never>;
 /** What a node serves; each handler may throw a ServiceError-like `{ code, details }` or resolve. */
 export interface KafuNodeHandlers {
   hello(req: HelloRequest): Promise<HelloReply>;
-  /** A Migrate call's start message, checked before any of its data is kept: throws the refusal. */
-  migrateStart(start: MigrateStart): unknown;
+  /**
+   * A Migrate call's start message, checked before any of its data is kept: throws the refusal, or returns what
+   * sees each piece of data as it arrives (before migrate gets them all).
+   */
+  migrateStart(start: MigrateStart): ((data: Uint8Array) => void) | undefined;
   migrate(start: MigrateStart, data: Uint8Array[]): Promise<MigrateReply>;
   output(req: OutputRequest): Promise<Empty>;
   input(req: InputRequest): Promise<InputReply>;
@@ -104,6 +107,7 @@ function receiveMigrate(
   let start: MigrateStart | undefined;
   let data: Uint8Array[] = [];
   let received = 0;
+  let observe: ((data: Uint8Array) => void) | undefined;
   let over = false;
   const finish = (e: unknown) => {
     if (over) return;
@@ -119,7 +123,7 @@ function receiveMigrate(
       if (start) return invalid('Migrate with two start messages');
       start = chunk.start;
       try {
-        h.migrateStart(start);
+        observe = h.migrateStart(start);
       } catch (e) {
         finish(e);
       }
@@ -128,6 +132,7 @@ function receiveMigrate(
       received += chunk.data.byteLength;
       if (received > start.totalBytes) return invalid(`Migrate sent more than the ${start.totalBytes} bytes it declared`);
       data.push(chunk.data);
+      observe?.(chunk.data);
     }
   });
   call.on('error', () => {

@@ -14,7 +14,7 @@ import { sha256Hex } from '../core/guest.js';
 import type { Logger } from '../core/log.js';
 import { requireMetadata } from '../core/metadata.js';
 import { RUNTIME_ID, checkPlacement } from '../core/program.js';
-import { ChecksumMismatchError, type FrameLimits } from '../core/snapshot.js';
+import { ChecksumMismatchError, FrameChecksum, type FrameLimits } from '../core/snapshot.js';
 import { MissingBaselineError, decodeTransfer } from '../core/transfer.js';
 import { maxMemoryBytes, parseSections } from '../core/wasm-sections.js';
 import { TRAP_EXIT_CODE } from '../core/trap.js';
@@ -233,15 +233,23 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     }
   }
 
+  /** The checksum of each Migrate call's bytes (by its start message) as they arrive. */
+  const checksums = new WeakMap<MigrateStart, FrameChecksum>();
   const receiveOutput = outputReceiver(local);
   const handlers: KafuNodeHandlers = {
     hello: async (req) => {
       if (req.from === first.id) state.lastHeartbeat = Date.now();
       return { nodeId, configName: config.name, moduleSha256: ctx.moduleSha256, storage: ctx.storage, runtime: RUNTIME_ID };
     },
-    migrateStart: (start) => warnRefusal(start, () => checkHandOff(ctx, start)),
+    migrateStart: (start) => {
+      warnRefusal(start, () => checkHandOff(ctx, start));
+      // Checked as the bytes arrive, so that it costs no time once the last one is here.
+      const sum = new FrameChecksum();
+      checksums.set(start, sum);
+      return (data) => sum.update(data);
+    },
     migrate: async (start, data) => {
-      const reply = await warnRefusal(start, () => receiveProgram(ctx, start, data));
+      const reply = await warnRefusal(start, () => receiveProgram(ctx, start, data, checksums.get(start)));
       if (!coordinator) state.lastHeartbeat = Date.now(); // the first node was alive when the program started
       return reply;
     },

@@ -2,7 +2,7 @@
 // runs synchronously, so it lives in a worker: the main thread keeps answering RPCs and heartbeats meanwhile.
 import type { MountConfig } from '../core/config.js';
 import type { Migration } from '../core/migration-stack.js';
-import type { FrameLimits } from '../core/snapshot.js';
+import type { ChecksumMode, FrameLimits } from '../core/snapshot.js';
 import type { Compression, TransferStats } from '../core/transfer.js';
 import type { StorageIds } from '../node/node-system.js';
 
@@ -26,8 +26,11 @@ export interface WorkerSetup {
 export type ToWorker =
   /** Start the program (first node); `storage`: every node's mount identities, carried along in snapshots. */
   | { type: 'start'; storage: StorageIds }
-  /** A snapshot (transfer bytes) to resume; `suspendedAtMs` is when the program stopped on the sender. */
-  | { type: 'resume'; bytes: Uint8Array; suspendedAtMs: number }
+  /**
+   * A snapshot (transfer bytes) to resume; `suspendedAtMs` is when the program stopped on the sender; `checksum`
+   * 'checked' when the main thread checked it as the bytes arrived.
+   */
+  | { type: 'resume'; bytes: Uint8Array; suspendedAtMs: number; checksum: ChecksumMode }
   /** Encode the suspended program again, whole: its destination lacks the baseline the first encoding used. */
   | { type: 'encode' };
 

@@ -62,7 +62,8 @@ async function handle(m: ToWorker): Promise<void> {
   const before = { baseline, baselinePeer };
   if (m.type === 'resume') {
     try {
-      const decoded = decodeTransfer(m.bytes, (id) => (baseline?.id === id ? baseline.memory : undefined), setup.transfer.limits);
+      const held = (id: string) => (baseline?.id === id ? baseline.memory : undefined);
+      const decoded = decodeTransfer(m.bytes, held, setup.transfer.limits, m.checksum);
       from = decoded.snapshot;
       baseline = setup.transfer.delta ? decoded.baseline : undefined;
       baselinePeer = decoded.snapshot.header.migration?.from;
