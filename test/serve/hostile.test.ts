@@ -57,11 +57,17 @@ test('malformed hand-offs to an idle node are refused alone; the program elsewhe
       for (const [name, bytes] of Object.entries(cases)) {
         answers[name] = await rawMigrate(target, [{ start: { ...legit, totalBytes: bytes.length, snapshotId: name } }, { data: bytes }], 10_000);
       }
+      const damaged = transfer(header).slice();
+      damaged[100]! ^= 1;
+      answers['a flipped bit'] = await rawMigrate(target, [{ start: { ...legit, totalBytes: damaged.length, snapshotId: 'flip' } }, { data: damaged }], 10_000);
+      answers['declared 1 TiB'] = await rawMigrate(target, [{ start: { ...legit, totalBytes: 2 ** 40, snapshotId: 'huge' } }, { data: damaged }], 10_000);
     });
     const logs = run.nodes.cloud!.stderr + run.nodes.edge!.stderr;
-    for (const [name, a] of Object.entries(answers)) {
-      assert.equal(a.code, grpc.status.INVALID_ARGUMENT, `${name}: ${a.code} ${a.details}`);
-    }
+    const expected = (name: string) =>
+      name === 'a flipped bit' ? grpc.status.DATA_LOSS : name === 'declared 1 TiB' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INVALID_ARGUMENT;
+    for (const [name, a] of Object.entries(answers)) assert.equal(a.code, expected(name), `${name}: ${a.code} ${a.details}`);
+    assert.match(answers['a flipped bit']!.details, /checksum mismatch/);
+    assert.match(answers['declared 1 TiB']!.details, /over this node's limit/);
     assert.match(answers['bad page index']!.details, /page index 9999 out of range/);
     assert.match(answers['duplicated records']!.details, /two records for page/);
     assert.match(answers['huge blob length']!.details, /library-OS state of \d+ bytes is over the limit/);
