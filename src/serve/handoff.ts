@@ -136,6 +136,8 @@ export function checkHandOff(ctx: NodeContext, start: MigrateStart): 'new' | 're
     );
   }
   if (start.snapshotId === state.lastSnapshotId && state.where !== 'idle') return 'retry';
+  // Another hand-off is being resumed and may yet be refused (a hostile one must not make a real one fail): retry.
+  if (state.resuming) throw refuse(`node ${nodeId} is resuming another hand-off`, grpc.status.UNAVAILABLE);
   // 'departing' is fine: our own hand-off's reply may still be on its way when the program comes back.
   if (state.where === 'running' || state.ending) {
     throw refuse(`node ${nodeId} is not idle (${state.ending ? 'shutting down' : 'the program is here'})`);
@@ -178,7 +180,8 @@ export async function receiveProgram(
     for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);
   });
   ctx.worker.resume(bytes, start.suspendedAtMs, checksum ? 'checked' : 'check');
-  const e = await outcome;
+  state.resuming = true;
+  const e = await outcome.finally(() => (state.resuming = false));
   if (e.type === 'refused' || e.type === 'failed') {
     Object.assign(state, before);
     throw refuse(

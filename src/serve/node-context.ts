@@ -24,6 +24,8 @@ export interface NodeState {
   ending: boolean;
   /** Id of the last snapshot received, so that a retried hand-off is not run twice. */
   lastSnapshotId: string;
+  /** A received snapshot is being resumed (not yet known to be good): another hand-off meanwhile is told to retry. */
+  resuming: boolean;
 }
 
 export interface NodeContext {

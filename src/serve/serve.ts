@@ -82,7 +82,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
-  const state: NodeState = { where: 'idle', started: false, heldBaseline: undefined, holder: first.id, lastHeartbeat: 0, ending: false, lastSnapshotId: '' };
+  const state: NodeState = { where: 'idle', started: false, heldBaseline: undefined, holder: first.id, lastHeartbeat: 0, ending: false, lastSnapshotId: '', resuming: false };
   const local = localOutput();
   const forwarding = config.app.output === 'first_node';
   // first_node: the program reads the first node's stdin wherever it runs.
