@@ -170,20 +170,20 @@ export async function receiveProgram(
     throw refuse((e as Error).message, grpc.status.INVALID_ARGUMENT);
   }
   if (needs !== undefined && needs !== state.heldBaseline) throw refuse(`no memory baseline ${needs}`, BASELINE_MISSING);
-  const before = { where: state.where, started: state.started, holder: state.holder, lastSnapshotId: state.lastSnapshotId };
-  state.where = 'running';
-  state.started = true;
-  state.holder = nodeId;
-  state.lastSnapshotId = start.snapshotId;
-  // The output that came with the program is delivered once it is resumed, before anything it prints here.
+  // Nothing of this node's state changes until the worker says the program runs (another hand-off meanwhile is told
+  // to retry): a refused one leaves it as it was. Then the output that came with the program is delivered, before
+  // anything it prints here.
   const outcome = ctx.onNextProgramEvent(() => {
+    state.where = 'running';
+    state.started = true;
+    state.holder = nodeId;
+    state.lastSnapshotId = start.snapshotId;
     for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);
   });
   ctx.worker.resume(bytes, start.suspendedAtMs, checksum ? 'checked' : 'check');
   state.resuming = true;
   const e = await outcome.finally(() => (state.resuming = false));
   if (e.type === 'refused' || e.type === 'failed') {
-    Object.assign(state, before);
     throw refuse(
       `node ${nodeId} could not resume the program: ${e.message}`,
       e.type === 'refused' ? grpc.status.INVALID_ARGUMENT : grpc.status.FAILED_PRECONDITION,
