@@ -60,9 +60,15 @@ async function handle(m: ToWorker): Promise<void> {
   let from: Snapshot | undefined;
   let suspendedAtMs = 0;
   const before = { baseline, baselinePeer };
+  /** A delta was decoded against the baseline, whose pages it changed in place. */
+  let baselineUsed = false;
   if (m.type === 'resume') {
     try {
-      const held = (id: string) => (baseline?.id === id ? baseline.memory : undefined);
+      const held = (id: string) => {
+        const memory = baseline?.id === id ? baseline.memory : undefined;
+        baselineUsed = memory !== undefined;
+        return memory;
+      };
       const decoded = decodeTransfer(m.bytes, held, setup.transfer.limits, m.checksum);
       from = decoded.snapshot;
       baseline = setup.transfer.delta ? decoded.baseline : undefined;
@@ -90,8 +96,7 @@ async function handle(m: ToWorker): Promise<void> {
     if (!resumed) {
       // Restoring failed (the library-OS state, the memory, the globals …; even a trap while the stack rewinds):
       // the hand-off is refused, not the program's end. A delta has changed its baseline's pages already.
-      const delta = from?.header.memory.baseline !== undefined;
-      [baseline, baselinePeer] = delta ? [undefined, undefined] : [before.baseline, before.baselinePeer];
+      [baseline, baselinePeer] = baselineUsed ? [undefined, undefined] : [before.baseline, before.baselinePeer];
       post({ type: 'refused', message: (e as Error).message, baselineId: baseline?.id });
       return;
     }
