@@ -2,8 +2,8 @@
 // with program-like content, in each mode: full or delta against the previous hop, without compression, with it
 // (memory_compression: true, the default: zero, sparse and xor-sparse records) and with deflate on top (opt-in, for
 // slow links). Two scenarios: the first hop (no baseline yet: a delta is a full transfer) and a later hop where 5 %
-// of the non-zero pages changed. Prints a table.
-import { PAGE_SIZE, memoryImage as image, type MemoryImage } from '../src/core/snapshot.js';
+// of the non-zero pages changed. Prints a table, with the cost of the checksum on each side.
+import { CHECKSUM_BYTES, PAGE_SIZE, checksum, memoryImage as image, type MemoryImage } from '../src/core/snapshot.js';
 import { decodeTransfer, encodeTransfer, type Baseline, type Compression } from '../src/core/transfer.js';
 
 let seed = 0x2545f491;
@@ -83,7 +83,11 @@ function hop(memory: MemoryImage, compression: Compression, ends?: { sender: Bas
   const t0 = performance.now();
   const received = decodeTransfer(sent.chunks, (id) => (id === ends?.receiver.id ? ends.receiver.memory : undefined));
   const decodeMs = performance.now() - t0;
-  return { stats: sent.stats, decodeMs, ends: { sender: received.baseline, receiver: sent.baseline } };
+  // The checksum's share: one pass over the bytes sent, paid by the encoder and again by the decoder.
+  const t1 = performance.now();
+  checksum(sent.chunks, sent.stats.sentBytes - CHECKSUM_BYTES);
+  const checksumMs = performance.now() - t1;
+  return { stats: sent.stats, decodeMs, checksumMs, ends: { sender: received.baseline, receiver: sent.baseline } };
 }
 
 function row(scenario: string, mb: number, mode: string, r: ReturnType<typeof hop>) {
@@ -91,7 +95,7 @@ function row(scenario: string, mb: number, mode: string, r: ReturnType<typeof ho
   console.log(
     `${scenario.padEnd(10)} ${String(mb).padStart(4)}  ${mode.padEnd(17)} ${(sentBytes / 2 ** 20).toFixed(2).padStart(9)}  ` +
       `${(sentBytes / rawBytes).toFixed(3).padStart(6)}  ${String(pagesSent).padStart(6)}  ` +
-      `${encodeMs.toFixed(1).padStart(9)}  ${r.decodeMs.toFixed(1).padStart(9)}`,
+      `${encodeMs.toFixed(1).padStart(9)}  ${r.decodeMs.toFixed(1).padStart(9)}  ${r.checksumMs.toFixed(1).padStart(11)}`,
   );
 }
 
@@ -103,7 +107,7 @@ const MODES: [Compression, string][] = [[false, ''], [true, '+compression'], ['d
   for (const [compression] of MODES) hop(image(ranOn(m)), compression, hop(image(m.slice()), compression).ends);
 }
 
-console.log('scenario     MB  mode                sent MB   ratio   pages  encode ms  decode ms');
+console.log('scenario     MB  mode                sent MB   ratio   pages  encode ms  decode ms  checksum ms');
 for (const mb of [1, 16, 64, 256]) {
   const before = programMemory(mb);
   const second = image(ranOn(before));
@@ -116,3 +120,4 @@ for (const mb of [1, 16, 64, 256]) {
   }
 }
 console.log('ratio: bytes sent / memory size; on a first hop a delta has no baseline and is a full transfer.');
+console.log('checksum ms: the XXH64 of the bytes sent, included in both encode and decode.');

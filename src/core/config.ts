@@ -1,5 +1,6 @@
 // kafu-config.yaml: Kafu's keys, validated strictly (unknown keys are errors that name the field).
 import { z } from 'zod';
+import { DEFAULT_MAX_STATE_BYTES } from './snapshot-header.js';
 
 const nonEmpty = (what: string) =>
   z
@@ -70,6 +71,9 @@ const clusterSchema = z.strictObject({
       memory_compression: z
         .union([z.boolean(), z.literal('deflate')], { error: 'memory_compression must be true, false or deflate' })
         .default(true),
+      // Largest library-OS state a node accepts in a hand-off (fd table, mount state and the file contents that
+      // travel with the program), in MiB; memory is bounded by the module's own maximum.
+      max_state_mb: z.number().int().min(1).max(1 << 20).default(DEFAULT_MAX_STATE_BYTES >> 20),
     })
     .prefault({}),
 });

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PAGE_SIZE, SnapshotFormatError, flattenMemory, memoryImage, u32, type MemoryImage } from './snapshot.js';
+import {
+  CHECKSUM_BYTES,
+  ChecksumMismatchError,
+  PAGE_SIZE,
+  SnapshotFormatError,
+  flattenMemory,
+  memoryImage,
+  resealFrame,
+  u32,
+  type MemoryImage,
+} from './snapshot.js';
 import {
   MissingBaselineError,
   decodeTransfer,
@@ -188,16 +198,19 @@ test('corrupt or truncated transfers are refused with a reason', () => {
   const memory = programMemory();
   const bytes = concat(encodeTransfer(snapshotOf(memory), { compression: 'deflate' }).chunks);
   const firstRecord = 16 + u32(bytes, 12);
+  // Edited, then sealed with a correct checksum, as a hostile sender would: the structural checks must hold alone.
   const edited = (at: number, value: number, width: 1 | 4 = 1) => {
     const copy = bytes.slice();
     if (width === 4) new DataView(copy.buffer).setUint32(at, value, true);
     else copy[at] = value;
-    return copy;
+    return resealFrame(copy);
   };
-  assert.throws(() => decodeTransfer(bytes.subarray(0, bytes.length - 100), noBaselines), /truncated|missing end marker/);
-  assert.throws(() => decodeTransfer(bytes.subarray(0, firstRecord + 30), noBaselines), /truncated at memory page record 0/);
+  const cut = (end: number) => resealFrame(bytes.subarray(0, end));
+  assert.throws(() => decodeTransfer(bytes.subarray(0, bytes.length - 100), noBaselines), ChecksumMismatchError);
+  assert.throws(() => decodeTransfer(cut(bytes.length - 100), noBaselines), /truncated|missing end marker/);
+  assert.throws(() => decodeTransfer(cut(firstRecord + 30), noBaselines), /truncated at memory page record 0/);
   assert.throws(() => decodeTransfer(edited(0, 0), noBaselines), /bad magic/);
-  assert.throws(() => decodeTransfer(edited(8, 1, 4), noBaselines), /format version 1, this runtime reads 2/);
+  assert.throws(() => decodeTransfer(edited(8, 2, 4), noBaselines), /format version 2, this runtime reads 4/);
   assert.throws(() => decodeTransfer(edited(firstRecord, 6, 4), noBaselines), /page index 6 out of range/);
   assert.throws(() => decodeTransfer(edited(firstRecord + 4, 9, 4), noBaselines), /page 0 \(encoding 9\): unknown encoding/);
   // Page 0 (text) is deflated; a block type of 3 does not exist.
@@ -257,8 +270,8 @@ test('a delta changes the baseline pages it was given in place; a refused one le
   const whole = concat(chunks);
   const copy = flattenMemory(held);
   const corrupt = whole.slice();
-  corrupt[corrupt.length - 1] ^= 1;
-  assert.throws(() => decodeTransfer(corrupt, () => held), /missing end marker/);
+  corrupt[corrupt.length - 1 - CHECKSUM_BYTES] ^= 1;
+  assert.throws(() => decodeTransfer(resealFrame(corrupt), () => held), /missing end marker/);
   assert.deepEqual(flattenMemory(held), copy);
   const received = decodeTransfer(chunks, () => held);
   assert.deepEqual(flattenMemory(received.snapshot.memory), memory);

@@ -88,6 +88,8 @@ export interface ImportEntry {
   name: string;
   /** 0 function, 1 table, 2 memory, 3 global, 4 tag */
   kind: number;
+  /** A memory's declared maximum, in 64 KiB pages. */
+  maxPages?: number;
 }
 
 /** The module's imports, from the import section. */
@@ -96,23 +98,21 @@ export function importEntries(sections: Section[]): ImportEntry[] {
   if (!payload) return [];
   const out: ImportEntry[] = [];
   let [count, pos] = readU32(payload, 0);
-  const skipLimits = () => {
-    const flags = payload[pos++]!;
-    [, pos] = readU32(payload, pos);
-    if (flags & 1) [, pos] = readU32(payload, pos);
-  };
   while (count-- > 0) {
     let module: string;
     let name: string;
     [module, pos] = readName(payload, pos);
     [name, pos] = readName(payload, pos);
     const kind = payload[pos++]!;
-    out.push({ module, name, kind });
+    const entry: ImportEntry = { module, name, kind };
+    out.push(entry);
     if (kind === 0) [, pos] = readU32(payload, pos);
-    else if (kind === 1) {
-      pos++; // reference type (one byte for funcref/externref)
-      skipLimits();
-    } else if (kind === 2) skipLimits();
+    else if (kind === 1) pos = readLimits(payload, pos + 1).end; // after the reference type (one byte)
+    else if (kind === 2) {
+      const limits = readLimits(payload, pos);
+      if (limits.max !== undefined) entry.maxPages = limits.max;
+      pos = limits.end;
+    }
     else if (kind === 3) pos += 2; // value type + mutability
     else if (kind === 4) {
       pos++;
@@ -120,6 +120,29 @@ export function importEntries(sections: Section[]): ImportEntry[] {
     } else throw new WasmFormatError(`unknown import kind ${kind}`);
   }
   return out;
+}
+
+const WASM32_PAGES = 65536;
+
+/**
+ * The most bytes the module's linear memory can grow to: its declared maximum (memory section, or an imported
+ * memory), else wasm32's 4 GiB. A snapshot with a larger memory cannot be of this module.
+ */
+export function maxMemoryBytes(sections: Section[]): number {
+  const memory = sections.find((s) => s.id === 5)?.payload;
+  let pages: number | undefined;
+  if (memory && readU32(memory, 0)[0] > 0) pages = readLimits(memory, readU32(memory, 0)[1]).max;
+  else pages = importEntries(sections).find((i) => i.kind === 2)?.maxPages;
+  return Math.min(pages ?? WASM32_PAGES, WASM32_PAGES) * 65536;
+}
+
+/** Table or memory limits at `pos`: [minimum, maximum if declared], and where they end. */
+function readLimits(payload: Uint8Array, pos: number): { max?: number; end: number } {
+  const flags = payload[pos++]!;
+  let max: number | undefined;
+  [, pos] = readU32(payload, pos);
+  if (flags & 1) [max, pos] = readU32(payload, pos);
+  return { max, end: pos };
 }
 
 /** Function names from the `name` section (subsection 1), by function index. */

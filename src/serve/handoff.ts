@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Migration } from '../core/migration-stack.js';
 import { describeMigration } from '../core/program.js';
-import { transferBaselineId } from '../core/transfer.js';
+import { ChecksumMismatchError, type FrameChecksum } from '../core/snapshot.js';
+import { maxTransferBytes, transferBaselineId } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
 import type { NodeContext } from './node-context.js';
 import { BASELINE_MISSING, RpcRefusal, type MigrateReply, type MigrateStart, type OutputChunk } from './protocol.js';
@@ -109,37 +110,84 @@ async function saveProgram(ctx: NodeContext, cause: Error): Promise<Error> {
   );
 }
 
-/** A Migrate call: check it, deliver the output that came with it, resume the program, answer once it runs. */
-export async function receiveProgram(ctx: NodeContext, start: MigrateStart, data: Uint8Array[]): Promise<MigrateReply> {
+/**
+ * Whether this node takes a hand-off described by `start`: checked on the Migrate call's first message, before any
+ * snapshot byte is kept, and again before the program is resumed. Throws the refusal; 'retry' for a snapshot this
+ * node already resumed (a sender that lost our reply tries again: that is success).
+ */
+export function checkHandOff(ctx: NodeContext, start: MigrateStart): 'new' | 'retry' {
   const { state, nodeId, moduleSha256 } = ctx;
   const refuse = (why: string, code = grpc.status.FAILED_PRECONDITION) => new RpcRefusal(code, why);
-  if (start.to !== nodeId) throw refuse(`this is node ${nodeId}, not ${start.to}`);
+  if (start.to !== nodeId) throw refuse(`this is node ${nodeId}, not ${start.to}`, grpc.status.INVALID_ARGUMENT);
+  // (That the sender is a node of this cluster speaking for itself is access.ts's `admit`, called before this.)
+  if (start.from === nodeId) throw refuse('a hand-off from this node itself', grpc.status.INVALID_ARGUMENT);
   if (start.moduleSha256 !== moduleSha256) {
-    throw refuse(`node ${nodeId} runs module ${moduleSha256.slice(0, 12)}…, the snapshot is of ${start.moduleSha256.slice(0, 12)}…`);
+    throw refuse(`node ${nodeId} runs module ${moduleSha256.slice(0, 12)}…, the snapshot is of ${String(start.moduleSha256).slice(0, 12)}…`);
   }
-  // A sender that lost our reply retries: the program is already here, that is success.
-  if (start.snapshotId === state.lastSnapshotId && state.where !== 'idle') return { downtimeMs: 0 };
+  const limit = maxTransferBytes(ctx.limits);
+  if (!Number.isSafeInteger(start.totalBytes) || start.totalBytes <= 0) {
+    throw refuse(`a snapshot of ${start.totalBytes} bytes`, grpc.status.INVALID_ARGUMENT);
+  }
+  if (start.totalBytes > limit) {
+    throw refuse(
+      `a snapshot of ${start.totalBytes} bytes is over this node's limit of ${limit} ` +
+        `(the module's maximum memory and cluster.migration.max_state_mb)`,
+      grpc.status.RESOURCE_EXHAUSTED,
+    );
+  }
+  if (start.snapshotId === state.lastSnapshotId && state.where !== 'idle') return 'retry';
+  // Another hand-off is being resumed and may yet be refused (a hostile one must not make a real one fail): retry.
+  if (state.resuming) throw refuse(`node ${nodeId} is resuming another hand-off`, grpc.status.UNAVAILABLE);
   // 'departing' is fine: our own hand-off's reply may still be on its way when the program comes back.
   if (state.where === 'running' || state.ending) {
     throw refuse(`node ${nodeId} is not idle (${state.ending ? 'shutting down' : 'the program is here'})`);
   }
+  return 'new';
+}
+
+/**
+ * A Migrate call, all its bytes received: check it, resume the program, answer once it runs. A snapshot that does
+ * not decode or restore is refused with this node's state as it was: the program elsewhere is not affected.
+ */
+export async function receiveProgram(
+  ctx: NodeContext,
+  start: MigrateStart,
+  data: Uint8Array[],
+  checksum?: FrameChecksum,
+): Promise<MigrateReply> {
+  const { state, nodeId } = ctx;
+  const refuse = (why: string, code: grpc.status) => new RpcRefusal(code, why);
+  if (checkHandOff(ctx, start) === 'retry') return { downtimeMs: 0 };
   const received = data.reduce((n, c) => n + c.byteLength, 0);
   if (received !== start.totalBytes) throw refuse(`received ${received} of ${start.totalBytes} snapshot bytes`, grpc.status.DATA_LOSS);
+  if (checksum && !checksum.matches()) throw refuse(new ChecksumMismatchError().message, grpc.status.DATA_LOSS);
   // One buffer of our own (received chunks may be slices of pooled buffers), so it can move to the worker.
   const bytes = concat(data);
-  const needs = transferBaselineId(bytes);
+  let needs: string | undefined;
+  try {
+    needs = transferBaselineId(bytes, ctx.limits);
+  } catch (e) {
+    throw refuse((e as Error).message, grpc.status.INVALID_ARGUMENT);
+  }
   if (needs !== undefined && needs !== state.heldBaseline) throw refuse(`no memory baseline ${needs}`, BASELINE_MISSING);
-  for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);
-  state.where = 'running';
-  state.started = true;
-  state.holder = nodeId;
-  state.lastSnapshotId = start.snapshotId;
-  const outcome = ctx.onNextProgramEvent();
-  ctx.worker.resume(bytes, start.suspendedAtMs);
-  const e = await outcome;
-  if (e.type === 'failed') {
-    state.where = 'idle';
-    throw refuse(`node ${nodeId} could not resume the program: ${e.message}`);
+  // Nothing of this node's state changes until the worker says the program runs (another hand-off meanwhile is told
+  // to retry): a refused one leaves it as it was. Then the output that came with the program is delivered, before
+  // anything it prints here.
+  const outcome = ctx.onNextProgramEvent(() => {
+    state.where = 'running';
+    state.started = true;
+    state.holder = nodeId;
+    state.lastSnapshotId = start.snapshotId;
+    for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);
+  });
+  ctx.worker.resume(bytes, start.suspendedAtMs, checksum ? 'checked' : 'check');
+  state.resuming = true;
+  const e = await outcome.finally(() => (state.resuming = false));
+  if (e.type === 'refused' || e.type === 'failed') {
+    throw refuse(
+      `node ${nodeId} could not resume the program: ${e.message}`,
+      e.type === 'refused' ? grpc.status.INVALID_ARGUMENT : grpc.status.FAILED_PRECONDITION,
+    );
   }
   return { downtimeMs: e.type === 'resumed' ? e.downtimeMs : 0 };
 }

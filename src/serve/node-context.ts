@@ -2,6 +2,7 @@
 // where the program is. serve.ts builds it; handoff.ts and membership.ts act on it.
 import type { KafuConfig, NodeConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
+import type { FrameLimits } from '../core/snapshot.js';
 import type { OutputSink } from './output.js';
 import type { Peers } from './peers.js';
 import type { ProgramWorker, WorkerEvent } from './program-worker.js';
@@ -27,6 +28,8 @@ export interface NodeState {
   ending: boolean;
   /** Id of the last snapshot received, so that a retried hand-off is not run twice. */
   lastSnapshotId: string;
+  /** A received snapshot is being resumed (not yet known to be good): another hand-off meanwhile is told to retry. */
+  resuming: boolean;
 }
 
 export interface NodeContext {
@@ -39,6 +42,8 @@ export interface NodeContext {
   first: NodeConfig;
   coordinator: boolean;
   moduleSha256: string;
+  /** What a snapshot this node receives may hold (the module's maximum memory, cluster.migration.max_state_mb). */
+  limits: FrameLimits;
   /** This node's mount identities (guest path → id). */
   storage: Record<string, string>;
   peers: Peers;
@@ -51,8 +56,11 @@ export interface NodeContext {
   output: OutputSink;
   local: OutputSink;
   state: NodeState;
-  /** The first event from the worker after a resume settles the Migrate call that delivered the program. */
-  onNextProgramEvent(): Promise<WorkerEvent>;
+  /**
+   * The first event from the worker after a resume settles the Migrate call that delivered the program;
+   * `onResumed` runs synchronously when it is 'resumed', before any output the resumed program prints.
+   */
+  onNextProgramEvent(onResumed?: () => void): Promise<WorkerEvent>;
   /** End the run on every node with a message (exit code 1 unless given). */
   fail(why: string, code?: number): Promise<void>;
 }

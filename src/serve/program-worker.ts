@@ -1,6 +1,7 @@
 // The main thread's handle on the worker that runs the program (worker.ts): typed messages, and a promise for the
 // one reply the main thread waits for (the encoded snapshot). Output, logs and outcomes arrive as events.
 import { Worker } from 'node:worker_threads';
+import type { ChecksumMode } from '../core/snapshot.js';
 import type { StorageIds } from '../node/node-system.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
@@ -30,8 +31,8 @@ export class ProgramWorker {
     this.send({ type: 'start', storage });
   }
 
-  resume(bytes: Uint8Array, suspendedAtMs: number): void {
-    this.send({ type: 'resume', bytes, suspendedAtMs }, [bytes.buffer as ArrayBuffer]);
+  resume(bytes: Uint8Array, suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {
+    this.send({ type: 'resume', bytes, suspendedAtMs, checksum }, [bytes.buffer as ArrayBuffer]);
   }
 
   /** Encode the suspended program again, whole. */

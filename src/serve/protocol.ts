@@ -40,6 +40,11 @@ export type Empty = Record<string, never>;
  */
 export interface KafuNodeHandlers {
   hello(req: HelloRequest, caller: string | undefined): Promise<HelloReply>;
+  /**
+   * A Migrate call's start message, checked before any of its data is kept: throws the refusal, or returns what
+   * sees each piece of data as it arrives (before migrate gets them all).
+   */
+  migrateStart(start: MigrateStart, caller: string | undefined): ((data: Uint8Array) => void) | undefined;
   migrate(start: MigrateStart, data: Uint8Array[], caller: string | undefined): Promise<MigrateReply>;
   output(req: OutputRequest, caller: string | undefined): Promise<Empty>;
   input(req: InputRequest, caller: string | undefined): Promise<InputReply>;
@@ -90,28 +95,68 @@ export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): vo
     Heartbeat: unary(h.heartbeat),
     Shutdown: unary(h.shutdown),
     Migrate: ((call: grpc.ServerReadableStream<MigrateChunk, MigrateReply>, callback: grpc.sendUnaryData<MigrateReply>) => {
-      let start: MigrateStart | undefined;
-      const data: Uint8Array[] = [];
-      let failed = false;
-      call.on('data', (chunk: MigrateChunk) => {
-        if (chunk.start) start = chunk.start;
-        else if (chunk.data) data.push(chunk.data);
-      });
-      call.on('error', () => {
-        failed = true; // the sender gave up or vanished; it will retry the whole transfer
-      });
-      call.on('end', () => {
-        if (failed) return;
-        if (!start) {
-          callback({ code: grpc.status.INVALID_ARGUMENT, details: 'Migrate without a start message' });
-          return;
-        }
-        h.migrate(start, data, callerOf(call)).then(
-          (reply) => callback(null, reply),
-          (e: unknown) => callback(toServiceError(e)),
-        );
-      });
+      receiveMigrate(call, callback, h);
     }) as grpc.handleClientStreamingCall<MigrateChunk, MigrateReply>,
+  });
+}
+
+/**
+ * A Migrate call, bounded: its start message is checked (handlers.migrateStart: sizes included) before any data is
+ * kept, and the data is counted as it arrives. A call that is refused, or that sends more than it declared, is
+ * answered at once and its stream cancelled: nothing more of it is buffered. A sender that vanishes mid-way leaves
+ * nothing behind either.
+ */
+function receiveMigrate(
+  call: grpc.ServerReadableStream<MigrateChunk, MigrateReply>,
+  callback: grpc.sendUnaryData<MigrateReply>,
+  h: KafuNodeHandlers,
+): void {
+  let start: MigrateStart | undefined;
+  let data: Uint8Array[] = [];
+  let received = 0;
+  let observe: ((data: Uint8Array) => void) | undefined;
+  let over = false;
+  const finish = (e: unknown) => {
+    if (over) return;
+    over = true;
+    data = [];
+    callback(toServiceError(e));
+    call.destroy();
+  };
+  const invalid = (why: string) => finish(new RpcRefusal(grpc.status.INVALID_ARGUMENT, why));
+  call.on('data', (chunk: MigrateChunk) => {
+    if (over) return;
+    if (chunk.start) {
+      if (start) return invalid('Migrate with two start messages');
+      start = chunk.start;
+      try {
+        observe = h.migrateStart(start, callerOf(call));
+      } catch (e) {
+        finish(e);
+      }
+    } else if (chunk.data) {
+      if (!start) return invalid('Migrate data before its start message');
+      received += chunk.data.byteLength;
+      if (received > start.totalBytes) return invalid(`Migrate sent more than the ${start.totalBytes} bytes it declared`);
+      data.push(chunk.data);
+      observe?.(chunk.data);
+    }
+  });
+  call.on('error', () => {
+    // The sender gave up or vanished; it will retry the whole transfer.
+    over = true;
+    data = [];
+  });
+  call.on('end', () => {
+    if (over) return;
+    if (!start) return invalid('Migrate without a start message');
+    over = true;
+    const chunks = data;
+    data = [];
+    h.migrate(start, chunks, callerOf(call)).then(
+      (reply) => callback(null, reply),
+      (e: unknown) => callback(toServiceError(e)),
+    );
   });
 }
 

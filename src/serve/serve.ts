@@ -14,13 +14,14 @@ import { sha256Hex } from '../core/guest.js';
 import type { Logger } from '../core/log.js';
 import { requireMetadata } from '../core/metadata.js';
 import { RUNTIME_ID, checkPlacement } from '../core/program.js';
-import type { SnapshotHeader } from '../core/snapshot.js';
-import { transferHeader } from '../core/transfer.js';
+import { ChecksumMismatchError, FrameChecksum, type FrameLimits } from '../core/snapshot.js';
+import { MissingBaselineError, decodeTransfer } from '../core/transfer.js';
+import { maxMemoryBytes, parseSections } from '../core/wasm-sections.js';
 import { TRAP_EXIT_CODE } from '../core/trap.js';
 import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
 import { mountDirs, storageIdentity } from '../node/node-system.js';
-import { depart, receiveProgram, sendProgram } from './handoff.js';
+import { checkHandOff, depart, receiveProgram, sendProgram } from './handoff.js';
 import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js';
 import type { NodeContext, NodeState } from './node-context.js';
 import { forwardedOutput, localOutput, outputReceiver } from './output.js';
@@ -29,7 +30,15 @@ import { STDIN_CHUNK, answerStdin, processStdinReader, stdinBuffer } from './std
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
 import { admit, heartbeatAllowed, shutdownAllowed } from './access.js';
 import { PLAINTEXT_WARNING, loadNodeTls, serverCredentials, type NodeTls, type TlsFiles } from './tls.js';
-import { RpcRefusal, addKafuNodeService, widenReceiveWindows, type KafuNodeHandlers, type ShutdownRequest } from './protocol.js';
+import {
+  BASELINE_MISSING,
+  RpcRefusal,
+  addKafuNodeService,
+  widenReceiveWindows,
+  type KafuNodeHandlers,
+  type MigrateStart,
+  type ShutdownRequest,
+} from './protocol.js';
 
 /** Exit code of every node when the cluster fails (a node lost, a migration that cannot be delivered). */
 export const CLUSTER_FAILURE_EXIT_CODE = 1;
@@ -75,12 +84,16 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   checkPlacement(requireMetadata(bytes, where), ids, where);
   const mounts = loaded.mounts;
   const moduleSha256 = await sha256Hex(bytes);
-  const saved = o.resume === undefined ? undefined : readSaved(o.resume, moduleSha256);
+  const limits: FrameLimits = {
+    maxMemoryBytes: maxMemoryBytes(parseSections(bytes)),
+    maxStateBytes: config.cluster.migration.max_state_mb * 2 ** 20,
+  };
+  const saved = o.resume === undefined ? undefined : readSaved(o.resume, moduleSha256, limits);
   const peers = new Peers(nodeId, config.nodes, log, tls);
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
-  const state: NodeState = { where: 'idle', started: false, heldBaseline: undefined, holder: first.id, lastHeartbeat: 0, ending: false, lastSnapshotId: '' };
+  const state: NodeState = { where: 'idle', started: false, heldBaseline: undefined, holder: first.id, lastHeartbeat: 0, ending: false, lastSnapshotId: '', resuming: false };
   const local = localOutput();
   const forwarding = config.app.output === 'first_node';
   // first_node: the program reads the first node's stdin wherever it runs.
@@ -96,6 +109,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     first,
     coordinator,
     moduleSha256,
+    limits,
     storage: Object.fromEntries(mountDirs(mounts, nodeId).map((dir, i) => [mounts[i]!.guest, storageIdentity(dir)])),
     peers,
     tls,
@@ -120,6 +134,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         transfer: {
           delta: config.cluster.migration.memory_migration === 'delta',
           compression: config.cluster.migration.memory_compression,
+          limits,
         },
         forced: o.forceMigrationEvery ? { every: o.forceMigrationEvery, nodes: ids } : undefined,
         logLevel: o.logLevel,
@@ -134,12 +149,21 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
           const waiter = eventWaiter;
           eventWaiter = undefined;
           waiter?.(e);
+          if (e.type === 'refused') state.heldBaseline = e.baselineId;
+          // A refused hand-off is the Migrate call's business (an error back to its sender), not the run's.
+          if (e.type === 'refused' && waiter) return;
           void onProgramEvent(e);
         }
       },
     ),
     state,
-    onNextProgramEvent: () => new Promise((r) => (eventWaiter = r)),
+    onNextProgramEvent: (onResumed) =>
+      new Promise((r) => {
+        eventWaiter = (e) => {
+          if (e.type === 'resumed') onResumed?.();
+          r(e);
+        };
+      }),
     fail,
   };
 
@@ -159,6 +183,8 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         return programEnded(TRAP_EXIT_CODE, `Program trapped on ${nodeId}`);
       case 'failed':
         return fail(e.user ? e.message : `internal error: ${e.message}`);
+      case 'refused': // a program saved in a file (--resume) that cannot be resumed here
+        return fail(`the program cannot be resumed: ${e.message}`);
     }
   }
 
@@ -205,6 +231,22 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     );
   }
 
+  /** A hand-off this node refuses is logged here as well as answered (a missing baseline is routine, not a warning). */
+  function warnRefusal<T>(start: MigrateStart, f: () => T): T {
+    const warn = (e: unknown) => {
+      if (e instanceof RpcRefusal && e.code !== BASELINE_MISSING) log.warn(`refused a hand-off from ${start.from}: ${e.message}`);
+      throw e;
+    };
+    try {
+      const r = f();
+      return (r instanceof Promise ? r.catch(warn) : r) as T;
+    } catch (e) {
+      return warn(e);
+    }
+  }
+
+  /** The checksum of each Migrate call's bytes (by its start message) as they arrive. */
+  const checksums = new WeakMap<MigrateStart, FrameChecksum>();
   const receiveOutput = outputReceiver(local);
   // Every handler first admits the caller (access.ts): a node of this cluster, speaking for itself.
   const handlers: KafuNodeHandlers = {
@@ -213,10 +255,21 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       if (caller === first.id) state.lastHeartbeat = Date.now();
       return { nodeId, configName: config.name, moduleSha256: ctx.moduleSha256, storage: ctx.storage, runtime: RUNTIME_ID };
     },
+    migrateStart: (start, proven) => {
+      warnRefusal(start, () => {
+        admit(ctx, start.from, proven);
+        return checkHandOff(ctx, start);
+      });
+      // Checked as the bytes arrive, so that it costs no time once the last one is here.
+      const sum = new FrameChecksum();
+      checksums.set(start, sum);
+      return (data) => sum.update(data);
+    },
     migrate: async (start, data, proven) => {
       admit(ctx, start.from, proven);
+      const reply = await warnRefusal(start, () => receiveProgram(ctx, start, data, checksums.get(start)));
       if (!coordinator) state.lastHeartbeat = Date.now(); // the first node was alive when the program started
-      return receiveProgram(ctx, start, data);
+      return reply;
     },
     input: async (req, proven) => {
       admit(ctx, req.from, proven);
@@ -308,27 +361,29 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   }
 }
 
-/** A program saved by a failed hand-off: checked before anything starts. */
-function readSaved(file: string, moduleSha256: string): { bytes: Uint8Array; node: string; snapshotId: string } {
+/** A program saved by a failed hand-off: checked whole (checksum, format, limits, module) before anything starts. */
+function readSaved(file: string, moduleSha256: string, limits: FrameLimits): { bytes: Uint8Array; node: string; snapshotId: string } {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
   } catch (e) {
     throw new UserError(`--resume: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  let header: SnapshotHeader;
+  let decoded;
   try {
-    header = transferHeader(bytes);
+    decoded = decodeTransfer(bytes, () => undefined, limits);
   } catch (e) {
+    if (e instanceof ChecksumMismatchError) throw new UserError(`--resume: ${file}: checksum mismatch: the file is damaged`);
+    if (e instanceof MissingBaselineError) throw new UserError(`--resume: ${file} is a delta, not a whole snapshot`);
     throw new UserError(`--resume: ${file}: ${(e as Error).message}`);
   }
+  const { header } = decoded.snapshot;
   if (header.moduleSha256 !== moduleSha256) {
     throw new UserError(
       `--resume: ${file} holds a program of module ${header.moduleSha256.slice(0, 12)}…, the config's module is ${moduleSha256.slice(0, 12)}…`,
     );
   }
-  if (header.memory.baseline) throw new UserError(`--resume: ${file} is a delta, not a whole snapshot`);
-  return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: header.memory.id ?? '' };
+  return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: decoded.baseline.id };
 }
 
 function bind(server: grpc.Server, host: string, port: number, nodeId: string, tls: NodeTls | undefined): Promise<void> {

@@ -2,6 +2,7 @@
 // runs synchronously, so it lives in a worker: the main thread keeps answering RPCs and heartbeats meanwhile.
 import type { MountConfig } from '../core/config.js';
 import type { Migration } from '../core/migration-stack.js';
+import type { ChecksumMode, FrameLimits } from '../core/snapshot.js';
 import type { Compression, TransferStats } from '../core/transfer.js';
 import type { StorageIds } from '../node/node-system.js';
 
@@ -13,7 +14,8 @@ export interface WorkerSetup {
   args: string[];
   env: string[];
   mounts: MountConfig[];
-  transfer: { delta: boolean; compression: Compression };
+  /** `limits`: what a received snapshot may hold (the module's maximum memory, cluster.migration.max_state_mb). */
+  transfer: { delta: boolean; compression: Compression; limits: FrameLimits };
   forced?: { every: number; nodes: string[] };
   logLevel: string;
   logPrefix: string;
@@ -24,8 +26,11 @@ export interface WorkerSetup {
 export type ToWorker =
   /** Start the program (first node); `storage`: every node's mount identities, carried along in snapshots. */
   | { type: 'start'; storage: StorageIds }
-  /** A snapshot (transfer bytes) to resume; `suspendedAtMs` is when the program stopped on the sender. */
-  | { type: 'resume'; bytes: Uint8Array; suspendedAtMs: number }
+  /**
+   * A snapshot (transfer bytes) to resume; `suspendedAtMs` is when the program stopped on the sender; `checksum`
+   * 'checked' when the main thread checked it as the bytes arrived.
+   */
+  | { type: 'resume'; bytes: Uint8Array; suspendedAtMs: number; checksum: ChecksumMode }
   /** Encode the suspended program again, whole: its destination lacks the baseline the first encoding used. */
   | { type: 'encode' };
 
@@ -48,6 +53,11 @@ export type FromWorker =
   | { type: 'stdin'; maxBytes: number }
   /** Resumed and running again; `downtimeMs` from the sender's suspension (wall clock, same machine exact). */
   | { type: 'resumed'; downtimeMs: number; baselineId?: string }
+  /**
+   * A snapshot to resume was refused (it does not decode, or restoring it failed) before the program ran: nothing of
+   * it stays, the worker is as before except that it holds `baselineId` (none when a refused delta used its baseline).
+   */
+  | { type: 'refused'; message: string; baselineId?: string }
   /** Stopped at a migration point, already encoded for the destination. */
   | { type: 'suspended'; migration: Migration; suspendedAtMs: number; encoded: Encoded }
   | { type: 'encoded'; encoded: Encoded }

@@ -57,24 +57,49 @@ async function handle(m: ToWorker): Promise<void> {
     post({ type: 'encoded', encoded }, [encoded.bytes.buffer as ArrayBuffer]);
     return;
   }
-  pending = undefined;
   let from: Snapshot | undefined;
   let suspendedAtMs = 0;
+  const before = { baseline, baselinePeer };
+  /** A delta was decoded against the baseline, whose pages it changed in place. */
+  let baselineUsed = false;
   if (m.type === 'resume') {
-    const decoded = decodeTransfer(m.bytes, (id) => (baseline?.id === id ? baseline.memory : undefined));
-    from = decoded.snapshot;
-    baseline = setup.transfer.delta ? decoded.baseline : undefined;
-    baselinePeer = decoded.snapshot.header.migration?.from;
+    try {
+      const held = (id: string) => {
+        const memory = baseline?.id === id ? baseline.memory : undefined;
+        baselineUsed = memory !== undefined;
+        return memory;
+      };
+      const decoded = decodeTransfer(m.bytes, held, setup.transfer.limits, m.checksum);
+      from = decoded.snapshot;
+      baseline = setup.transfer.delta ? decoded.baseline : undefined;
+      baselinePeer = decoded.snapshot.header.migration?.from;
+    } catch (e) {
+      // Checked before any page is touched: the baseline is as it was.
+      post({ type: 'refused', message: (e as Error).message, baselineId: baseline?.id });
+      return;
+    }
     suspendedAtMs = m.suspendedAtMs;
   }
+  let resumed = m.type === 'start';
   let result: SegmentResult;
   try {
     result = runSegment(guest, setup.node, hostWith(m.type === 'start' ? m.storage : {}), {
       from,
       forced: setup.forced,
-      onResumed: () => post({ type: 'resumed', downtimeMs: wallClockMs() - suspendedAtMs, baselineId: baseline?.id }),
+      onResumed: () => {
+        resumed = true;
+        pending = undefined; // the program runs here again: a hop's whole re-encoding is no longer wanted
+        post({ type: 'resumed', downtimeMs: wallClockMs() - suspendedAtMs, baselineId: baseline?.id });
+      },
     });
   } catch (e) {
+    if (!resumed) {
+      // Restoring failed (the library-OS state, the memory, the globals …; even a trap while the stack rewinds):
+      // the hand-off is refused, not the program's end. A delta has changed its baseline's pages already.
+      [baseline, baselinePeer] = baselineUsed ? [undefined, undefined] : [before.baseline, before.baselinePeer];
+      post({ type: 'refused', message: (e as Error).message, baselineId: baseline?.id });
+      return;
+    }
     if (!(e instanceof WebAssembly.RuntimeError)) throw e;
     post({ type: 'trapped', message: e.message, frames: wasmBacktrace(e) });
     return;
