@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Rng } from '../../test/support/fuzz.js';
 import { makeSandbox, MOUNT_FILES, type Sandbox } from '../../test/support/sandbox.js';
 import { NodeFsBackend } from '../node/fs-backend.js';
 import { FollowMount } from './follow-mount.js';
@@ -17,16 +18,10 @@ import { StateRefused } from './state-refused.js';
 const SEED = Number(process.env.KAFU_FUZZ_SEED ?? 20261201);
 const BUDGET_MS = Number(process.env.KAFU_FUZZ_MS ?? 4000);
 
-/** mulberry32: small, seeded, good enough to pick mutations. */
+/** The shared seeded generator, as a function of [0, 1). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next() / 2 ** 32;
 }
 
 let sb: Sandbox;

@@ -35,7 +35,7 @@ test('malformed hand-offs to an idle node are refused alone; the program elsewhe
   const dir = await mkdtemp(join(tmpdir(), 'kafu-hostile-'));
   const answers: Record<string, { code: number; details: string }> = {};
   try {
-    const { run } = await attackIdleNode(comeback, dir, 2, async ({ target, legit, sha }) => {
+    const { run } = await attackIdleNode(comeback, dir, 2, async ({ target, legit, sha, auth }) => {
       const header = fuzzHeader(sha, 'edge');
       const record = (bytes: Uint8Array, r: number) => 16 + u32(bytes, 12) + r * (12 + PAGE_SIZE);
       const cases: Record<string, Uint8Array> = {
@@ -55,12 +55,12 @@ test('malformed hand-offs to an idle node are refused alone; the program elsewhe
         'a snapshot of another node': transfer({ ...header, node: 'cloud' }),
       };
       for (const [name, bytes] of Object.entries(cases)) {
-        answers[name] = await rawMigrate(target, [{ start: { ...legit, totalBytes: bytes.length, snapshotId: name } }, { data: bytes }], 10_000);
+        answers[name] = await rawMigrate(target, auth, [{ start: { ...legit, totalBytes: bytes.length, snapshotId: name } }, { data: bytes }], 10_000);
       }
       const damaged = transfer(header).slice();
       damaged[100]! ^= 1;
-      answers['a flipped bit'] = await rawMigrate(target, [{ start: { ...legit, totalBytes: damaged.length, snapshotId: 'flip' } }, { data: damaged }], 10_000);
-      answers['declared 1 TiB'] = await rawMigrate(target, [{ start: { ...legit, totalBytes: 2 ** 40, snapshotId: 'huge' } }, { data: damaged }], 10_000);
+      answers['a flipped bit'] = await rawMigrate(target, auth, [{ start: { ...legit, totalBytes: damaged.length, snapshotId: 'flip' } }, { data: damaged }], 10_000);
+      answers['declared 1 TiB'] = await rawMigrate(target, auth, [{ start: { ...legit, totalBytes: 2 ** 40, snapshotId: 'huge' } }, { data: damaged }], 10_000);
     });
     const logs = run.nodes.cloud!.stderr + run.nodes.edge!.stderr;
     const expected = (name: string) =>

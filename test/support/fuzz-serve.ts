@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadNodeTls, type NodeTls } from '../../src/serve/tls.js';
 import { runCluster, type ClusterRun } from './cluster.js';
 import { Rng, hostileMigrate, newTally, rawMigrate, seeds, fuzzHeader, type Tally } from './fuzz.js';
 import type { MigrateStart } from '../../src/serve/protocol.js';
@@ -33,6 +34,8 @@ export interface Attack {
   /** SHA-256 of the module. */
   sha: string;
   edge: ChildProcess;
+  /** cloud's certificate (the nodes talk mutual TLS): rawMigrate's `auth`, as a member would call. */
+  auth: { tls: NodeTls; node: string };
 }
 
 /**
@@ -59,7 +62,8 @@ export async function attackIdleNode(
       const edge = c.procs.get('edge')!;
       rss.before = await rssOf(edge.pid!);
       const legit: MigrateStart = { from: 'cloud', to: 'edge', moduleSha256: sha, reason: 'attack', suspendedAtMs: Date.now(), totalBytes: 0, snapshotId: '', output: [] };
-      await attack({ target: `127.0.0.1:${port}`, legit, sha, edge });
+      const tls = loadNodeTls(join(dir, 'kafu-config.yaml'), { ca: './certs/ca.crt', cert: './certs/${node}.crt', key: './certs/${node}.key' }, 'cloud')!;
+      await attack({ target: `127.0.0.1:${port}`, legit, sha, edge, auth: { tls, node: 'edge' } });
       if (edge.exitCode === null) rss.after = await rssOf(edge.pid!);
     },
   });
@@ -71,12 +75,12 @@ export async function fuzzServe(comebackWasm: string, dir: string, seed: number,
   const tally = newTally();
   const rng = new Rng(seed);
   const flood = { code: -1, ms: 0 };
-  const { run, rss } = await attackIdleNode(comebackWasm, dir, ms / 1000, async ({ target, legit, sha, edge }) => {
+  const { run, rss } = await attackIdleNode(comebackWasm, dir, ms / 1000, async ({ target, legit, sha, edge, auth }) => {
     const all = seeds(rng, fuzzHeader(sha, 'edge'));
     // What the security review did: far more bytes than declared. Refused on the first chunk, not buffered.
     const mib = new Uint8Array(1 << 20);
     const t0 = performance.now();
-    const floodCall = await rawMigrate(target, [{ start: { ...legit, totalBytes: 1, snapshotId: 'flood' } }, ...Array.from({ length: 64 }, () => ({ data: mib }))], 20_000);
+    const floodCall = await rawMigrate(target, auth, [{ start: { ...legit, totalBytes: 1, snapshotId: 'flood' } }, ...Array.from({ length: 64 }, () => ({ data: mib }))], 20_000);
     [flood.code, flood.ms] = [floodCall.code, performance.now() - t0];
     const end = performance.now() + ms;
     while (performance.now() < end && edge.exitCode === null) {
@@ -84,7 +88,7 @@ export async function fuzzServe(comebackWasm: string, dir: string, seed: number,
       const call = hostileMigrate(rng, legit, all);
       tally.byKind[call.kind] = (tally.byKind[call.kind] ?? 0) + 1;
       const c0 = performance.now();
-      const r = await rawMigrate(target, call.messages, 10_000);
+      const r = await rawMigrate(target, auth, call.messages, 10_000);
       const took = performance.now() - c0;
       if (r.code === grpc.status.OK) tally.failures.push(`seed ${seed} call ${n} (${call.kind}): accepted`);
       else if (r.code === grpc.status.DEADLINE_EXCEEDED || took > 5000) tally.failures.push(`seed ${seed} call ${n} (${call.kind}): no answer in ${took.toFixed(0)} ms`);

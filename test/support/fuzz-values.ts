@@ -1,7 +1,16 @@
 // Seeded, time-bounded fuzzing of inputs that are values and text (configs, module sections): mutations of bytes
 // and of JSON-like trees, and a loop with a time budget (and a floor of cases, so a loaded machine still tests
 // something). The same seed gives the same cases; a failure names its seed and case. (fuzz.ts: snapshots, wire.)
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDocument, stringify } from 'yaml';
+import { UserError } from '../../src/core/errors.js';
+import { META_SECTION } from '../../src/core/metadata.js';
+import { parseSections, serializeSections } from '../../src/core/wasm-sections.js';
+import { parseConfigText } from '../../src/node/config-file.js';
 import { Rng } from './fuzz.js';
+import { runMigrating } from './run.js';
 
 /** Values that break naive code: huge, negative, fractional, wrong types, hostile strings. */
 export const HOSTILE_VALUES: readonly unknown[] = [
@@ -88,4 +97,85 @@ export async function fuzz(
     stats[outcome]++;
   }
   return stats;
+}
+
+// Configs and modules -------------------------------------------------------------------------------------------
+
+const CONFIG = `name: fuzz
+app:
+  path: ./main.wasm
+  args: ["1", "two"]
+  env: { A: b }
+  preopened_dir: ./data
+  output: first_node
+  mounts:
+    - { guest: /state, host: "./state/\${node}", mode: follow }
+    - { guest: /sensors, host: ./sensors, mode: node-local }
+nodes:
+  cloud: { address: 127.0.0.1, port: 50051, placement: big }
+  edge: { address: edge.local, port: 50052 }
+cluster:
+  heartbeat: { follower_on_coordinator_lost: ignore, interval_ms: 500 }
+  migration: { memory_migration: delta, memory_compression: deflate }
+  tls: { ca: ./certs/ca.crt, cert: "./certs/\${node}.crt", key: "./certs/\${node}.key" }
+`;
+
+/** A refusal must be a UserError with a message of its own, and never leak a stack trace into it. */
+function refusal(e: unknown): 'refused' {
+  if (!(e instanceof UserError)) throw e;
+  if (e.message.length === 0 || /\n\s+at \S+ \(/.test(e.message)) throw new Error(`a refusal without a clean message: ${e.message}`);
+  return 'refused';
+}
+
+/** Mutated YAML text (bytes) and hostile values (the parsed tree) into the config parser. */
+export function fuzzConfigs(seed: number, seconds: number): Promise<FuzzStats> {
+  parseConfigText(CONFIG, '/srv/kafu-config.yaml'); // the seed config is valid
+  const tree = parseDocument(CONFIG).toJS() as unknown;
+  return fuzz('config', seed, seconds, (r) => {
+    const text = r.chance(0.5) ? new TextDecoder().decode(mutateBytes(r, new TextEncoder().encode(CONFIG))) : stringify(mutateJson(r, tree));
+    try {
+      parseConfigText(text, '/srv/kafu-config.yaml');
+      return 'accepted';
+    } catch (e) {
+      return refusal(e);
+    }
+  });
+}
+
+/**
+ * Mutated module bytes, a hostile kafu.meta and a damaged one, each run as the program under singlenode (cloud, edge):
+ * a refusal, or a program that runs to its end; a hang (10 s) is a failure.
+ */
+export async function fuzzModules(seed: number, seconds: number, wasm: Uint8Array): Promise<FuzzStats> {
+  const dir = await mkdtemp(join(tmpdir(), 'kafu-fuzz-modules-'));
+  const sections = parseSections(wasm);
+  const metaAt = sections.findIndex((s) => s.name === META_SECTION);
+  const meta = JSON.parse(new TextDecoder().decode(sections[metaAt]!.payload)) as unknown;
+  const withMeta = (payload: Uint8Array) => serializeSections(sections.map((s, i) => (i === metaAt ? { ...s, payload } : s)));
+  const run = async (bytes: Uint8Array, i: number): Promise<'refused' | 'accepted'> => {
+    const file = join(dir, `m${i}.wasm`);
+    await writeFile(file, bytes);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('hang: no end within 10 s')), 10_000)));
+      await Promise.race([runMigrating(file, { nodes: ['cloud', 'edge'] }), hang]);
+      return 'accepted';
+    } catch (e) {
+      return refusal(e);
+    } finally {
+      clearTimeout(timer);
+      await rm(file, { force: true });
+    }
+  };
+  try {
+    return await fuzz('module', seed, seconds, async (r, i) => {
+      const kind = r.int(3);
+      if (kind === 0) return run(mutateBytes(r, wasm), i);
+      if (kind === 1) return run(withMeta(new TextEncoder().encode(JSON.stringify(mutateJson(r, meta)))), i);
+      const damaged = [new Uint8Array(), new TextEncoder().encode('{'), new TextEncoder().encode('null'), mutateBytes(r, sections[metaAt]!.payload)];
+      return run(withMeta(r.pick(damaged)), i);
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

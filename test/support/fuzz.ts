@@ -9,6 +9,7 @@ import { PAGE_SIZE, SnapshotFormatError, decodeSnapshot, encodeSnapshot, flatten
 import { decodeTransfer, encodeTransfer, type Baseline } from '../../src/core/transfer.js';
 import { concat } from '../../src/core/wasm-sections.js';
 import { PROTO_PATH, type MigrateChunk, type MigrateStart } from '../../src/serve/protocol.js';
+import { channelCredentials, type NodeTls } from '../../src/serve/tls.js';
 
 /** mulberry32: small, fast, the same sequence for the same seed. */
 export class Rng {
@@ -245,12 +246,21 @@ export function fuzzDecoders(seed: number, ms: number, tally = newTally()): Tall
 let Client: grpc.ServiceClientConstructor | undefined;
 
 /** A raw Migrate call: exactly these messages, in this order (a real client never sends most of them). */
-export function rawMigrate(target: string, messages: MigrateChunk[], deadlineMs: number): Promise<{ code: number; details: string }> {
+/** With `auth`, over mutual TLS as a member (a leaked certificate: the strongest attacker short of running the program). */
+export function rawMigrate(
+  target: string,
+  auth: { tls: NodeTls; node: string } | undefined,
+  messages: MigrateChunk[],
+  deadlineMs: number,
+): Promise<{ code: number; details: string }> {
   Client ??= (
     (grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true })).kafu as grpc.GrpcObject)
       .v1 as grpc.GrpcObject
   ).KafuNode as grpc.ServiceClientConstructor;
-  const client = new Client(target, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 << 20 });
+  const client = new Client(target, auth ? channelCredentials(auth.tls, auth.node) : grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': 64 << 20,
+    ...(auth ? { 'grpc.ssl_target_name_override': auth.node } : {}),
+  });
   return new Promise((resolve) => {
     const stream = (client as unknown as Record<string, (md: object, cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<MigrateChunk>>)
       .Migrate!.call(client, { deadline: Date.now() + deadlineMs }, (e) => {
