@@ -9,6 +9,9 @@ import type { NodeSystem, ProgramHost, SystemState } from '../core/program.js';
 import { FollowMount, type FollowMountTransfer } from '../wasi/follow-mount.js';
 import { WasiExit, WasiHost, type WasiState } from '../wasi/index.js';
 import { NodeFsBackend } from './fs-backend.js';
+import { createLogger } from '../core/log.js';
+import type { NnHost } from '../wasi/nn/host.js';
+import { NO_NN_CONFIG, NodeNn } from './node-nn.js';
 
 export interface NodeHostOptions {
   programName: string;
@@ -31,6 +34,8 @@ export interface NodeHostOptions {
    * folder, so nothing is copied. Carried along in the snapshot.
    */
   storage?: StorageIds;
+  /** wasi-nn models and backend of this process (default: no named models, warnings to stderr). */
+  nn?: NodeNn;
 }
 
 export type StorageIds = Record<string, Record<string, string>>;
@@ -61,11 +66,13 @@ export function mountDir(mount: MountConfig, node: string): string {
 
 const FOLLOW_RESOURCE = 'kafu.mounts';
 const STORAGE_RESOURCE = 'kafu.storage';
+const NN_RESOURCE = 'kafu.nn';
 
 export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
   const stdout = opts.stdout ?? ((b: Uint8Array) => void process.stdout.write(b));
   const stderr = opts.stderr ?? ((b: Uint8Array) => void process.stderr.write(b));
   const mounts = opts.mounts ?? [];
+  const nnNode = opts.nn ?? new NodeNn(NO_NN_CONFIG, createLogger((l) => void process.stderr.write(l)));
   return {
     createSystem(node, from) {
       const backends = mountDirs(mounts, node).map((dir) => new NodeFsBackend(dir));
@@ -86,13 +93,15 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
         stdin: opts.stdin,
       });
       if (from) wasi.importState(from.wasi as WasiState);
+      const nn = nnNode.host(node, (path, max) => wasi.readFile(path, max));
+      if (from?.resources[NN_RESOURCE] !== undefined) nn.arrive(from.resources[NN_RESOURCE], from.blobs);
       const storage = (from?.resources[STORAGE_RESOURCE] as StorageIds | undefined) ?? opts.storage;
       const sameStorage = (m: MountConfig, to: string): boolean => {
         if (!storage) return mountDir(m, node) === mountDir(m, to); // one process, one machine
         const here = storage[node]?.[m.guest];
         return here !== undefined && here === storage[to]?.[m.guest];
       };
-      return nodeSystem(wasi, node, mounts, follow, sameStorage, storage);
+      return nodeSystem(wasi, nn, node, mounts, follow, sameStorage, storage);
     },
     exitCode: (e) => (e instanceof WasiExit ? e.code : undefined),
   };
@@ -100,6 +109,7 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
 
 function nodeSystem(
   wasi: WasiHost,
+  nn: NnHost,
   node: string,
   mounts: MountConfig[],
   follow: Map<number, FollowMount>,
@@ -107,8 +117,12 @@ function nodeSystem(
   storage: StorageIds | undefined,
 ): NodeSystem {
   return {
-    setMemory: (m) => wasi.setMemory(m),
+    setMemory: (m) => {
+      wasi.setMemory(m);
+      nn.setMemory(m);
+    },
     imports: () => wasi.imports(),
+    importModules: () => nn.importModules(),
     release: () => wasi.release(),
     migrationBlocker() {
       const blocker = wasi.migrationBlocker();
@@ -131,7 +145,7 @@ function nodeSystem(
         const m = mounts[i]!;
         transfers[m.guest] = fm.depart(to, blobs, sameStorage(m, to));
       }
-      const resources: Record<string, unknown> = { [FOLLOW_RESOURCE]: transfers };
+      const resources: Record<string, unknown> = { [FOLLOW_RESOURCE]: transfers, [NN_RESOURCE]: nn.depart(to, blobs) };
       if (storage) resources[STORAGE_RESOURCE] = storage;
       return { wasi: wasi.exportState(), resources, blobs };
     },
