@@ -1,6 +1,6 @@
 // Runs a wasi-nn test program under `kafu singlenode` (real checkpoint/restore at every hop) in a fresh folder
 // holding the Silero VAD model (vad.onnx) and the speech recording (speech.wav), preopened at "/".
-import { copyFile, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/core/log.js';
@@ -76,3 +76,13 @@ export async function runNn(wasm: string, o: NnRunOptions): Promise<NnRun> {
 
 /** The per-frame lines of vad.c's output ("<frame> <bits>"). */
 export const frameLines = (stdout: string): string[] => stdout.split('\n').filter((l) => /^\d+ [0-9a-f]{8}$/.test(l));
+
+/** The first `frames` × 512 samples of `wav` (a 16-bit mono WAV with a 44-byte header) as a WAV file. */
+export async function shortWav(wav: string, frames: number): Promise<Uint8Array> {
+  const b = await readFile(wav);
+  const bytes = frames * 512 * 2;
+  const out = Buffer.concat([b.subarray(0, 44), b.subarray(44, 44 + bytes)]);
+  out.writeUInt32LE(36 + bytes, 4);
+  out.writeUInt32LE(bytes, 40);
+  return out;
+}
