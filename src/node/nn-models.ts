@@ -19,11 +19,17 @@ export class NodeModelStore implements ModelStore {
   }
 }
 
+/** Whether the config gives `node` a model called `name`. */
+export function namedOn(config: NnConfig, name: string, node: string): boolean {
+  const m = Object.hasOwn(config.models, name) ? config.models[name] : undefined;
+  return m !== undefined && (m.nodes === undefined || m.nodes.includes(node));
+}
+
 /** `config.models` paths are absolute (config-file.ts); `${node}` in one stands for the node id. */
 export function namedModels(config: NnConfig, node: string, warn: (message: string) => void): NamedModels {
   return (name) => {
-    const m = Object.hasOwn(config.models, name) ? config.models[name] : undefined;
-    if (!m || (m.nodes && !m.nodes.includes(node))) return undefined;
+    if (!namedOn(config, name, node)) return undefined;
+    const m = config.models[name]!;
     const path = m.path.replaceAll('${node}', node);
     try {
       return readFileSync(path);

@@ -6,7 +6,7 @@ import type { Logger } from '../core/log.js';
 import { NnHost } from '../wasi/nn/host.js';
 import type { NnBackend } from '../wasi/nn/types.js';
 import { decodeImage } from './image-decode.js';
-import { namedModels, NodeModelStore } from './nn-models.js';
+import { namedModels, namedOn, NodeModelStore } from './nn-models.js';
 import { OnnxBackend } from './onnx-backend.js';
 
 export const NO_NN_CONFIG: NnConfig = { models: {}, gpu_fallback: 'error' };
@@ -31,6 +31,7 @@ export class NodeNn {
       backend: this.backend,
       store,
       named: namedModels(this.config, node, (m) => this.log.warn(m)),
+      namedOn: (name, on) => namedOn(this.config, name, on),
       helper: { readFile, decodeImage },
       // What the node cannot do (no CUDA, a failing model) is the operator's business; a program's own mistakes
       // and probes (a name not on this node) are the program's, and it sees the code.

@@ -43,10 +43,12 @@ const f32 = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
 const x = (...v: number[]): NnTensor => ({ type: 'fp32', dims: [1, v.length], data: f32(...v) });
 const sr: NnTensor = { type: 'i64', dims: [], data: new Uint8Array(8) };
 
-function node(id: string, named: Record<string, Uint8Array> = {}) {
+/** `named`: the models load_by_name finds; `everywhere`: names the config gives every node. */
+function node(id: string, named: Record<string, Uint8Array> = {}, everywhere: string[] = []) {
   const backend = new FakeBackend();
   const store = new Store();
-  return { os: new NnOs({ node: id, backend, store, named: (n) => named[n] }), backend, store };
+  const os = new NnOs({ node: id, backend, store, named: (n) => named[n], namedOn: (n) => everywhere.includes(n) });
+  return { os, backend, store };
 }
 
 const code = (f: () => unknown): number => {
@@ -114,6 +116,23 @@ describe('NnOs', () => {
     // Handles go on from where they were: a new graph does not replace graph 0.
     b.os.arrive(s, blobs);
     assert.equal(b.os.load([MODEL], 1, 0), g + 1);
+  });
+
+  test('a model the config gives every node by name is never carried; each node loads its own copy', () => {
+    const a = node('a', { m: MODEL }, ['m']);
+    const g = a.os.loadByName('m');
+    const c = a.os.initExecutionContext(g);
+    const blobs: Uint8Array[] = [];
+    const s = a.os.depart('b', blobs);
+    assert.equal(s.models.length, 0);
+    const b = node('b', { m: MODEL }, ['m']);
+    b.os.arrive(s, blobs);
+    b.os.setInput(c, 0, x(1));
+    assert.equal(b.backend.loads, 1);
+    // A different file under that name on the destination: the graph fails there, clearly, at first use.
+    const other = node('b', { m: new Uint8Array([0x4d, 7]) }, ['m']);
+    other.os.arrive(s, blobs);
+    assert.throws(() => other.os.setInput(c, 0, x(1)), /model "m" differs on node b/);
   });
 
   test('a hostile snapshot is refused with a message naming the problem', () => {

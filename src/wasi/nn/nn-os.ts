@@ -135,8 +135,18 @@ export class NnOs {
   private info(handle: number): GraphInfo {
     const g = this.graph(handle);
     if (!g.info) {
-      const bytes = this.options.store.get(g.model);
-      if (!bytes) return nnFail('runtime_error', `model ${g.model.slice(0, 12)}… is not on node ${this.options.node}`);
+      const { store, node } = this.options;
+      if (!store.get(g.model) && g.name !== undefined) {
+        // Not carried here because the config gives this node the model by that name: load our own copy.
+        const own = this.options.named(g.name);
+        const id = own && store.put(own);
+        if (id !== g.model) {
+          return nnFail('runtime_error', `model "${g.name}" ${own ? 'differs on' : 'is missing from'} node ${node} (the program loaded ${g.model.slice(0, 12)}…)`);
+        }
+        this.holds(node).add(id);
+      }
+      const bytes = store.get(g.model);
+      if (!bytes) return nnFail('runtime_error', `model ${g.model.slice(0, 12)}… is not on node ${node}`);
       g.info = this.options.backend.load(g.model, bytes, g.target);
     }
     return g.info;
@@ -157,7 +167,7 @@ export class NnOs {
     const models: NnState['models'] = [];
     const theirs = this.holds(to);
     for (const g of this.graphs.values()) {
-      if (theirs.has(g.model)) continue;
+      if (theirs.has(g.model) || (g.name !== undefined && this.options.namedOn(g.name, to))) continue;
       models.push({ id: g.model, blob: blob(this.options.store.get(g.model)!) });
       theirs.add(g.model);
     }
@@ -185,7 +195,7 @@ export class NnOs {
       if (id !== m.id) throw new Error(`wasi-nn state: the bytes of model ${m.id.slice(0, 12)}… hash to ${id.slice(0, 12)}…`);
     }
     for (const g of s.graphs) {
-      if (!store.get(g.model)) {
+      if (!store.get(g.model) && !(g.name !== undefined && this.options.namedOn(g.name, node))) {
         throw new Error(`wasi-nn state: graph ${g.handle} needs model ${g.model.slice(0, 12)}…, which node ${node} does not hold (restarted since it received it?)`);
       }
     }

@@ -87,4 +87,9 @@ export interface NnOptions {
   backend: NnBackend;
   store: ModelStore;
   named: NamedModels;
+  /**
+   * Whether the config gives `node` the named model `name` too: then a graph loaded by that name is not carried
+   * there, the node loads its own copy when the program first uses the graph (it must be the same model).
+   */
+  namedOn: (name: string, node: string) => boolean;
 }
