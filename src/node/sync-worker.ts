@@ -1,12 +1,12 @@
 // Synchronous calls into a helper thread that does asynchronous work. WASI calls are synchronous; ONNX
 // Runtime's API is all promises. The caller posts a request on a MessagePort, blocks on Atomics.wait until the
-// helper has posted its answer and raised a shared flag, then takes the answer with receiveMessageOnPort. The
+// helper has posted its answer and written the request's number to a shared word, then takes the answer with receiveMessageOnPort. The
 // helper answers every request (errors included), so the caller never waits for an answer that cannot come.
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
 
 export interface SyncWorkerData {
   port: MessagePort;
-  /** [0]: 1 once the answer is posted. */
+  /** [0]: the number of the request last answered (the caller numbers them). */
   flag: Int32Array;
   data: unknown;
 }
@@ -15,6 +15,7 @@ export class SyncWorker {
   private readonly port: MessagePort;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private readonly worker: Worker;
+  private seq = 0;
 
   constructor(script: URL, data?: unknown) {
     const { port1, port2 } = new MessageChannel();
@@ -26,9 +27,14 @@ export class SyncWorker {
   }
 
   call<T>(request: unknown, transfer: TransferListItem[] = []): T {
-    Atomics.store(this.flag, 0, 0);
-    this.port.postMessage(request, transfer);
-    Atomics.wait(this.flag, 0, 0);
+    // Numbered, so that only the answer to this request ends the wait (never a wake-up meant for another).
+    const seq = (this.seq = (this.seq + 1) | 0);
+    this.port.postMessage({ seq, request }, transfer);
+    for (;;) {
+      const done = Atomics.load(this.flag, 0);
+      if (done === seq) break;
+      Atomics.wait(this.flag, 0, done);
+    }
     const answer = receiveMessageOnPort(this.port);
     if (!answer) throw new Error('kafu internal error: helper thread signalled without an answer');
     return answer.message as T;
@@ -39,12 +45,14 @@ export class SyncWorker {
   }
 }
 
-/** The helper's side: answer each request with `handle`'s result; `handle` must not throw. */
+/** The helper's side: answer each request with `handle`'s result, in order; `handle` must not throw. */
 export function serveSync(data: SyncWorkerData, handle: (request: any) => Promise<{ answer: unknown; transfer?: TransferListItem[] }>): void {
-  data.port.on('message', (request: unknown) => {
-    void handle(request).then(({ answer, transfer }) => {
+  let queue = Promise.resolve();
+  data.port.on('message', ({ seq, request }: { seq: number; request: unknown }) => {
+    queue = queue.then(async () => {
+      const { answer, transfer } = await handle(request);
       data.port.postMessage(answer, transfer ?? []);
-      Atomics.store(data.flag, 0, 1);
+      Atomics.store(data.flag, 0, seq);
       Atomics.notify(data.flag, 0);
     });
   });
