@@ -8,10 +8,12 @@ import type { ModelStore, NamedModels } from '../wasi/nn/types.js';
 export class NodeModelStore implements ModelStore {
   private readonly models = new Map<string, Uint8Array>();
 
-  put(bytes: Uint8Array): string {
-    const id = createHash('sha256').update(bytes).digest('hex');
+  hash(bytes: Uint8Array): string {
+    return createHash('sha256').update(bytes).digest('hex');
+  }
+
+  put(id: string, bytes: Uint8Array): void {
     if (!this.models.has(id)) this.models.set(id, bytes.slice());
-    return id;
   }
 
   get(id: string): Uint8Array | undefined {

@@ -28,10 +28,11 @@ class FakeBackend implements NnBackend {
 
 class Store implements ModelStore {
   readonly m = new Map<string, Uint8Array>();
-  put(b: Uint8Array): string {
-    const id = createHash('sha256').update(b).digest('hex');
+  hash(b: Uint8Array): string {
+    return createHash('sha256').update(b).digest('hex');
+  }
+  put(id: string, b: Uint8Array) {
     this.m.set(id, b.slice());
-    return id;
   }
   get(id: string) {
     return this.m.get(id);
@@ -63,12 +64,13 @@ const code = (f: () => unknown): number => {
 
 describe('NnOs', () => {
   test('error codes', () => {
-    const { os } = node('a', { m: MODEL });
+    const { os, store } = node('a', { m: MODEL });
     assert.equal(code(() => os.load([MODEL], 0, 0)), NnErrno.invalid_encoding);
     assert.equal(code(() => os.load([MODEL], 1, 2)), NnErrno.unsupported_operation);
     assert.equal(code(() => os.load([MODEL], 1, 9)), NnErrno.invalid_argument);
     assert.equal(code(() => os.load([MODEL, MODEL], 1, 0)), NnErrno.invalid_argument);
     assert.equal(code(() => os.load([new Uint8Array([1, 2])], 1, 0)), NnErrno.invalid_argument);
+    assert.equal(store.m.size, 0, 'bytes that are not a model are not kept');
     assert.equal(code(() => os.loadByName('nope')), NnErrno.not_found);
     assert.equal(code(() => os.loadByName('m', '{"target":"tpu"}')), NnErrno.invalid_argument);
     assert.equal(code(() => os.loadByName('m', 'not json')), NnErrno.invalid_argument);

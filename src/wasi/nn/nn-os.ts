@@ -69,8 +69,11 @@ export class NnOs {
   private add(bytes: Uint8Array, target: Target, name?: string): number {
     if (bytes.byteLength === 0) nnFail('invalid_argument', 'empty model');
     if (this.graphs.size >= NN_LIMITS.graphs) nnFail('too_large', `more than ${NN_LIMITS.graphs} graphs`);
-    const model = this.options.store.put(bytes);
-    const info = this.options.backend.load(model, this.options.store.get(model)!, target);
+    const { store } = this.options;
+    const model = store.hash(bytes);
+    // Kept only once the backend has accepted it: bytes that are not a model are not held on to.
+    const info = this.options.backend.load(model, store.get(model) ?? bytes, target);
+    if (!store.get(model)) store.put(model, bytes);
     const handle = this.next.graph++;
     this.graphs.set(handle, { model, target, name, info });
     this.holds(this.options.node).add(model);
@@ -139,7 +142,8 @@ export class NnOs {
       if (!store.get(g.model) && g.name !== undefined) {
         // Not carried here because the config gives this node the model by that name: load our own copy.
         const own = this.options.named(g.name);
-        const id = own && store.put(own);
+        const id = own && store.hash(own);
+        if (own && id === g.model) store.put(id, own);
         if (id !== g.model) {
           return nnFail('runtime_error', `model "${g.name}" ${own ? 'differs on' : 'is missing from'} node ${node} (the program loaded ${g.model.slice(0, 12)}…)`);
         }
@@ -191,9 +195,10 @@ export class NnOs {
     const s = parseNnState(raw, blobs);
     const { store, node } = this.options;
     for (const m of s.models) {
-      const id = store.put(blobs[m.blob]!.slice());
+      const id = store.hash(blobs[m.blob]!);
       if (id !== m.id) throw new Error(`wasi-nn state: the bytes of model ${m.id.slice(0, 12)}… hash to ${id.slice(0, 12)}…`);
     }
+    for (const m of s.models) store.put(m.id, blobs[m.blob]!);
     for (const g of s.graphs) {
       if (!store.get(g.model) && !(g.name !== undefined && this.options.namedOn(g.name, node))) {
         throw new Error(`wasi-nn state: graph ${g.handle} needs model ${g.model.slice(0, 12)}…, which node ${node} does not hold (restarted since it received it?)`);

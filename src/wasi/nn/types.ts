@@ -74,8 +74,10 @@ export interface NnBackend {
 
 /** Model bytes a node holds, by SHA-256 (lower-case hex). */
 export interface ModelStore {
-  /** Keep `bytes`; returns their SHA-256. */
-  put(bytes: Uint8Array): string;
+  /** The SHA-256 of `bytes`. */
+  hash(bytes: Uint8Array): string;
+  /** Keep a copy of `bytes`, whose SHA-256 is `id`. */
+  put(id: string, bytes: Uint8Array): void;
   get(id: string): Uint8Array | undefined;
 }
 
