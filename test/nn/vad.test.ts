@@ -2,8 +2,13 @@
 // speech recording on another, reports on the first; every frame's output must be bit-identical to
 // onnxruntime-node run directly on the same inputs.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { before, describe, test } from 'node:test';
-import { referenceLines } from '../support/silero.js';
+import { createLogger } from '../../src/core/log.js';
+import { NodeFsBackend } from '../../src/node/fs-backend.js';
+import { NO_NN_CONFIG, NodeNn } from '../../src/node/node-nn.js';
+import { runWasiModule } from '../../src/run/run.js';
+import { referenceLines, SILERO_MODEL, SPEECH_WAV } from '../support/silero.js';
 import { buildNn, frameLines, runNn } from './harness.js';
 
 const T = { timeout: 120_000 };
@@ -25,6 +30,21 @@ describe('wasi-nn with Silero VAD', { concurrency: 1 }, () => {
     // There: the 2.3 MB model (cloud loaded it, edge lacks it). Back: cloud holds it, so only a few pages.
     assert.ok(r.sent[0]! > 2_000_000, `first hop sent ${r.sent[0]} bytes`);
     assert.ok(r.sent[1]! < 200_000, `return hop sent ${r.sent[1]} bytes`);
+  });
+
+  test('kafu run runs it too, without migration', T, async () => {
+    let out = '';
+    // The host's root folder as the program's "/", so that the model and recording keep their paths.
+    const code = await runWasiModule(await readFile(wasm), wasm, {
+      args: ['vad.wasm', SILERO_MODEL.slice(1), SPEECH_WAV.slice(1)],
+      env: [],
+      preopens: [{ guestPath: '/', backend: new NodeFsBackend('/') }],
+      stdout: (b) => void (out += Buffer.from(b).toString()),
+      stderr: (b) => void (out += Buffer.from(b).toString()),
+      moreHost: (wasi) => new NodeNn(NO_NN_CONFIG, createLogger(() => {})).host('local', (p, max) => wasi.readFile(p, max)),
+    });
+    assert.equal(code, 0, out);
+    assert.deepEqual(frameLines(out), reference);
   });
 
   test('a rank-1 [1] sample rate works as well as a scalar', T, async () => {
