@@ -17,25 +17,26 @@ export class OnnxBackend implements NnBackend {
 
   constructor(private readonly options: OnnxBackendOptions) {}
 
-  private call(request: OnnxRequest): OnnxAnswer & { ok: true } {
+  private call(request: OnnxRequest, blobs: Uint8Array[]): { answer: OnnxAnswer & { ok: true }; blobs: Uint8Array[] } {
     this.worker ??= new SyncWorker(new URL('./onnx-worker.js', import.meta.url));
-    const answer = this.worker.call<OnnxAnswer>(request);
-    if (!answer.ok) throw new NnError(answer.errno, answer.message);
-    return answer;
+    const r = this.worker.call<OnnxAnswer>(request, blobs);
+    if (!r.answer.ok) throw new NnError(r.answer.errno, r.answer.message);
+    return { answer: r.answer, blobs: r.blobs };
   }
 
   load(id: string, model: Uint8Array, target: Target): GraphInfo {
     const key = `${id}:${target}`;
     const known = this.loaded.get(key);
     if (known) return known;
-    const answer = this.call({ op: 'load', id, model, target, gpuFallback: this.options.gpuFallback });
+    const { answer } = this.call({ op: 'load', id, target, gpuFallback: this.options.gpuFallback }, [model]);
     if (answer.note) this.options.warn(answer.note);
     this.loaded.set(key, answer.info!);
     return answer.info!;
   }
 
   compute(id: string, target: Target, inputs: NnTensor[]): NnTensor[] {
-    return this.call({ op: 'run', id, target, inputs }).outputs!;
+    const { answer, blobs } = this.call({ op: 'run', id, target, inputs: inputs.map(({ type, dims }) => ({ type, dims })) }, inputs.map((t) => t.data));
+    return answer.outputs!.map((t, i) => ({ ...t, data: blobs[i]! }));
   }
 
   /** Stop the helper thread (it never keeps the process alive, but tests and benchmarks may want it gone). */

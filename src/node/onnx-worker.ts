@@ -2,8 +2,8 @@
 // and runs them; onnxruntime-node's promises are awaited here while the program's thread waits (sync-worker.ts).
 import { workerData } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import type { GraphIo, NnErrnoName, NnTensor, TensorType } from '../wasi/nn/types.js';
-import type { OnnxAnswer, OnnxRequest } from './onnx-messages.js';
+import type { GraphIo, NnErrnoName, TensorType } from '../wasi/nn/types.js';
+import type { OnnxAnswer, OnnxRequest, TensorMeta } from './onnx-messages.js';
 import { serveSync, type SyncWorkerData } from './sync-worker.js';
 
 type OrtModule = typeof Ort;
@@ -40,13 +40,19 @@ function describe(meta: readonly Ort.InferenceSession.ValueMetadata[] | undefine
   });
 }
 
-async function load(r: Extract<OnnxRequest, { op: 'load' }>): Promise<OnnxAnswer> {
+async function load(r: Extract<OnnxRequest, { op: 'load' }>, model: Uint8Array): Promise<OnnxAnswer> {
   const o = await ort();
   const key = `${r.id}:${r.target}`;
   let note: string | undefined;
   if (!sessions.has(key)) {
+    // No spin-waiting in ONNX Runtime's thread pool between runs: a node also answers RPCs and heartbeats (and an
+    // edge device runs other work); measured here, spinning tripled the CPU time of a frame-by-frame program.
     const create = (providers: string[]) =>
-      o.InferenceSession.create(r.model, { executionProviders: providers, logSeverityLevel: 4 });
+      o.InferenceSession.create(model.slice(), {
+        executionProviders: providers,
+        logSeverityLevel: 4,
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      });
     let session: Ort.InferenceSession;
     try {
       session = await create([r.target === 'gpu' ? 'cuda' : 'cpu']);
@@ -69,16 +75,16 @@ async function load(r: Extract<OnnxRequest, { op: 'load' }>): Promise<OnnxAnswer
   return { ok: true, note, info: { inputs: describe(s.inputMetadata, s.inputNames), outputs: describe(s.outputMetadata, s.outputNames) } };
 }
 
-async function run(r: Extract<OnnxRequest, { op: 'run' }>): Promise<{ answer: OnnxAnswer; transfer: ArrayBuffer[] }> {
+async function run(r: Extract<OnnxRequest, { op: 'run' }>, data: Uint8Array[]): Promise<{ answer: OnnxAnswer; blobs: Uint8Array[] }> {
   const o = await ort();
   const entry = sessions.get(`${r.id}:${r.target}`);
   if (!entry) throw new Fail('runtime_error', 'graph is not loaded on this node');
   const { session } = entry;
   const feeds: Record<string, Ort.Tensor> = {};
   r.inputs.forEach((t, i) => {
-    // A fresh, aligned buffer: the typed array of a wider type needs one.
-    const data = new ARRAYS[t.type](t.data.slice().buffer as ArrayBuffer);
-    feeds[session.inputNames[i]!] = new o.Tensor(ORT_TYPES[t.type], data, t.dims);
+    // A fresh, aligned, unshared buffer (the blob is a view of the shared arena).
+    const array = new ARRAYS[t.type](data[i]!.slice().buffer as ArrayBuffer);
+    feeds[session.inputNames[i]!] = new o.Tensor(ORT_TYPES[t.type], array, t.dims);
   });
   let results: Ort.InferenceSession.OnnxValueMapType;
   try {
@@ -86,18 +92,17 @@ async function run(r: Extract<OnnxRequest, { op: 'run' }>): Promise<{ answer: On
   } catch (e) {
     throw new Fail('runtime_error', `inference failed: ${firstLine(e)}`);
   }
-  const outputs: NnTensor[] = [];
-  const transfer: ArrayBuffer[] = [];
+  const outputs: TensorMeta[] = [];
+  const blobs: Uint8Array[] = [];
   for (const name of session.outputNames) {
     const v = results[name] as Ort.Tensor;
     const type = FROM_ORT.get(v.type);
     if (!type || typeof v.data === 'string' || Array.isArray(v.data)) throw new Fail('unsupported_operation', `output ${name} is of type ${v.type}`);
     const view = v.data as ArrayBufferView;
-    const data = new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer);
-    transfer.push(data.buffer as ArrayBuffer);
-    outputs.push({ type, dims: [...v.dims], data });
+    blobs.push(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+    outputs.push({ type, dims: [...v.dims] });
   }
-  return { answer: { ok: true, outputs }, transfer };
+  return { answer: { ok: true, outputs }, blobs };
 }
 
 function firstLine(e: unknown): string {
@@ -105,10 +110,10 @@ function firstLine(e: unknown): string {
   return (m.split('\n')[0] ?? m).replace(/\x1b\[[0-9;]*m/g, '').trim().slice(0, 300);
 }
 
-serveSync(workerData as SyncWorkerData, async (r: OnnxRequest) => {
+serveSync(workerData as SyncWorkerData, async (r: OnnxRequest, blobs: Uint8Array[]) => {
   try {
-    if (r.op === 'load') return { answer: await load(r) };
-    return await run(r);
+    if (r.op === 'load') return { answer: await load(r, blobs[0]!) };
+    return await run(r, blobs);
   } catch (e) {
     if (e instanceof Fail) return { answer: { ok: false, errno: e.errno, message: e.message } };
     const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';

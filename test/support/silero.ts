@@ -34,7 +34,10 @@ export interface SileroSession {
 
 export async function sileroSession(): Promise<SileroSession> {
   const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(SILERO_MODEL);
+  // No spin-waiting between runs (as kafu's own sessions): tests share the machine with kafu processes.
+  const session = await ort.InferenceSession.create(SILERO_MODEL, {
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  });
   const sr = new ort.Tensor('int64', BigInt64Array.from([16000n]), []);
   return {
     async step(input, state) {
