@@ -2,9 +2,11 @@
 // problem comes with the command that fixes it. Exit code 1 when there is a problem.
 import type { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UserError } from '../core/errors.js';
 import {
   INSTALL_BUNDLED_HINT,
@@ -123,6 +125,24 @@ async function checkInstrumenter(wasm: Uint8Array | undefined): Promise<Check> {
   }
 }
 
+/** WASI-NN's backend: optional (a node without ML runs programs; their WASI-NN calls say what is missing). */
+async function checkNn(): Promise<Check> {
+  const name = 'WASI-NN backend (onnxruntime-node)';
+  const version = installedPackageVersion('onnxruntime-node');
+  if (version === undefined) {
+    return { name, ok: true, detail: 'not installed (optional): WASI-NN calls give unsupported_operation; npm install onnxruntime-node to run models' };
+  }
+  try {
+    const spec = 'onnxruntime-node'; // not a literal: kafu builds without the optional package
+    await import(spec);
+    const bin = dirname(fileURLToPath(import.meta.resolve(spec)));
+    const cuda = readdirSync(join(bin, '..', 'bin'), { recursive: true }).some((f) => String(f).includes('providers_cuda'));
+    return { name, ok: true, detail: `onnxruntime-node ${version} loads; targets: cpu${cuda ? ', gpu (CUDA provider present)' : ' (no CUDA provider: gpu graphs fail unless app.nn.gpu_fallback: cpu)'}` };
+  } catch (e) {
+    return { name, ok: false, detail: `onnxruntime-node ${version} is installed but does not load: ${(e as Error).message.split('\n')[0]}`, fix: 'npm install onnxruntime-node' };
+  }
+}
+
 /** Run every check, printing each as it completes. Returns the checks. */
 export async function doctor(print: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
   const checks: Check[] = [];
@@ -139,6 +159,7 @@ export async function doctor(print: (line: string) => void, env: NodeJS.ProcessE
     const { check, wasm } = await checkToolchain(env, dir);
     show(check);
     show(await checkInstrumenter(wasm));
+    show(await checkNn());
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -150,7 +171,7 @@ export async function doctor(print: (line: string) => void, env: NodeJS.ProcessE
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check this installation: Node.js, the C/C++ toolchain of `kafu clang`, the instrumentation engine')
+    .description('check this installation: Node.js, the C/C++ toolchain of `kafu clang`, the instrumentation engine, WASI-NN')
     .action(async () => {
       const checks = await doctor((line) => process.stdout.write(line + '\n'));
       if (checks.some((c) => !c.ok)) process.exitCode = 1;

@@ -19,6 +19,18 @@ const mountSchema = z.strictObject({
   mode: z.enum(['follow', 'node-local']).default('follow'),
 });
 
+// wasi-nn: models load_by_name finds, each on every node or only on the nodes listed (the big model only where the
+// GPU is); what a `gpu` graph does on a node without one.
+const nnSchema = z.strictObject({
+  models: z
+    .record(z.string().min(1, 'model name must not be empty'), z.strictObject({
+      path: nonEmpty('path'),
+      nodes: z.array(nonEmpty('node id')).min(1, 'nodes must list at least one node (leave it out for every node)').optional(),
+    }))
+    .default({}),
+  gpu_fallback: z.enum(['error', 'cpu'], { error: 'gpu_fallback must be error or cpu' }).default('error'),
+});
+
 const appSchema = z
   .strictObject({
     path: nonEmpty('path').optional(),
@@ -35,6 +47,7 @@ const appSchema = z
     // kafu serve: `local` prints on the node where the program runs (Kafu's behaviour); `first_node` forwards
     // everything to the first node, in program order.
     output: z.enum(['local', 'first_node'], { error: 'output must be local or first_node' }).default('local'),
+    nn: nnSchema.prefault({}),
   }, { error: (iss) => (iss.input === undefined ? 'app is required' : 'app must be a map') })
   .refine((a) => (a.path === undefined) !== (a.url === undefined), {
     message: 'exactly one of app.path and app.url must be given',
@@ -78,22 +91,33 @@ const clusterSchema = z.strictObject({
     .prefault({}),
 });
 
-export const configSchema = z.strictObject({
-  name: nonEmpty('name'),
-  app: appSchema,
-  nodes: z
-    .record(
-      // A node id names certificates (its common name), files (`${node}` in paths) and Kubernetes objects.
-      z.string().min(1, 'node id must not be empty').regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, {
-        error: (iss) => `node id ${JSON.stringify(iss.input)}: use letters, digits, '_', '-' and '.' (at most 63, not starting with '.' or '-')`,
-      }),
-      nodeSchema,
-      {
-      error: (iss) => (iss.code !== 'invalid_type' ? undefined : iss.input === undefined ? 'nodes is required' : 'nodes must be a map of node id → node'),
-    })
-    .refine((n) => Object.keys(n).length > 0, { message: 'at least one node is required' }),
-  cluster: clusterSchema.prefault({}),
-});
+export const configSchema = z
+  .strictObject({
+    name: nonEmpty('name'),
+    app: appSchema,
+    nodes: z
+      .record(
+        // A node id names certificates (its common name), files (`${node}` in paths) and Kubernetes objects.
+        z.string().min(1, 'node id must not be empty').regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, {
+          error: (iss) => `node id ${JSON.stringify(iss.input)}: use letters, digits, '_', '-' and '.' (at most 63, not starting with '.' or '-')`,
+        }),
+        nodeSchema,
+        {
+          error: (iss) => (iss.code !== 'invalid_type' ? undefined : iss.input === undefined ? 'nodes is required' : 'nodes must be a map of node id → node'),
+        },
+      )
+      .refine((n) => Object.keys(n).length > 0, { message: 'at least one node is required' }),
+    cluster: clusterSchema.prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    for (const [name, m] of Object.entries(c.app.nn.models)) {
+      for (const [i, n] of (m.nodes ?? []).entries()) {
+        if (!(n in c.nodes)) {
+          ctx.addIssue({ code: 'custom', path: ['app', 'nn', 'models', name, 'nodes', i], message: `${n} is not a node of this config` });
+        }
+      }
+    }
+  });
 
 export interface NodeConfig {
   id: string;
@@ -110,6 +134,13 @@ export interface MountConfig {
   mode: 'follow' | 'node-local';
 }
 
+export interface NnConfig {
+  /** Models `load_by_name` finds: path relative to the config file (`${node}` stands for the node id). */
+  models: Record<string, { path: string; nodes?: string[] }>;
+  /** A `gpu` graph on a node without ONNX Runtime's CUDA provider: an error, or the CPU (logged). */
+  gpu_fallback: 'error' | 'cpu';
+}
+
 export interface KafuConfig {
   name: string;
   app: {
@@ -119,6 +150,7 @@ export interface KafuConfig {
     env: Record<string, string>;
     mounts: MountConfig[];
     output: 'local' | 'first_node';
+    nn: NnConfig;
   };
   /** In file order: the first node starts the program. */
   nodes: NodeConfig[];
@@ -173,6 +205,7 @@ export function validateConfig(raw: unknown, nodeOrder: string[]): { config?: Ka
           ...c.app.mounts,
         ],
         output: c.app.output,
+        nn: c.app.nn,
       },
       nodes: ids.map((id) => ({ id, ...c.nodes[id]! })),
       cluster: c.cluster,

@@ -10,6 +10,8 @@ import { ensureUnwindArea, resetUnwindHeader, unwindBytesNeeded, type UnwindArea
 export interface GuestSystem {
   setMemory(memory: WebAssembly.Memory): void;
   imports(): Record<string, (...args: never[]) => unknown>;
+  /** More host modules (wasi_ephemeral_nn, kafu_helper); with system-call points their calls are points too. */
+  importModules?(): Record<string, Record<string, (...args: never[]) => unknown>>;
 }
 
 export class GuestModule {
@@ -114,11 +116,14 @@ export class GuestInstance {
     private readonly guest: GuestModule,
     private readonly options: GuestOptions,
   ) {
-    const system = options.system.imports();
+    const calls = (fns: Record<string, (...args: never[]) => unknown>) =>
+      (guest.meta.systemCallPoints ? this.suspendableSystemCalls(fns) : fns) as WebAssembly.ModuleImports;
+    const more = Object.entries(options.system.importModules?.() ?? {}).map(([m, fns]) => [m, calls(fns)] as const);
     let instance: WebAssembly.Instance;
     try {
       instance = new WebAssembly.Instance(guest.module, {
-        wasi_snapshot_preview1: (guest.meta.systemCallPoints ? this.suspendableSystemCalls(system) : system) as WebAssembly.ModuleImports,
+        ...Object.fromEntries(more),
+        wasi_snapshot_preview1: calls(options.system.imports()),
         [MIGRATION_IMPORT.module]: { [MIGRATION_IMPORT.name]: (id: number, kind: number) => this.migrationPoint(id, kind) },
       });
     } catch (e) {

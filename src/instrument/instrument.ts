@@ -57,7 +57,8 @@ async function loadBinaryen(): Promise<Binaryen> {
 }
 
 const MP_INTERNAL = 'kafu$migration_point';
-const WASI_MODULE = 'wasi_snapshot_preview1';
+/** Host modules whose calls become migration points with --kafu-syscall-points (WASI, wasi-nn, Kafu's helper). */
+const SYSTEM_MODULES = ['wasi_snapshot_preview1', 'wasi_ephemeral_nn', 'kafu_helper'];
 const BODY_SUFFIX = '$kafu_body';
 
 const TYPE_BYTES = (b: Binaryen, t: number): number =>
@@ -99,7 +100,7 @@ export async function instrument(
     binaryen.setOptimizeLevel(Math.max(0, Math.min(3, options.optimizeLevel)));
     binaryen.setShrinkLevel(0);
     const mpImport = `${MIGRATION_IMPORT.module}.${MIGRATION_IMPORT.name}`;
-    const suspends = (q: string) => q === mpImport || (options.systemCallPoints === true && q.startsWith(`${WASI_MODULE}.`));
+    const suspends = (q: string) => q === mpImport || (options.systemCallPoints === true && SYSTEM_MODULES.some((m) => q.startsWith(`${m}.`)));
     // Nothing can suspend in a module without migration points: leave its code as it is (and C++ builds fast).
     if (points.length > 0 || options.systemCallPoints) {
       const graph = parseCallGraph(mod.emitText());
@@ -108,7 +109,7 @@ export async function instrument(
         throw new UserError('the module changes its function table at run time (table.set/grow/…); kafu cannot carry that across a migration');
       }
       const onStack = functionsThatMaySuspend(graph, suspends);
-      binaryen.setPassArgument('asyncify-imports', options.systemCallPoints ? `${mpImport},${WASI_MODULE}.*` : mpImport);
+      binaryen.setPassArgument('asyncify-imports', options.systemCallPoints ? [mpImport, ...SYSTEM_MODULES.map((m) => `${m}.*`)].join(',') : mpImport);
       binaryen.setPassArgument('asyncify-onlylist', [...onStack].join(','));
       try {
         mod.runPasses(['asyncify']);

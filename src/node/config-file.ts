@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
-import { validateConfig, type KafuConfig, type MountConfig } from '../core/config.js';
+import { validateConfig, type KafuConfig, type MountConfig, type NnConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 
 export interface LoadedConfig {
@@ -13,6 +13,8 @@ export interface LoadedConfig {
   modulePath?: string;
   /** The mounts with host folders made absolute (still holding `${node}` where the config has it). */
   mounts: MountConfig[];
+  /** app.nn with model paths made absolute. */
+  nn: NnConfig;
 }
 
 export function loadConfigFile(file: string): LoadedConfig {
@@ -69,5 +71,9 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
     config,
     modulePath: config.app.path === undefined ? undefined : resolve(dir, config.app.path),
     mounts: config.app.mounts.map((m) => ({ ...m, host: resolve(dir, m.host) })),
+    nn: {
+      ...config.app.nn,
+      models: Object.fromEntries(Object.entries(config.app.nn.models).map(([k, m]) => [k, { ...m, path: resolve(dir, m.path) }])),
+    },
   };
 }

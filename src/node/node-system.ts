@@ -13,6 +13,10 @@ import { parseFollowMountTransfer } from '../wasi/follow-mount-transfer.js';
 import { parseWasiState, StateRefused, WasiExit, WasiHost } from '../wasi/index.js';
 import { parseState } from '../wasi/state-schema.js';
 import { NodeFsBackend } from './fs-backend.js';
+import { createLogger } from '../core/log.js';
+import type { NnHost } from '../wasi/nn/host.js';
+import { parseNnState } from '../wasi/nn/state.js';
+import { NO_NN_CONFIG, NodeNn } from './node-nn.js';
 
 export interface NodeHostOptions {
   programName: string;
@@ -35,6 +39,8 @@ export interface NodeHostOptions {
    * folder, so nothing is copied. Carried along in the snapshot.
    */
   storage?: StorageIds;
+  /** wasi-nn models and backend of this process (default: no named models, warnings to stderr). */
+  nn?: NodeNn;
 }
 
 export type StorageIds = Record<string, Record<string, string>>;
@@ -65,11 +71,13 @@ export function mountDir(mount: MountConfig, node: string): string {
 
 const FOLLOW_RESOURCE = 'kafu.mounts';
 const STORAGE_RESOURCE = 'kafu.storage';
+const NN_RESOURCE = 'kafu.nn';
 
 export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
   const stdout = opts.stdout ?? ((b: Uint8Array) => void process.stdout.write(b));
   const stderr = opts.stderr ?? ((b: Uint8Array) => void process.stderr.write(b));
   const mounts = opts.mounts ?? [];
+  const nnNode = opts.nn ?? new NodeNn(NO_NN_CONFIG, createLogger((l) => void process.stderr.write(l)));
   return {
     createSystem(node, from) {
       const followed = (m: MountConfig) => m.mode === 'follow' && !(opts.oneMachine && !m.host.includes('${node}'));
@@ -95,13 +103,15 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
           stdin: opts.stdin,
         });
         if (arriving) wasi.importState(arriving.wasi);
+        const nn = nnNode.host(node, (path, max) => wasi.readFile(path, max));
+        if (arriving?.nn !== undefined) nn.arrive(arriving.nn, from!.blobs);
         const storage = arriving?.storage ?? opts.storage;
         const sameStorage = (m: MountConfig, to: string): boolean => {
           if (!storage) return mountDir(m, node) === mountDir(m, to); // one process, one machine
           const here = storage[node]?.[m.guest];
           return here !== undefined && here === storage[to]?.[m.guest];
         };
-        return nodeSystem(wasi, node, mounts, follow, sameStorage, storage);
+        return nodeSystem(wasi, nn, node, mounts, follow, sameStorage, storage);
       } catch (e) {
         if (e instanceof StateRefused) throw new SnapshotFormatError(e.message);
         throw e;
@@ -130,11 +140,21 @@ function checkArrival(from: SystemState, mounts: MountConfig[], followed: (m: Mo
     if (followed(m) && t !== undefined) transfers[m.guest] = parseFollowMountTransfer(t, from.blobs, `follow mount ${m.guest}`);
   }
   const storage: StorageIds | undefined = resources[STORAGE_RESOURCE];
-  return { wasi, transfers, storage };
+  // WASI-NN's state too, before anything is written (the host parses it again as it arrives).
+  const nn = (from.resources as Record<string, unknown> | undefined)?.[NN_RESOURCE];
+  if (nn !== undefined) {
+    try {
+      parseNnState(nn, from.blobs);
+    } catch (e) {
+      throw new StateRefused((e as Error).message);
+    }
+  }
+  return { wasi, transfers, storage, nn };
 }
 
 function nodeSystem(
   wasi: WasiHost,
+  nn: NnHost,
   node: string,
   mounts: MountConfig[],
   follow: Map<number, FollowMount>,
@@ -142,8 +162,12 @@ function nodeSystem(
   storage: StorageIds | undefined,
 ): NodeSystem {
   return {
-    setMemory: (m) => wasi.setMemory(m),
+    setMemory: (m) => {
+      wasi.setMemory(m);
+      nn.setMemory(m);
+    },
     imports: () => wasi.imports(),
+    importModules: () => nn.importModules(),
     release: () => wasi.release(),
     migrationBlocker() {
       const blocker = wasi.migrationBlocker();
@@ -166,7 +190,7 @@ function nodeSystem(
         const m = mounts[i]!;
         transfers[m.guest] = fm.depart(to, blobs, sameStorage(m, to));
       }
-      const resources: Record<string, unknown> = { [FOLLOW_RESOURCE]: transfers };
+      const resources: Record<string, unknown> = { [FOLLOW_RESOURCE]: transfers, [NN_RESOURCE]: nn.depart(to, blobs) };
       if (storage) resources[STORAGE_RESOURCE] = storage;
       return { wasi: wasi.exportState(), resources, blobs };
     },

@@ -8,6 +8,13 @@ import { WasiExit, WasiHost, type WasiOptions } from '../wasi/index.js';
 export interface RunOptions extends Omit<WasiOptions, 'clocks' | 'randomFill'> {
   /** Told when the program traps (then the exit code is TRAP_EXIT_CODE). */
   onTrap?: (error: WebAssembly.RuntimeError) => void;
+  /** More host modules over the library OS (WASI-NN and kafu_helper: NnHost). */
+  moreHost?: (wasi: WasiHost) => MoreHost;
+}
+
+export interface MoreHost {
+  setMemory(memory: WebAssembly.Memory): void;
+  importModules(): Record<string, Record<string, (...args: number[]) => number>>;
 }
 
 /** What a migration point does when nothing migrates: pass. Lets `kafu run` execute instrumented modules too. */
@@ -20,11 +27,14 @@ export async function runWasiModule(bytes: Uint8Array, where: string, opts: RunO
   } catch (e) {
     throw new UserError(`${where}: not a WebAssembly module this engine accepts: ${(e as Error).message}`);
   }
-  const { onTrap, ...wasiOptions } = opts;
+  const { onTrap, moreHost, ...wasiOptions } = opts;
   const wasi = new WasiHost(wasiOptions);
+  const more = moreHost?.(wasi);
+  const modules = more?.importModules() ?? {};
   const imports: WebAssembly.Imports = { wasi_snapshot_preview1: wasi.imports() as WebAssembly.ModuleImports };
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.module === 'kafu') imports.kafu = passThroughKafu;
+    else if (Object.hasOwn(modules, imp.module)) imports[imp.module] = modules[imp.module]!;
     else if (imp.module !== 'wasi_snapshot_preview1') {
       throw new UserError(`${where} imports ${imp.module}.${imp.name}, which kafu run does not provide`);
     }
@@ -34,6 +44,7 @@ export async function runWasiModule(bytes: Uint8Array, where: string, opts: RunO
   if (!(memory instanceof WebAssembly.Memory)) throw new UserError(`${where} exports no memory`);
   if (typeof _start !== 'function') throw new UserError(`${where} has no _start export (not a WASI command)`);
   wasi.setMemory(memory);
+  more?.setMemory(memory);
   try {
     _start();
     return 0;

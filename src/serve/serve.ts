@@ -131,6 +131,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         args: config.app.args,
         env: Object.entries(config.app.env).map(([k, v]) => `${k}=${v}`),
         mounts,
+        nn: loaded.nn,
         transfer: {
           delta: config.cluster.migration.memory_migration === 'delta',
           compression: config.cluster.migration.memory_compression,

@@ -1,6 +1,6 @@
 // Messages between a node's main thread (gRPC, cluster) and the worker thread that runs the program. The guest
 // runs synchronously, so it lives in a worker: the main thread keeps answering RPCs and heartbeats meanwhile.
-import type { MountConfig } from '../core/config.js';
+import type { MountConfig, NnConfig } from '../core/config.js';
 import type { Migration } from '../core/migration-stack.js';
 import type { ChecksumMode, FrameLimits } from '../core/snapshot.js';
 import type { Compression, TransferStats } from '../core/transfer.js';
@@ -14,6 +14,8 @@ export interface WorkerSetup {
   args: string[];
   env: string[];
   mounts: MountConfig[];
+  /** app.nn, model paths absolute. */
+  nn: NnConfig;
   /** `limits`: what a received snapshot may hold (the module's maximum memory, cluster.migration.max_state_mb). */
   transfer: { delta: boolean; compression: Compression; limits: FrameLimits };
   forced?: { every: number; nodes: string[] };

@@ -10,6 +10,7 @@ import type { Snapshot } from '../core/snapshot.js';
 import { decodeTransfer, encodeTransfer, type Baseline } from '../core/transfer.js';
 import { wasmBacktrace } from '../core/trap.js';
 import { concat } from '../core/wasm-sections.js';
+import { NodeNn } from '../node/node-nn.js';
 import { nodeProgramHost, type StorageIds } from '../node/node-system.js';
 import { readProcessStdin } from '../node/stdin.js';
 import { workerStdin } from './stdin-bridge.js';
@@ -20,6 +21,9 @@ const port = parentPort!;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 const log = createLogger((line) => post({ type: 'log', line }), parseLevel(setup.logLevel), setup.logPrefix);
 
+// One per process: the models this node holds outlive each stretch of the program here.
+const nn = new NodeNn(setup.nn, log);
+
 /** `storage` is given at the start; a resumed program brings it in its snapshot. */
 const hostWith = (storage: StorageIds) =>
   nodeProgramHost({
@@ -27,6 +31,7 @@ const hostWith = (storage: StorageIds) =>
     args: setup.args,
     env: setup.env,
     mounts: setup.mounts,
+    nn,
     storage,
     // Copies: the bytes are views of guest memory, which the program goes on writing.
     stdout: (b) => post({ type: 'output', fd: 1, data: b.slice() }),

@@ -13,6 +13,7 @@ import type { Snapshot } from '../core/snapshot.js';
 import { decodeTransfer, encodeTransfer, type Baseline } from '../core/transfer.js';
 import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
+import { NodeNn } from '../node/node-nn.js';
 import { nodeProgramHost, type NodeHostOptions } from '../node/node-system.js';
 
 export interface SinglenodeOptions {
@@ -52,6 +53,7 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
     args: config.app.args,
     env: Object.entries(config.app.env).map(([k, v]) => `${k}=${v}`),
     mounts: loaded.mounts,
+    nn: new NodeNn(loaded.nn, log),
     oneMachine: true,
     stdout: opts.stdout,
     stderr: opts.stderr,

@@ -46,6 +46,11 @@ export class WasiHost {
     this.os.release();
   }
 
+  /** A whole file of the program's mounts, by guest path, with the program's sandbox (see WasiOs.readFile). */
+  readFile(guestPath: string, maxBytes: number): Uint8Array {
+    return this.os.readFile(guestPath, maxBytes);
+  }
+
   /** A held resource that cannot travel ("fd 5: ..."), or null. */
   migrationBlocker(): string | null {
     return this.os.migrationBlocker();

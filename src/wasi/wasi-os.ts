@@ -222,6 +222,42 @@ export class WasiOs {
     d1.mount.backend.link(s.path, t.path);
   }
 
+  /**
+   * The whole regular file at a guest path, for host helpers (kafu_helper.image_to_tensor): absolute, or relative
+   * to "/" as wasi-libc resolves a program's relative paths; inside the mount whose guest path is its longest
+   * prefix, with the same sandbox as path_open. Errors are WasiErrors (ENOENT, ENOTCAPABLE, EFBIG …).
+   */
+  readFile(guestPath: string, maxBytes: number): Uint8Array {
+    const abs = guestPath.startsWith('/') ? guestPath : `/${guestPath}`;
+    let mount: Mount | undefined;
+    let rest = '';
+    for (const m of this.mounts) {
+      const g = m.guestPath.replace(/\/+$/, '');
+      if ((abs === g || abs.startsWith(`${g}/`)) && (!mount || g.length > mount.guestPath.replace(/\/+$/, '').length)) {
+        mount = m;
+        rest = abs.slice(g.length).replace(/^\/+/, '');
+      }
+    }
+    if (!mount) return fail(Errno.NOENT, `${guestPath}: not inside any mount`);
+    const r = resolvePath(mount.backend, [], rest === '' ? '.' : rest, true);
+    if (r.stat === null) fail(Errno.NOENT, `${guestPath}: no such file`);
+    if (r.stat.kind !== 'file') fail(Errno.INVAL, `${guestPath}: not a regular file`);
+    if (r.stat.size > BigInt(maxBytes)) fail(Errno.FBIG, `${guestPath}: larger than ${maxBytes} bytes`);
+    const h = mount.backend.open(r.path, { read: true, write: false, create: false, exclusive: false, truncate: false });
+    try {
+      const out = new Uint8Array(Number(r.stat.size));
+      let n = 0;
+      while (n < out.length) {
+        const got = mount.backend.pread(h, out.subarray(n), BigInt(n));
+        if (got === 0) break;
+        n += got;
+      }
+      return out.subarray(0, n);
+    } finally {
+      mount.backend.close(h);
+    }
+  }
+
   // ---- migration ----
 
   migrationBlocker(): string | null {

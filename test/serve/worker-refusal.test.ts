@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { DEFAULT_LIMITS, PAGE_SIZE } from '../../src/core/snapshot.js';
 import { decodeTransfer, encodeTransfer } from '../../src/core/transfer.js';
 import { concat } from '../../src/core/wasm-sections.js';
+import { NO_NN_CONFIG } from '../../src/node/node-nn.js';
 import { ProgramWorker, type WorkerEvent } from '../../src/serve/program-worker.js';
 import { buildWasm } from '../support/build.js';
 
@@ -29,6 +30,7 @@ test('a delta that decodes against the held baseline but does not restore is ref
       args: [],
       env: [],
       mounts: [],
+      nn: NO_NN_CONFIG,
       transfer: { delta: true, compression: true, limits: DEFAULT_LIMITS },
       logLevel: 'error',
       logPrefix: '',

@@ -1,5 +1,5 @@
 // Compiling the C/C++ test programs with the project's own `kafu clang` (bundled toolchain), cached by content:
-// <repo>/.cache/test-builds/<sha256>.wasm, keyed by the toolchain version, the arguments, every source, kafu.h and
+// <repo>/.cache/test-builds/<sha256>.wasm, keyed by the toolchain version, the arguments, every source, the headers of include/ and
 // the compiled code of the compiler driver and the instrumenter (so changing either rebuilds). Safe when several
 // test processes build the same program at once: each writes a temporary file and renames it into place.
 import { createHash, randomBytes } from 'node:crypto';
@@ -83,7 +83,7 @@ export async function buildWasm(spec: BuildSpec): Promise<string> {
       instrument,
       args,
       sources,
-      kafuH: sha256(readFileSync(join(repoRoot, 'include', 'kafu.h'))),
+      headers: readdirSync(join(repoRoot, 'include')).sort().map((h) => [h, sha256(readFileSync(join(repoRoot, 'include', h)))]),
       compiler: compilerCodeHash(),
     }),
   );

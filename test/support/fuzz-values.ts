@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import { UserError } from '../../src/core/errors.js';
+import { GuestInstance, GuestModule } from '../../src/core/guest.js';
 import { META_SECTION } from '../../src/core/metadata.js';
+import { checkPlacement } from '../../src/core/program.js';
+import { nodeProgramHost } from '../../src/node/node-system.js';
 import { parseSections, serializeSections } from '../../src/core/wasm-sections.js';
 import { parseConfigText } from '../../src/node/config-file.js';
 import { Rng } from './fuzz.js';
@@ -167,10 +170,23 @@ export async function fuzzModules(seed: number, seconds: number, wasm: Uint8Arra
       await rm(file, { force: true });
     }
   };
+  const load = async (bytes: Uint8Array): Promise<'refused' | 'accepted'> => {
+    try {
+      const guest = await GuestModule.load(bytes, 'fuzz.wasm');
+      checkPlacement(guest.meta, ['cloud', 'edge'], 'fuzz.wasm');
+      const host = nodeProgramHost({ programName: 'fuzz.wasm', args: [], mounts: [], oneMachine: true, stdout: () => {}, stderr: () => {} });
+      new GuestInstance(guest, { system: host.createSystem('cloud', undefined), decide: () => undefined, exitCode: host.exitCode });
+      return 'accepted';
+    } catch (e) {
+      return refusal(e);
+    }
+  };
   try {
     return await fuzz('module', seed, seconds, async (r, i) => {
       const kind = r.int(3);
-      if (kind === 0) return run(mutateBytes(r, wasm), i);
+      // Mutated code may loop forever, as any program may: such a module is only loaded and instantiated. A mutated
+      // kafu.meta over intact code is run to its end (the program itself ends; the runtime must too).
+      if (kind === 0) return load(mutateBytes(r, wasm));
       if (kind === 1) return run(withMeta(new TextEncoder().encode(JSON.stringify(mutateJson(r, meta)))), i);
       const damaged = [new Uint8Array(), new TextEncoder().encode('{'), new TextEncoder().encode('null'), mutateBytes(r, sections[metaAt]!.payload)];
       return run(withMeta(r.pick(damaged)), i);
