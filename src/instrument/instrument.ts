@@ -58,7 +58,7 @@ async function loadBinaryen(): Promise<Binaryen> {
 
 const MP_INTERNAL = 'kafu$migration_point';
 /** Host modules whose calls become migration points with --kafu-syscall-points (WASI, wasi-nn, Kafu's helper). */
-const SYSTEM_MODULES = ['wasi_snapshot_preview1', 'wasi_ephemeral_nn', 'kafu_helper'];
+const SYSTEM_MODULES = ['wasi_snapshot_preview1', 'wasi_ephemeral_nn', 'kafu_helper', 'spectest'];
 const BODY_SUFFIX = '$kafu_body';
 
 const TYPE_BYTES = (b: Binaryen, t: number): number =>

@@ -16,6 +16,7 @@ import { NodeFsBackend } from './fs-backend.js';
 import { createLogger } from '../core/log.js';
 import type { NnHost } from '../wasi/nn/host.js';
 import { parseNnState } from '../wasi/nn/state.js';
+import { spectestImports } from '../wasi/spectest.js';
 import { NO_NN_CONFIG, NodeNn } from './node-nn.js';
 
 export interface NodeHostOptions {
@@ -167,7 +168,7 @@ function nodeSystem(
       nn.setMemory(m);
     },
     imports: () => wasi.imports(),
-    importModules: () => nn.importModules(),
+    importModules: () => ({ ...nn.importModules(), spectest: spectestImports(wasi) }),
     release: () => wasi.release(),
     migrationBlocker() {
       const blocker = wasi.migrationBlocker();

@@ -3,6 +3,7 @@
 import { UserError } from '../core/errors.js';
 import { TRAP_EXIT_CODE } from '../core/trap.js';
 import { WasiExit, WasiHost, type WasiOptions } from '../wasi/index.js';
+import { spectestImports } from '../wasi/spectest.js';
 
 /** The library OS's options (clocks and randomness default to the host's), and what to do on a trap. */
 export interface RunOptions extends Omit<WasiOptions, 'clocks' | 'randomFill'> {
@@ -30,7 +31,7 @@ export async function runWasiModule(bytes: Uint8Array, where: string, opts: RunO
   const { onTrap, moreHost, ...wasiOptions } = opts;
   const wasi = new WasiHost(wasiOptions);
   const more = moreHost?.(wasi);
-  const modules = more?.importModules() ?? {};
+  const modules: Record<string, Record<string, (...args: never[]) => unknown>> = { spectest: spectestImports(wasi), ...more?.importModules() };
   const imports: WebAssembly.Imports = { wasi_snapshot_preview1: wasi.imports() as WebAssembly.ModuleImports };
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.module === 'kafu') imports.kafu = passThroughKafu;

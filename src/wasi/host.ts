@@ -51,6 +51,23 @@ export class WasiHost {
     return this.os.readFile(guestPath, maxBytes);
   }
 
+  /**
+   * Host-side output to the program's standard output (its fd 1, wherever that is now), for host modules that
+   * print (spectest); quietly dropped when fd 1 is closed, as a write the program never sees.
+   */
+  writeStdout(data: Uint8Array): void {
+    try {
+      let done = 0;
+      while (done < data.length) {
+        const n = this.os.get(1).write(data.subarray(done));
+        if (n <= 0) return;
+        done += n;
+      }
+    } catch {
+      // fd 1 closed or not writable
+    }
+  }
+
   /** A held resource that cannot travel ("fd 5: ..."), or null. */
   migrationBlocker(): string | null {
     return this.os.migrationBlocker();

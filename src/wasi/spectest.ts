@@ -1,6 +1,8 @@
 // The `spectest` import module the original Kafu links (wasmtime's spectest host): print_i32(1) prints "1: i32" on
 // a line of the program's stdout, and so on (include/spectest.h declares them). Lines go through the program's
-// fd 1, so they are ordered with its other output and forwarded like it (app.output: first_node).
+// fd 1 (WasiHost.writeStdout), so they are forwarded like its other output (app.output: first_node); like
+// wasmtime's, they are not ordered with what the C library still holds in its stdout buffer.
+import type { WasiHost } from './host.js';
 
 /** Rust's `Display` of a float, which wasmtime uses: the shortest text that reads back, never in exponent form. */
 export function rustFloat(v: number, bits: 32 | 64): string {
@@ -35,8 +37,10 @@ function plainDecimal(text: string): string {
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
-/** The imports, printing through `writeLine` (the program's stdout). */
-export function spectestImports(writeLine: (line: string) => void): Record<string, (...args: never[]) => void> {
+/** The `spectest` imports of a program whose library OS is `wasi`. */
+export function spectestImports(wasi: WasiHost): Record<string, (...args: never[]) => void> {
+  const encoder = new TextEncoder();
+  const writeLine = (line: string) => wasi.writeStdout(encoder.encode(`${line}\n`));
   return {
     print: () => {},
     print_i32: (v: number) => writeLine(`${v | 0}: i32`),
