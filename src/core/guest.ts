@@ -40,10 +40,12 @@ export class GuestModule {
 /** What the runtime calls and reads in an instance must be there, of the right kind, before anything runs. */
 function checkExports(module: WebAssembly.Module, meta: KafuMetadata, where: string): void {
   const kinds = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
+  // A module with no migration point (and no system-call points) never suspends: it has no Asyncify exports.
+  const suspends = meta.points.length > 0 || meta.systemCallPoints;
   const want: [string, string][] = [
     ['memory', 'memory'],
     ['_start', 'function'],
-    ...['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state'].map(
+    ...(suspends ? ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state'] : []).map(
       (n): [string, string] => [n, 'function'],
     ),
     ...meta.globals.map(({ name }): [string, string] => [name, 'global']),
