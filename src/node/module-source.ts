@@ -1,6 +1,7 @@
 // Getting the module bytes a config names: app.path (resolved against the config) or app.url.
 import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
+import { concat } from '../core/wasm-sections.js';
 import type { LoadedConfig } from './config-file.js';
 
 export async function readModule(loaded: LoadedConfig): Promise<{ bytes: Uint8Array; where: string }> {
@@ -50,11 +51,5 @@ export async function fetchModule(url: string, file: string, maxBytes = MAX_MODU
   } finally {
     void reader?.cancel().catch(() => undefined);
   }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
-  return { bytes, where: url };
+  return { bytes: concat(chunks), where: url };
 }

@@ -10,7 +10,7 @@ import { GuestInstance, GuestModule } from '../../src/core/guest.js';
 import { META_SECTION } from '../../src/core/metadata.js';
 import { checkPlacement } from '../../src/core/program.js';
 import { nodeProgramHost } from '../../src/node/node-system.js';
-import { parseSections, serializeSections } from '../../src/core/wasm-sections.js';
+import { concat, parseSections, serializeSections } from '../../src/core/wasm-sections.js';
 import { parseConfigText } from '../../src/node/config-file.js';
 import { Rng } from './fuzz.js';
 import { runMigrating } from './run.js';
@@ -57,16 +57,6 @@ export function mutateJson(r: Rng, value: unknown): unknown {
   if (r.chance(0.15) && !Array.isArray(parent)) delete parent[last];
   else parent[last] = r.pick(HOSTILE_VALUES);
   return copy;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 export interface FuzzStats {
