@@ -65,6 +65,8 @@ export interface ServeOptions {
 
 export async function serveNode(configFile: string, o: ServeOptions): Promise<number> {
   const { log, nodeId } = o;
+  // grpc-js's own log lines (e.g. a failed bind, said again below as the cause and fix) go to ours, at debug level.
+  grpc.setLogger({ error: (...a: unknown[]) => log.debug(`grpc: ${a.join(' ')}`) } as Partial<Console>);
   const loaded = loadConfigFile(configFile);
   const { config } = loaded;
   const ids = config.nodes.map((n) => n.id);
@@ -387,11 +389,19 @@ function readSaved(file: string, moduleSha256: string, limits: FrameLimits): { b
   return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: decoded.baseline.id };
 }
 
+/** grpc-js's bind error ("No address added out of total 1 resolved errors: [listen EADDRINUSE …]") as the cause and fix. */
+function listenProblem(message: string, nodeId: string): string {
+  if (message.includes('EADDRINUSE')) return `the port is in use by another process; stop it, or change nodes.${nodeId}.port`;
+  if (message.includes('EADDRNOTAVAIL')) return `that address is not one of this machine's; listen on all interfaces with --listen 0.0.0.0`;
+  if (message.includes('EACCES')) return 'permission denied (ports below 1024 need privileges)';
+  return message;
+}
+
 function bind(server: grpc.Server, host: string, port: number, nodeId: string, tls: NodeTls | undefined): Promise<void> {
   const target = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
     server.bindAsync(target, serverCredentials(tls), (err) => {
-      if (err) reject(new UserError(`node ${nodeId}: cannot listen on ${target}: ${err.message}`));
+      if (err) reject(new UserError(`node ${nodeId}: cannot listen on ${target}: ${listenProblem(err.message, nodeId)}`));
       else {
         widenReceiveWindows(server);
         resolve();

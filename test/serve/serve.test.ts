@@ -359,7 +359,8 @@ describe('kafu serve: mistakes and failures end every node with a clear message,
     try {
       const busy = await spawnKafu(['serve', '--node-id', 'cloud', configPath], dir).done;
       assert.equal(busy.exitCode, 1);
-      assert.match(busy.stderr, new RegExp(`node cloud: cannot listen on 127\\.0\\.0\\.1:${port}`));
+      assert.match(busy.stderr, new RegExp(`node cloud: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use by another process; stop it, or change nodes\\.cloud\\.port`));
+      assert.doesNotMatch(busy.stderr, /No address added/, 'grpc-js\'s raw message stays out of the user\'s way');
     } finally {
       blocker.close();
     }
