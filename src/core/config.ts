@@ -7,10 +7,32 @@ const nonEmpty = (what: string) =>
     .string({ error: (iss) => (iss.input === undefined ? `${what} is required` : `${what} must be a string`) })
     .min(1, `${what} must not be empty`);
 
+// The original Kafu's optional fields are Rust `Option`s: `key: null` (or a bare `key:`) means the key is left out.
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema.optional());
+
+// Other spellings the original Kafu accepts for a key (serde aliases), renamed to ours before validation; two
+// spellings of one key in the same map are an error, as there.
+function aliased(aliases: Record<string, string>) {
+  return (v: unknown, ctx: z.core.ParsePayload) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+    const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };
+    for (const [alias, key] of Object.entries(aliases)) {
+      if (!(alias in out)) continue;
+      if (key in out) {
+        ctx.issues.push({ code: 'custom', path: [alias], input: v, message: `${alias} is another spelling of ${key}: give one of them` });
+        continue;
+      }
+      out[key] = out[alias];
+      delete out[alias];
+    }
+    return out;
+  };
+}
+
 const nodeSchema = z.strictObject({
   address: nonEmpty('address'),
   port: z.number({ error: 'port must be a number' }).int('port must be an integer').min(1).max(65535),
-  placement: nonEmpty('placement').optional(),
+  placement: optional(nonEmpty('placement')),
 });
 
 const mountSchema = z.strictObject({
@@ -33,8 +55,8 @@ const nnSchema = z.strictObject({
 
 const appSchema = z
   .strictObject({
-    path: nonEmpty('path').optional(),
-    url: z.url({ error: 'url must be a URL' }).optional(),
+    path: optional(nonEmpty('path')),
+    url: optional(z.url({ error: 'url must be a URL' })),
     // As the original accepts them: numbers become their decimal text (`args: [960, 540]`), and an empty `args:`
     // (null) is no arguments.
     args: z.preprocess(
@@ -42,7 +64,7 @@ const appSchema = z
       z.array(z.union([z.string(), z.number().transform(String)], { error: 'each arg must be a string or a number' })),
     ).default([]),
     env: z.record(z.string(), z.string({ error: 'env values must be strings' })).default({}),
-    preopened_dir: nonEmpty('preopened_dir').optional(),
+    preopened_dir: optional(nonEmpty('preopened_dir')),
     mounts: z.array(mountSchema).default([]),
     // kafu serve: `local` prints on the node where the program runs (Kafu's behaviour); `first_node` forwards
     // everything to the first node, in program order.
@@ -78,7 +100,7 @@ const clusterSchema = z.strictObject({
     })
     .prefault({}),
   migration: z
-    .strictObject({
+    .preprocess(aliased({ delta_compression: 'memory_compression', memroy_compression: 'memory_compression' }), z.strictObject({
       memory_migration: z.enum(['delta', 'full']).default('delta'),
       // true: zero/sparse/changed-word encodings at memory speed; deflate: also DEFLATE dense pages (slow links only).
       memory_compression: z
@@ -87,7 +109,7 @@ const clusterSchema = z.strictObject({
       // Largest library-OS state a node accepts in a hand-off (fd table, mount state and the file contents that
       // travel with the program), in MiB; memory is bounded by the module's own maximum.
       max_state_mb: z.number().int().min(1).max(1 << 20).default(DEFAULT_MAX_STATE_BYTES >> 20),
-    })
+    }))
     .prefault({}),
 });
 

@@ -31,8 +31,8 @@ export function podConfigText(text: string, loaded: LoadedConfig, plan: PodConfi
     (pair.value as YAMLMap).set('address', plan.services[id]);
   }
   if (plan.moduleFile !== undefined) doc.setIn(['app', 'path'], `./${MODULE_DIR}/${plan.moduleFile}`);
-  // The loaded mounts are preopened_dir (when given) followed by app.mounts, the order of the pod's volumes.
-  const preopened = doc.hasIn(['app', 'preopened_dir']) ? 1 : 0;
+  // The loaded mounts are preopened_dir (when given, not null) followed by app.mounts, the order of the pod's volumes.
+  const preopened = doc.getIn(['app', 'preopened_dir']) != null ? 1 : 0;
   loaded.config.app.mounts.forEach((_, i) => {
     if (i < preopened) doc.setIn(['app', 'preopened_dir'], `./${mountDir(i)}`);
     else doc.setIn(['app', 'mounts', i - preopened, 'host'], `./${mountDir(i)}`);

@@ -87,6 +87,20 @@ test('config errors name the field and file:line', () => {
   assert.deepEqual(parseConfigText(`name: x\napp:\n  path: ./m.wasm\n  args: [960, 540, s]\n${NODES}`, FILE).config.app.args, ['960', '540', 's']);
   assert.deepEqual(parseConfigText(`name: x\napp:\n  path: ./m.wasm\n  args:\n${NODES}`, FILE).config.app.args, []);
   assert.match(configError(`name: x\napp:\n  path: ./m.wasm\n  args: [{ a: 1 }]\n${NODES}`), /app\.args\.0: each arg must be a string or a number/);
+  // the original's Option fields left empty (`preopened_dir: null`, as in its test fixtures; a bare `placement:`)
+  const nulls = parseConfigText(`name: x\napp:\n  path: ./m.wasm\n  url: null\n  preopened_dir: null\nnodes:\n  cloud:\n    address: a\n    port: 1\n    placement:\n`, FILE);
+  assert.deepEqual(nulls.mounts, []);
+  assert.equal(nulls.config.nodes[0]!.placement, undefined);
+  assert.match(configError(`name: x\napp:\n  path: null\n${NODES}`), at(3, 'app: exactly one of app\\.path and app\\.url must be given'));
+  // and its aliases of memory_compression (serde's `delta_compression`, `memroy_compression`), one spelling at a time
+  const alias = parseConfigText(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  migration: { delta_compression: false }\n`, FILE);
+  assert.equal(alias.config.cluster.migration.memory_compression, false);
+  const typo = parseConfigText(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  migration: { memroy_compression: false }\n`, FILE);
+  assert.equal(typo.config.cluster.migration.memory_compression, false);
+  assert.match(
+    configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  migration: { memory_compression: true, delta_compression: false }\n`),
+    /cluster\.migration\.delta_compression: delta_compression is another spelling of memory_compression: give one of them/,
+  );
   // several problems: one line each
   assert.equal(configError('').split('\n').length, 4);
   // YAML syntax
