@@ -130,7 +130,7 @@ async function checkNn(): Promise<Check> {
   const name = 'WASI-NN backend (onnxruntime-node)';
   const version = installedPackageVersion('onnxruntime-node');
   if (version === undefined) {
-    return { name, ok: true, detail: 'not installed (optional): WASI-NN calls give unsupported_operation; npm install onnxruntime-node to run models' };
+    return { name, ok: true, detail: 'not installed (optional): WASI-NN calls give unsupported_operation; ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node to run models (skip: its installer would download CUDA parts; the CPU runtime is in the package)' };
   }
   try {
     const spec = 'onnxruntime-node'; // not a literal: kafu builds without the optional package
@@ -139,7 +139,7 @@ async function checkNn(): Promise<Check> {
     const cuda = readdirSync(join(bin, '..', 'bin'), { recursive: true }).some((f) => String(f).includes('providers_cuda'));
     return { name, ok: true, detail: `onnxruntime-node ${version} loads; targets: cpu${cuda ? ', gpu (CUDA provider present)' : ' (no CUDA provider: gpu graphs fail unless app.nn.gpu_fallback: cpu)'}` };
   } catch (e) {
-    return { name, ok: false, detail: `onnxruntime-node ${version} is installed but does not load: ${(e as Error).message.split('\n')[0]}`, fix: 'npm install onnxruntime-node' };
+    return { name, ok: false, detail: `onnxruntime-node ${version} is installed but does not load: ${(e as Error).message.split('\n')[0]}`, fix: 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node' };
   }
 }
 

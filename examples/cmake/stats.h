@@ -1,0 +1,2 @@
+#pragma once
+double mean(const double *v, int n);
