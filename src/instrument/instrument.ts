@@ -94,7 +94,7 @@ export async function instrument(
     // adds (wasm-ld's -O0 output pads every LEB to 5 bytes, which re-encoding alone removes).
     const codeSizeBefore = codeSize(mod.emitBinary());
 
-    const points = wrapDestFunctions(binaryen, mod, dests, exports);
+    const points = wrapDestFunctions(binaryen, mod, dests, exports, new Set(functionNames(sections).values()));
     const globals = exportMutableGlobals(binaryen, mod);
 
     binaryen.setOptimizeLevel(Math.max(0, Math.min(3, options.optimizeLevel)));
@@ -165,6 +165,7 @@ function wrapDestFunctions(
   mod: InstanceType<Binaryen['Module']>,
   dests: { fn: string; node: string }[],
   exports: Map<string, { kind: number; value: string }>,
+  sourceNames: Set<string>,
 ): MigrationPoint[] {
   const seen = new Map<string, string>();
   const points: MigrationPoint[] = [];
@@ -186,12 +187,7 @@ function wrapDestFunctions(
     }
     seen.set(fn, node);
     const exp = exports.get(fn);
-    if (!exp || exp.kind !== binaryen.ExternalFunction) {
-      throw new UserError(
-        `KAFU_DEST(${fn}, "${node}"): no exported function named "${fn}" — add KAFU_EXPORT(${fn}) before its ` +
-          'declaration (and make sure the function is defined in the program)',
-      );
-    }
+    if (!exp || exp.kind !== binaryen.ExternalFunction) throw new UserError(notExported(sourceNames, fn, node));
     const internal = exp.value;
     const info = binaryen.getFunctionInfo(mod.getFunction(internal));
     if (info.module) throw new UserError(`KAFU_DEST(${fn}, "${node}"): "${fn}" is imported, not defined in the program`);
@@ -218,6 +214,25 @@ function wrapDestFunctions(
     points.push({ id, fn, node });
   }
   return points;
+}
+
+/**
+ * Why a KAFU_DEST names no exported function, with the fix. The module's name section (demangled by the linker)
+ * tells a function that is defined but not exported — `static`, or KAFU_EXPORT missing — from one that is absent.
+ */
+function notExported(sourceNames: Set<string>, fn: string, node: string): string {
+  const at = `KAFU_DEST(${fn}, "${node}")`;
+  if (fn.includes('::')) {
+    return `${at}: a C++ member or namespaced function cannot be a migration point (it has no C name to export) — ` +
+      'wrap the call in a free function and mark that one, e.g. KAFU_DEST(plan_on_edge, ' + `"${node}") and ` +
+      'KAFU_EXPORT(plan_on_edge) int plan_on_edge(Planner *p, int x) { return p->plan(x); }';
+  }
+  if (sourceNames.has(fn)) {
+    return `${at}: "${fn}" is defined but not exported — KAFU_EXPORT(${fn}) must come before its declaration, and ` +
+      `${fn} must not be static (a static function is never exported: remove \`static\`)`;
+  }
+  return `${at}: no exported function named "${fn}" — add KAFU_EXPORT(${fn}) before its declaration (and make ` +
+    'sure the function is defined in the program)';
 }
 
 function exportMutableGlobals(binaryen: Binaryen, mod: InstanceType<Binaryen['Module']>): KafuMetadata['globals'] {

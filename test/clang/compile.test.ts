@@ -125,3 +125,22 @@ function customSection(wasm: Uint8Array, name: string): Uint8Array | undefined {
   }
   return undefined;
 }
+
+test('KAFU_EXPORT mistakes say the fix: a static function, a C++ member function', async () => {
+  const message = async (args: string[], lang: 'c' | 'c++') => {
+    try {
+      const r = await kafuClang(args, { lang });
+      assert.notEqual(r.code, 0, 'compiled');
+      return r.stderr;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const st = await message(['static_export.c', '-o', 'static_export.wasm'], 'c');
+  assert.match(st, /KAFU_DEST\(f, "edge"\): "f" is defined but not exported/);
+  assert.match(st, /must not be static .*remove `static`/);
+  const member = await message(['member_dest.cpp', '-o', 'member_dest.wasm'], 'c++');
+  assert.match(member, /KAFU_DEST\(Planner::plan, "edge"\): a C\+\+ member or namespaced function cannot be a migration point/);
+  assert.match(member, /wrap the call in a free function/);
+  assert.doesNotMatch(member, /add KAFU_EXPORT\(Planner::plan\)/);
+});
