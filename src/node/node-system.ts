@@ -13,6 +13,7 @@ import { parseFollowMountTransfer } from '../wasi/follow-mount-transfer.js';
 import { parseWasiState, StateRefused, WasiExit, WasiHost } from '../wasi/index.js';
 import { parseState } from '../wasi/state-schema.js';
 import { NodeFsBackend } from './fs-backend.js';
+import { writeProgramStderr } from './stderr-line.js';
 import { createLogger } from '../core/log.js';
 import type { NnHost } from '../wasi/nn/host.js';
 import { parseNnState } from '../wasi/nn/state.js';
@@ -76,7 +77,7 @@ const NN_RESOURCE = 'kafu.nn';
 
 export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
   const stdout = opts.stdout ?? ((b: Uint8Array) => void process.stdout.write(b));
-  const stderr = opts.stderr ?? ((b: Uint8Array) => void process.stderr.write(b));
+  const stderr = opts.stderr ?? writeProgramStderr;
   const mounts = opts.mounts ?? [];
   const nnNode = opts.nn ?? new NodeNn(NO_NN_CONFIG, createLogger((l) => void process.stderr.write(l)));
   return {
@@ -179,7 +180,8 @@ function nodeSystem(
         if (desc.kind === 'directory' && desc.preopenName !== null) continue; // the mount itself
         const mount = mounts[desc.preopen]!;
         if (mount.mode === 'node-local') {
-          return `fd ${fd} (${joinGuest(mount.guest, desc.path)}, open on node-local mount ${mount.guest})`;
+          return `fd ${fd} (${joinGuest(mount.guest, desc.path)}, open on node-local mount ${mount.guest}; close it ` +
+            `before the call that migrates, or make ${mount.guest} a follow mount so its files travel)`;
         }
       }
       return null;

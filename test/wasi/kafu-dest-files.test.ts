@@ -206,7 +206,7 @@ describe('file I/O across KAFU_DEST migrations', () => {
     assert.equal(p.stdout, 'reading.txt fd 5 wrote 14\ncalling on_edge with a node-local file open\n');
     const errors = p.stderr.split('\n').filter((l) => l.startsWith('kafu: error:'));
     assert.equal(errors.length, 1, p.stderr);
-    assert.match(errors[0]!, /fd 5 \(\/sensors\/reading\.txt, open on node-local mount \/sensors\)/);
+    assert.match(errors[0]!, /fd 5 \(\/sensors\/reading\.txt, open on node-local mount \/sensors; close it before the call that migrates, or make \/sensors a follow mount so its files travel\)/);
     assert.doesNotMatch(p.stderr, /\n\s+at /, 'no stack trace');
     assert.equal(await readFile(join(dir, 'state', 'cloud', 'before.txt'), 'utf8'), 'written before');
   });
