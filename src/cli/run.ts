@@ -5,6 +5,7 @@ import { basename, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { wasmBacktrace } from '../core/trap.js';
 import { createLogger } from '../core/log.js';
+import { writeLogLine, writeProgramStderr } from '../node/stderr-line.js';
 import { NodeFsBackend } from '../node/fs-backend.js';
 import { NO_NN_CONFIG, NodeNn } from '../node/node-nn.js';
 import { readProcessStdin } from '../node/stdin.js';
@@ -49,13 +50,13 @@ export function registerRun(program: Command): void {
         env: [...env].map(([k, v]) => `${k}=${v}`),
         preopens,
         stdout: (b) => void process.stdout.write(b),
-        stderr: (b) => void process.stderr.write(b),
+        stderr: writeProgramStderr,
         stdin: readProcessStdin,
         // WASI-NN with ONNX Runtime, as on a node (no named models: load_by_name gives not_found).
         moreHost: (wasi) =>
           new NodeNn(NO_NN_CONFIG, createLogger((l) => void process.stderr.write(l))).host('local', (p, max) => wasi.readFile(p, max)),
         onTrap: (e) => {
-          process.stderr.write(`kafu run: the program trapped: ${e.message}\n`);
+          writeLogLine(`kafu run: the program trapped: ${e.message}\n`);
           for (const frame of wasmBacktrace(e)) process.stderr.write(`    at ${frame}\n`);
         },
       });

@@ -5,6 +5,7 @@ import { UserError } from '../core/errors.js';
 import { createLogger, parseLevel } from '../core/log.js';
 import { serveAll } from '../serve/local-cluster.js';
 import { serveNode } from '../serve/serve.js';
+import { writeLogLine } from '../node/stderr-line.js';
 import { wholeNumber } from './arg-parsers.js';
 
 interface ServeFlags {
@@ -61,7 +62,7 @@ export function registerServe(program: Command): void {
       }
       if (o.healthPort !== undefined && o.healthPort > 65535) throw new UserError('--health-port: expected a port from 1 to 65535');
       const logPrefix = process.env.KAFU_LOG_PREFIX ?? '';
-      const log = createLogger((l) => process.stderr.write(l), parseLevel(o.logLevel), logPrefix);
+      const log = createLogger(writeLogLine, parseLevel(o.logLevel), logPrefix);
       process.exitCode = await serveNode(config, {
         nodeId: o.nodeId!,
         log,

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger, parseLevel } from '../core/log.js';
 import { readProcessStdin } from '../node/stdin.js';
+import { writeLogLine } from '../node/stderr-line.js';
 import { singlenodeServe } from '../singlenode/singlenode.js';
 
 export function registerSinglenode(program: Command): void {
@@ -26,7 +27,7 @@ export function registerSinglenode(program: Command): void {
       },
     )
     .action(async (config: string, o: { logLevel: string; forceMigrationEvery?: number }) => {
-      const log = createLogger((l) => process.stderr.write(l), parseLevel(o.logLevel));
+      const log = createLogger(writeLogLine, parseLevel(o.logLevel));
       const { exitCode } = await singlenodeServe(config, { log, forceMigrationEvery: o.forceMigrationEvery, stdin: readProcessStdin });
       process.exitCode = exitCode;
     });

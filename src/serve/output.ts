@@ -3,6 +3,7 @@
 // program on (or ends it) only once everything it printed has arrived, so the first node's terminal shows the
 // whole output in program order, as one process would.
 import type { Peers } from './peers.js';
+import { writeProgramStderr } from '../node/stderr-line.js';
 import type { OutputChunk, OutputRequest } from './protocol.js';
 
 /** One request carries at most this much output. */
@@ -22,7 +23,7 @@ export interface OutputSink {
 /** Writes to this process's stdout/stderr. */
 export function localOutput(): OutputSink {
   return {
-    write: (fd, data) => void (fd === 1 ? process.stdout : process.stderr).write(data),
+    write: (fd, data) => (fd === 1 ? void process.stdout.write(data) : writeProgramStderr(data)),
     drain: () =>
       Promise.all(
         [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),

@@ -21,6 +21,7 @@ import { TRAP_EXIT_CODE } from '../core/trap.js';
 import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
 import { mountDirs, storageIdentity } from '../node/node-system.js';
+import { writeLogLine } from '../node/stderr-line.js';
 import { checkHandOff, depart, receiveProgram, sendProgram } from './handoff.js';
 import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js';
 import type { NodeContext, NodeState } from './node-context.js';
@@ -146,7 +147,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       },
       (e) => {
         if (e.type === 'output') ctx.output.write(e.fd, e.data);
-        else if (e.type === 'log') process.stderr.write(e.line);
+        else if (e.type === 'log') writeLogLine(e.line);
         else if (e.type === 'stdin') void readStdin(e.maxBytes).then((b) => answerStdin(stdinShared!, b));
         else {
           const waiter = eventWaiter;

@@ -31,3 +31,15 @@ test('a trap on the edge node ends the program with 134 and a named backtrace', 
   assert.equal(plain.stdout, 'on edge\n');
   assert.match(plain.stderr, /the program trapped: unreachable\n {4}at crash /);
 });
+
+test('an abort message without a newline (libc++) does not run into the log line that follows it', async () => {
+  const wasm = await buildWasm({ sources: ['test/programs/core/abort_message.cpp'], cxx: true });
+  writeFileSync(join(work, 'abort.yaml'), `name: abort\napp:\n  path: ${wasm}\nnodes:\n  cloud: { address: 127.0.0.1, port: 50051 }\n`);
+  const message = 'out_of_range was thrown in -fno-exceptions mode with message "vector"';
+  const single = kafu(['singlenode', 'serve', 'abort.yaml']);
+  assert.equal(single.status, 134);
+  assert.match(single.stderr, new RegExp(`^${message}\\n\\S+ ERROR Program trapped on cloud`, 'm'), single.stderr);
+  const plain = kafu(['run', wasm]);
+  assert.equal(plain.status, 134);
+  assert.match(plain.stderr, new RegExp(`^${message}\\nkafu run: the program trapped: unreachable`), plain.stderr);
+});
