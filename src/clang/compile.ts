@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { KAFU_FLAGS_HELP, expandResponseFiles, linkOutput, parseClangArgs, splitKafuFlags } from './args.js';
 import { runBundled } from './bundled.js';
+import { explainFailure, linkWarnings } from './diagnose.js';
 import { removeQuietly, tempNameFor, writeFileAtomic } from './files.js';
 import { runNative } from './native.js';
 import { resolveToolchain, type ToolchainChoice } from './toolchain.js';
@@ -97,13 +98,27 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
   const instrument = opts.instrument && !flags.noInstrument && parsed.mode === 'link' && !parsed.partialLink;
   const stdin = parsed.readsStdin ? await readStdinAll() : undefined;
   const finalOutput = resolve(cwd, linkOutput(parsed));
-  const common = { parsed, cwd, stdout, stderr, log: opts.log, verbose: flags.verbose, ...(stdin ? { stdin } : {}) };
+  // The compiler's diagnostics pass through as they are, and are kept to explain a failure Kafu knows the cause of.
+  let diagnostics = '';
+  const tee = (t: string) => {
+    if (diagnostics.length < 1 << 20) diagnostics += t;
+    stderr(t);
+  };
+  const explained = (code: number) => {
+    if (code !== 0) for (const note of explainFailure(diagnostics)) stderr(`kafu: ${note}\n`);
+    return code;
+  };
+  const warnLinked = (bytes: Uint8Array | undefined) => {
+    if (bytes && parsed.mode === 'link') for (const w of linkWarnings(bytes)) stderr(`kafu clang: warning: ${w}\n`);
+  };
+  const common = { parsed, cwd, stdout, stderr: tee, log: opts.log, verbose: flags.verbose, ...(stdin ? { stdin } : {}) };
 
   if (tc.kind === 'bundled') {
     const r = await runBundled({ ...common, argv0: opts.lang === 'c++' ? 'clang++' : 'clang', args });
-    if (r.code !== 0) return r.code;
+    if (r.code !== 0) return explained(r.code);
     if (parsed.mode === 'link') {
       const bytes = r.outputs.get(finalOutput);
+      warnLinked(bytes);
       if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose, flags.syscallPoints));
     }
     for (const [path, bytes] of r.outputs) {
@@ -135,9 +150,10 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
   }
   try {
     const code = await runNative({ ...common, clang: tc.clang, target: tc.target, lang: opts.lang, args: nativeArgsList, env, ...(tc.sysroot ? { sysroot: tc.sysroot } : {}) });
-    if (code !== 0 || !tmp) return code;
+    if (code !== 0 || !tmp) return explained(code);
+    const bytes = new Uint8Array(await readFile(tmp));
+    warnLinked(bytes);
     if (instrument) {
-      const bytes = new Uint8Array(await readFile(tmp));
       await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose, flags.syscallPoints), 0o755);
     } else {
       await rename(tmp, finalOutput);

@@ -144,3 +144,21 @@ test('KAFU_EXPORT mistakes say the fix: a static function, a C++ member function
   assert.match(member, /wrap the call in a free function/);
   assert.doesNotMatch(member, /add KAFU_EXPORT\(Planner::plan\)/);
 });
+
+test('C++ exceptions, setjmp/longjmp and threads: the compiler\'s error (or a linked module) and why kafu lacks them', async () => {
+  const exc = await kafuClang(['-fexceptions', 'exceptions.cpp', '-o', 'exceptions.wasm'], { lang: 'c++' });
+  assert.notEqual(exc.code, 0);
+  assert.match(exc.stderr, /undefined symbol: __cxa_throw[\s\S]*\nkafu: C\+\+ exceptions are not supported: .*Build without -fexceptions/);
+  const sj = await kafuClang(['setjmp.c', '-o', 'setjmp.wasm']);
+  assert.notEqual(sj.code, 0);
+  assert.match(sj.stderr, /\nkafu: setjmp\/longjmp are not supported/);
+  // Threads link (wasi-libc's pthread_create fails at run time): a warning, the module is written.
+  const th = await kafuClang(['threads.c', '-o', 'threads.wasm']);
+  assert.equal(th.code, 0, th.stderr);
+  assert.match(th.stderr, /kafu clang: warning: the program starts threads .*pthread_create returns ENOTSUP/);
+  assert.equal(await runPlainWasi(join(work, 'threads.wasm')), 'create=58\n');
+  // …and a program without any of them compiles without a word from kafu.
+  const ok = await kafuClang(['-O1', 'static_export.c', '-o', 'fine.wasm', '--kafu-no-instrument']);
+  assert.equal(ok.code, 0);
+  assert.doesNotMatch(ok.stderr, /kafu/);
+});
