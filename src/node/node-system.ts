@@ -43,16 +43,24 @@ export interface NodeHostOptions {
   storage?: StorageIds;
   /** wasi-nn models and backend of this process (default: no named models, warnings to stderr). */
   nn?: NodeNn;
+  /** Told of each mount folder this host had to create. */
+  warn?: (message: string) => void;
 }
 
 export type StorageIds = Record<string, Record<string, string>>;
 
-/** The folder of each mount on `node`, created if missing. */
-export function mountDirs(mounts: MountConfig[], node: string): string[] {
+/**
+ * The folder of each mount on `node`, created if missing; `warn` hears of each one created (a typo in the config
+ * would otherwise give the program an empty folder without a word).
+ */
+export function mountDirs(mounts: MountConfig[], node: string, warn?: (message: string) => void): string[] {
   return mounts.map((m) => {
     const dir = mountDir(m, node);
     try {
-      mkdirSync(dir, { recursive: true });
+      if (mkdirSync(dir, { recursive: true }) !== undefined && warn) {
+        const key = m.guest === '/' ? 'app.preopened_dir' : 'the host of that mount in app.mounts';
+        warn(`node ${node}: the folder ${dir} of mount ${m.guest} did not exist; created it empty (check ${key} for a typo)`);
+      }
     } catch (e) {
       throw new UserError(`node ${node}: cannot create the folder ${dir} of mount ${m.guest}: ${(e as Error).message}`);
     }
@@ -88,7 +96,7 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
         // follow mounts and the WASI state are handed what came out of the check, and check their paths against
         // the disk as they apply them).
         const arriving = from && checkArrival(from, mounts, followed);
-        const backends = mountDirs(mounts, node).map((dir) => new NodeFsBackend(dir));
+        const backends = mountDirs(mounts, node, opts.warn).map((dir) => new NodeFsBackend(dir));
         const follow = new Map<number, FollowMount>();
         mounts.forEach((m, i) => {
           if (!followed(m)) return;

@@ -113,7 +113,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     coordinator,
     moduleSha256,
     limits,
-    storage: Object.fromEntries(mountDirs(mounts, nodeId).map((dir, i) => [mounts[i]!.guest, storageIdentity(dir)])),
+    storage: Object.fromEntries(mountDirs(mounts, nodeId, (m) => log.warn(m)).map((dir, i) => [mounts[i]!.guest, storageIdentity(dir)])),
     peers,
     tls,
     log,

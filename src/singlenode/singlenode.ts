@@ -55,6 +55,7 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
     mounts: loaded.mounts,
     nn: new NodeNn(loaded.nn, log),
     oneMachine: true,
+    warn: (m) => log.warn(m),
     stdout: opts.stdout,
     stderr: opts.stderr,
     stdin: opts.stdin,
