@@ -19,6 +19,7 @@ const programs: { name: string; sources: string[]; cxx?: boolean; args?: string[
   { name: 'compute (-O2)', sources: ['bench/programs/compute.c'], args: ['-O2'] },
 ];
 
+process.env['KAFU_CACHE'] ??= 'off'; // compile times here are real builds (bench:compile measures the cache)
 const dir = mkdtempSync(join(tmpdir(), 'kafu-bench-'));
 const quiet = { log: () => {}, stderr: (t: string) => void process.stderr.write(t) };
 

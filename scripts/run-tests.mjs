@@ -2,7 +2,8 @@
 // Runs every compiled test file (dist/**/*.test.js) with node's test runner. Node 20 does not expand globs
 // itself, and pointing it at a folder would also run helpers that merely live under a test/ folder.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function find(dir) {
@@ -17,5 +18,9 @@ if (files.length === 0) {
   console.error('run-tests: no test files found under dist/ (did `tsc` run?)');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// kafu clang's build cache: one of this run's own (builds shared between test files hit it), never the user's.
+const cache = mkdtempSync(join(tmpdir(), 'kafu-test-cache-'));
+const env = { ...process.env, KAFU_CACHE_DIR: process.env.KAFU_CACHE_DIR ?? cache };
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
+rmSync(cache, { recursive: true, force: true });
 process.exit(r.status ?? 1);

@@ -11,6 +11,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { lineSplitter } from './files.js';
 import { type ParsedArgs } from './args.js';
+import { CacheKey, cacheGet, cachePut, codeIdentity, packParts, unpackParts } from './cache.js';
 import { loadBundled, packageIncludeDir, type YowaspTree } from './toolchain.js';
 
 export const HOST_PREFIX = '/.kafu-host';
@@ -218,6 +219,8 @@ export interface BundledRun {
   stderr: (text: string) => void;
   log: (line: string) => void;
   verbose: boolean;
+  /** Where KAFU_CACHE / KAFU_CACHE_DIR are read (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface BundledResult {
@@ -348,13 +351,35 @@ export async function runBundled(run: BundledRun): Promise<BundledResult> {
   const fullArgs = [run.argv0, ...extra, ...args];
   if (run.verbose) run.log(`kafu clang: bundled toolchain (@yowasp/clang): ${fullArgs.join(' ')}`);
 
+  // The toolchain reads nothing but the tree: the arguments and the loaded files are the whole input.
+  const key = parsed.mode === 'other' || run.stdin ? undefined : treeKey(fullArgs, vt, yowasp.version);
+  const finish = (tree: Map<string, Uint8Array>): BundledResult => {
+    const outputs = new Map<string, Uint8Array>();
+    for (const [v, bytes] of tree) {
+      const isDeps = parsed.writesDeps && (v.endsWith('.d') || depOutputs.has(v));
+      outputs.set(vt.toHost(v), isDeps ? new TextEncoder().encode(fixDepFile(new TextDecoder().decode(bytes), rewriter)) : bytes);
+    }
+    return { code: 0, outputs };
+  };
+  const cached = key === undefined ? undefined : fromCache(key, run.env);
+  if (cached) {
+    if (run.verbose) run.log('kafu clang: the same inputs were built before: result taken from the cache');
+    if (cached.stdout.length) run.stdout(cached.stdout);
+    if (cached.stderr) run.stderr(cached.stderr);
+    return finish(cached.files);
+  }
+
   await ensureBundledLoaded(run.log);
 
   // When clang fails early, the bundled driver echoes its whole `-###` banner; only the diagnostics matter.
   const banner = /^(clang version |Target: |Thread model: |InstalledDir: ?|Build config: )/;
+  const said: string[] = [];
+  const heard: Uint8Array[] = [];
   const err = lineSplitter((line) => {
     if (!run.verbose && banner.test(line)) return;
-    run.stderr(rewriter.rewrite(line));
+    const text = rewriter.rewrite(line);
+    said.push(text);
+    run.stderr(text);
   });
   const outText = parsed.mode === 'other';
   const out = lineSplitter((line) => run.stdout(rewriter.rewrite(line)));
@@ -365,7 +390,10 @@ export async function runBundled(run: BundledRun): Promise<BundledResult> {
       stdout: (bytes) => {
         if (bytes === null) return;
         if (outText) out.push(bytes);
-        else run.stdout(bytes.slice());
+        else {
+          heard.push(bytes.slice());
+          run.stdout(bytes.slice());
+        }
       },
       stderr: (bytes) => {
         if (bytes !== null) err.push(bytes);
@@ -380,18 +408,40 @@ export async function runBundled(run: BundledRun): Promise<BundledResult> {
     })) as Tree;
     out.flush();
     err.flush();
-    const outputs = new Map<string, Uint8Array>();
-    for (const [v, bytes] of vt.changedFiles(tree)) {
-      const isDeps = parsed.writesDeps && (v.endsWith('.d') || depOutputs.has(v));
-      outputs.set(vt.toHost(v), isDeps ? new TextEncoder().encode(fixDepFile(new TextDecoder().decode(bytes), rewriter)) : bytes);
-    }
-    return { code: 0, outputs };
+    const files = vt.changedFiles(tree);
+    if (key !== undefined) toCache(key, { stdout: Buffer.concat(heard), stderr: said.join(''), files }, run.env);
+    return finish(files);
   } catch (e) {
     out.flush();
     err.flush();
     if (e instanceof yowasp.Exit) return { code: e.code || 1, outputs: new Map() };
     throw e;
   }
+}
+
+interface CachedRun {
+  stdout: Uint8Array;
+  stderr: string;
+  /** virtual path → bytes, as the toolchain wrote them. */
+  files: Map<string, Uint8Array>;
+}
+
+function treeKey(fullArgs: string[], vt: VirtualTree, toolchainVersion: string): string {
+  const key = new CacheKey().add(codeIdentity({ yowasp: toolchainVersion })).add(JSON.stringify(fullArgs));
+  for (const path of [...vt.loaded.keys()].sort()) key.add(path).add(vt.loaded.get(path)!);
+  return key.digest();
+}
+
+function fromCache(key: string, env: NodeJS.ProcessEnv | undefined): CachedRun | undefined {
+  const entry = cacheGet('clang', key, env);
+  const parts = entry && unpackParts(entry);
+  if (!parts || parts.length < 2 || parts[0]![0] !== 'stdout' || parts[1]![0] !== 'stderr') return undefined;
+  const files = new Map(parts.slice(2).map(([name, bytes]) => [name, bytes] as const));
+  return { stdout: parts[0]![1], stderr: new TextDecoder().decode(parts[1]![1]), files };
+}
+
+function toCache(key: string, run: CachedRun, env: NodeJS.ProcessEnv | undefined): void {
+  cachePut('clang', key, packParts([['stdout', run.stdout], ['stderr', new TextEncoder().encode(run.stderr)], ...run.files]), env);
 }
 
 function parentOf(virtualPath: string): string {

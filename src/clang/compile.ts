@@ -7,10 +7,11 @@ import { resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { KAFU_FLAGS_HELP, expandResponseFiles, linkOutput, parseClangArgs, splitKafuFlags } from './args.js';
 import { runBundled } from './bundled.js';
+import { CacheKey, cacheGet, cachePut, codeIdentity } from './cache.js';
 import { explainFailure, linkWarnings } from './diagnose.js';
 import { removeQuietly, tempNameFor, writeFileAtomic } from './files.js';
 import { runNative } from './native.js';
-import { resolveToolchain, type ToolchainChoice } from './toolchain.js';
+import { installedPackageVersion, resolveToolchain, type ToolchainChoice } from './toolchain.js';
 import { customSectionNames, isWasm } from '../core/wasm-sections.js';
 
 export interface CompileOptions {
@@ -114,12 +115,12 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
   const common = { parsed, cwd, stdout, stderr: tee, log: opts.log, verbose: flags.verbose, ...(stdin ? { stdin } : {}) };
 
   if (tc.kind === 'bundled') {
-    const r = await runBundled({ ...common, argv0: opts.lang === 'c++' ? 'clang++' : 'clang', args });
+    const r = await runBundled({ ...common, env, argv0: opts.lang === 'c++' ? 'clang++' : 'clang', args });
     if (r.code !== 0) return explained(r.code);
     if (parsed.mode === 'link') {
       const bytes = r.outputs.get(finalOutput);
       warnLinked(bytes);
-      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose, flags.syscallPoints));
+      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env));
     }
     for (const [path, bytes] of r.outputs) {
       try {
@@ -154,7 +155,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
     const bytes = new Uint8Array(await readFile(tmp));
     warnLinked(bytes);
     if (instrument) {
-      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose, flags.syscallPoints), 0o755);
+      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env), 0o755);
     } else {
       await rename(tmp, finalOutput);
     }
@@ -171,6 +172,7 @@ async function instrumentModule(
   log: (line: string) => void,
   verbose: boolean,
   systemCallPoints: boolean,
+  env: NodeJS.ProcessEnv,
 ): Promise<Uint8Array> {
   if (!isWasm(bytes) || customSectionNames(bytes).includes('linking')) return bytes; // not a linked module
   let instrument: InstrumentFn;
@@ -183,7 +185,20 @@ async function instrumentModule(
     throw e;
   }
   const t0 = Date.now();
-  const { wasm, report } = await instrument(bytes, { optimizeLevel: Math.max(optLevel, 1), systemCallPoints });
+  const options = { optimizeLevel: Math.max(optLevel, 1), systemCallPoints };
+  // The same linked module instrumented the same way: the instrumenter (and binaryen) need not even load.
+  const key = new CacheKey()
+    .add(codeIdentity({ binaryen: installedPackageVersion('binaryen') }))
+    .add(JSON.stringify(options))
+    .add(bytes)
+    .digest();
+  const cached = cacheGet('instrument', key, env);
+  if (cached) {
+    if (verbose) log(`kafu clang: instrumented ${outputPath}: taken from the cache (the same linked module was instrumented before)`);
+    return cached;
+  }
+  const { wasm, report } = await instrument(bytes, options);
+  cachePut('instrument', key, wasm, env);
   if (verbose) {
     const pts = report.points.map((p) => `${p.fn} → ${p.node}`).join(', ') || 'none';
     log(

@@ -19,7 +19,7 @@ const program = new Command('kafu')
   .showHelpAfterError()
   .exitOverride();
 
-registerCommands(program);
+await registerCommands(program, process.argv.slice(2));
 
 try {
   await program.parseAsync(process.argv);
