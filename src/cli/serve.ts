@@ -6,7 +6,7 @@ import { createLogger, parseLevel } from '../core/log.js';
 import { serveAll } from '../serve/local-cluster.js';
 import { serveNode } from '../serve/serve.js';
 import { writeLogLine } from '../node/stderr-line.js';
-import { wholeNumber } from './arg-parsers.js';
+import { envLogLevel, wholeNumber } from './arg-parsers.js';
 
 interface ServeFlags {
   nodeId?: string;
@@ -33,7 +33,7 @@ export function registerServe(program: Command): void {
     .option('--node-id <id>', 'which node of the config this process is')
     .option('--all', 'start every node of the config as its own process on this machine (exit code: the program\'s)')
     .option('--listen <host>', 'address to listen on (default: the node\'s address if it is an IP, else 0.0.0.0)')
-    .option('--log-level <level>', 'error, warn, info or debug (also KAFU_LOG)', process.env.KAFU_LOG ?? 'info')
+    .option('--log-level <level>', 'error, warn, info or debug (also KAFU_LOG, or RUST_LOG as the original Kafu reads it)', envLogLevel())
     .addOption(
       new Option('--peer-timeout <seconds>', 'how long to wait for a node that does not answer').default(60).argParser(wholeNumber(1)),
     )

@@ -1,5 +1,6 @@
 // `kafu singlenode serve CONFIG`: run every node of a config in this one process.
 import { Command, InvalidArgumentError } from 'commander';
+import { envLogLevel } from './arg-parsers.js';
 import { createLogger, parseLevel } from '../core/log.js';
 import { readProcessStdin } from '../node/stdin.js';
 import { writeLogLine } from '../node/stderr-line.js';
@@ -16,7 +17,7 @@ export function registerSinglenode(program: Command): void {
         'bytes and restored into a fresh instance, as between real nodes. Exits with the program\'s exit code.',
     )
     .argument('<config>', 'kafu-config.yaml')
-    .option('--log-level <level>', 'error, warn, info or debug (also KAFU_LOG)', process.env.KAFU_LOG ?? 'info')
+    .option('--log-level <level>', 'error, warn, info or debug (also KAFU_LOG, or RUST_LOG as the original Kafu reads it)', envLogLevel())
     .option(
       '--force-migration-every <n>',
       'testing: also move the program to the next node after every n-th WASI call (build with --kafu-syscall-points)',
