@@ -1,7 +1,7 @@
 // npm run bench:nn — wasi-nn's cost. (1) Per call: Silero VAD's compute (and a whole frame: 3 × set_input,
 // compute, 2 × get_output), timed inside a C program through the library OS, against onnxruntime-node's
-// session.run called directly on the same model and inputs in this process. Rounds alternate between the two to
-// share the machine's noise; the table gives the median of the rounds. (2) Bytes each hop sends for a program
+// session.run called directly on the same model and inputs in this process; also through the helper thread (the
+// fallback path). Rounds alternate between them to share the machine's noise; the table gives the medians. (2) Bytes each hop sends for a program
 // holding a loaded 2.3 MB model, over round trips cloud ↔ edge (kafu singlenode, real transfers).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,20 +67,26 @@ async function guest(wasm: string, hops: number): Promise<{ compute: number; fra
 try {
   const wasm = await buildWasm({ sources: ['bench/programs/nn_compute.c'], args: ['-O2'] });
   const g: Array<{ compute: number; frame: number }> = [];
+  const h: Array<{ compute: number; frame: number }> = [];
   const d: Array<{ compute: number; frame: number }> = [];
   let sent: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const r = await guest(wasm, i === 0 ? HOPS : 0);
     if (i === 0) sent = r.sent;
     g.push(r);
+    // The same through the helper thread (the path where onnxruntime-node's binding has an unknown shape).
+    process.env['KAFU_NN_THREAD'] = 'helper';
+    h.push(await guest(wasm, 0));
+    delete process.env['KAFU_NN_THREAD'];
     d.push(await direct());
   }
   console.log(`Silero VAD v5 (${SILERO_MODEL.split('/').slice(-1)[0]}), ${N} calls per round, median of ${ROUNDS} rounds`);
-  console.log('call                                   onnxruntime-node direct µs  through wasi-nn µs  overhead');
+  console.log('call                                   onnxruntime-node session.run µs  wasi-nn µs  overhead  helper thread µs  overhead');
+  const pct = (a: number, b: number) => `${(((b - a) / a) * 100).toFixed(1).padStart(8)} %`;
   for (const k of ['compute', 'frame'] as const) {
-    const [a, b] = [median(d.map((x) => x[k])), median(g.map((x) => x[k]))];
+    const [a, b, c] = [median(d.map((x) => x[k])), median(g.map((x) => x[k])), median(h.map((x) => x[k]))];
     const label = k === 'compute' ? 'compute (session.run)' : 'frame (3 inputs, compute, 2 outputs)';
-    console.log(`${label.padEnd(39)}${a.toFixed(1).padStart(26)}${b.toFixed(1).padStart(20)}${(((b - a) / a) * 100).toFixed(1).padStart(9)} %`);
+    console.log(`${label.padEnd(39)}${a.toFixed(1).padStart(31)}${b.toFixed(1).padStart(12)}${pct(a, b)}${c.toFixed(1).padStart(18)}${pct(a, c)}`);
   }
   console.log(`\nbytes sent per hop, program holding the loaded model (${HOPS} round trips, delta+compression):`);
   sent.forEach((b, i) => console.log(`  hop ${String(i + 1).padStart(2)} ${i % 2 === 0 ? 'cloud -> edge' : 'edge -> cloud'}  ${(b / 1024).toFixed(1).padStart(9)} KB`));

@@ -19,7 +19,11 @@ export class NodeNn {
     private readonly config: NnConfig,
     private readonly log: Pick<Logger, 'warn' | 'debug'>,
   ) {
-    this.backend = new OnnxBackend({ gpuFallback: config.gpu_fallback, warn: (m) => log.warn(m) });
+    this.backend = new OnnxBackend({
+      gpuFallback: config.gpu_fallback,
+      warn: (m) => log.warn(m),
+      thread: process.env['KAFU_NN_THREAD'] === 'helper' ? 'helper' : 'direct',
+    });
   }
 
   /** A host for one stretch of the program on `node`; `readFile` reads the program's files (WasiHost.readFile). */

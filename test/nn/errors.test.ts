@@ -14,10 +14,14 @@ function png(): Uint8Array {
   return PNG.sync.write(p);
 }
 
-test('wrong uses of wasi-nn and kafu_helper get error codes, never a trap', { timeout: 120_000 }, async () => {
+// Both ways the node runs ONNX Runtime: on the program's thread (onnxruntime-node's native session), and in the
+// helper thread (the fallback where the package's binding differs) give the same codes.
+for (const thread of ['direct', 'helper'] as const)
+test(`wrong uses of wasi-nn and kafu_helper get error codes, never a trap (ONNX Runtime: ${thread})`, { timeout: 120_000 }, async () => {
   const wasm = await buildNn('errors.c');
   const img = png();
-  const r = await runNn(wasm, { args: [], files: { 'img.png': img } });
+  if (thread === 'helper') process.env['KAFU_NN_THREAD'] = 'helper';
+  const r = await runNn(wasm, { args: [], files: { 'img.png': img } }).finally(() => delete process.env['KAFU_NN_THREAD']);
   assert.equal(r.exitCode, 0, r.stdout);
   const [codes, floats] = r.stdout.split('written 72\n') as [string, string];
   assert.equal(codes, [
