@@ -16,6 +16,9 @@ export class WasiExit extends Error {
   }
 }
 
+/** Linux's most bytes one read or write moves (MAX_RW_COUNT: INT_MAX rounded down to a page). */
+const MAX_RW_COUNT = 0x7ffff000;
+
 // Wasm i32 arrive as signed numbers and i64 as signed bigints; WASI's are mostly unsigned.
 const u32 = (v: number): number => v >>> 0;
 const u64 = (v: bigint | number): bigint => BigInt.asUintN(64, BigInt(v));
@@ -75,9 +78,23 @@ export function createImports(os: WasiOs, mem: GuestMemory): Record<string, (...
     mem.setU32(sizePtr, total);
   };
 
-  const iovViews = (iovs: number, n: number): Uint8Array[] => mem.iovecs(u32(iovs), u32(n)).map(([p, l]) => mem.bytes(p, l));
+  /**
+   * The iovecs at iovs, cut so that together they hold at most MAX_RW_COUNT bytes: as Linux, one read or write
+   * moves at most that much (a short count, which every caller must handle anyway). Iovecs may overlap, so their
+   * sum is not bounded by memory; the host APIs below (and a gathered copy) are.
+   */
+  const iovecs = (iovs: number, n: number): Array<[number, number]> => {
+    let left = MAX_RW_COUNT;
+    const out: Array<[number, number]> = [];
+    for (const [p, l] of mem.iovecs(u32(iovs), u32(n))) {
+      out.push([p, Math.min(l, left)]);
+      left -= Math.min(l, left);
+    }
+    return out;
+  };
+  const iovViews = (iovs: number, n: number): Uint8Array[] => iovecs(iovs, n).map(([p, l]) => mem.bytes(p, l));
   const gather = (iovs: number, n: number): Uint8Array => {
-    const parts = mem.iovecs(u32(iovs), u32(n));
+    const parts = iovecs(iovs, n);
     const total = parts.reduce((t, [, l]) => t + l, 0);
     const out = new Uint8Array(total);
     let off = 0;
@@ -279,6 +296,11 @@ export function createImports(os: WasiOs, mem: GuestMemory): Record<string, (...
     }),
 
     proc_exit: (code: number): never => {
+      // As wasmtime: a status outside [0, 126) is an error, not an exit (the host would cut 256 to 0, and 126 and
+      // up mean "not run" and signals to a shell). A RuntimeError so that every runner reports it as a trap.
+      if (u32(code) >= 126) {
+        throw new WebAssembly.RuntimeError(`proc_exit(${u32(code)}): an exit status must be below 126 (as in wasmtime); exit with a smaller code`);
+      }
       throw new WasiExit(u32(code));
     },
     proc_raise: sys(() => fail(Errno.NOTSUP, 'proc_raise is not supported')),

@@ -7,7 +7,13 @@ import { Descriptor, filestatOf, type DescriptorState, type Fdstat, type Filesta
 import { Errno, WasiError } from './errno.js';
 import type { FsHandle } from './fs-backend.js';
 
+/** The largest file offset (Linux's loff_t is signed): a guest's u64 at or past 2^63 is a negative one there. */
 const MAX_OFFSET = (1n << 63n) - 1n;
+
+/** As Linux: an offset a signed 64-bit loff_t cannot hold is EINVAL, never wrapped or clamped. */
+function checkOffset(offset: bigint, what: string): void {
+  if (offset < 0n || offset > MAX_OFFSET) throw new WasiError(Errno.INVAL, `${what} ${offset} is past 2^63 - 1`);
+}
 
 export interface FileOpenState {
   read: boolean;
@@ -80,10 +86,14 @@ export class FileDescriptor extends Descriptor {
 
   override pread(bufs: Uint8Array[], offset: bigint): number {
     this.needRead();
+    checkOffset(offset, 'read offset');
     return this.readAt(bufs, offset);
   }
 
   private writeAt(data: Uint8Array, pos: bigint): number {
+    // As Linux: a write that starts at the largest offset or past it is EFBIG, with nothing written (a backend
+    // refuses with EFBIG what it cannot reach below that).
+    if (data.length > 0 && pos >= MAX_OFFSET) throw new WasiError(Errno.FBIG, `write at ${pos}: past the largest file size`);
     let done = 0;
     while (done < data.length) {
       const n = this.backend.pwrite(this.handle, data.subarray(done), pos + BigInt(done));
@@ -108,6 +118,7 @@ export class FileDescriptor extends Descriptor {
 
   override pwrite(data: Uint8Array, offset: bigint): number {
     this.needWrite();
+    checkOffset(offset, 'write offset');
     // Linux semantics, as wasmtime: with O_APPEND the offset is ignored.
     return this.writeAt(data, this.append ? this.backend.fstat(this.handle).size : offset);
   }
@@ -134,6 +145,7 @@ export class FileDescriptor extends Descriptor {
 
   override setSize(size: bigint): void {
     this.needWrite();
+    checkOffset(size, 'size');
     this.backend.ftruncate(this.handle, size);
   }
 
