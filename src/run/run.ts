@@ -1,7 +1,7 @@
 // `kafu run`: any WASI preview1 module (Kafu-built or not) on our library OS, in this process, no migration.
 // Also how tests run a program "without migration" to compare against a migrating run.
 import { UserError } from '../core/errors.js';
-import { TRAP_EXIT_CODE } from '../core/trap.js';
+import { asTrap, TRAP_EXIT_CODE } from '../core/trap.js';
 import { WasiExit, WasiHost, type WasiOptions } from '../wasi/index.js';
 import { spectestImports } from '../wasi/spectest.js';
 
@@ -51,8 +51,9 @@ export async function runWasiModule(bytes: Uint8Array, where: string, opts: RunO
     return 0;
   } catch (e) {
     if (e instanceof WasiExit) return e.code;
-    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-    onTrap?.(e);
+    const trap = asTrap(e);
+    if (!trap) throw e;
+    onTrap?.(trap);
     return TRAP_EXIT_CODE;
   } finally {
     wasi.release();
