@@ -2,10 +2,10 @@
 // reaching here are already resolved and sandboxed by the library OS (src/wasi/path-resolve.ts); files are
 // opened with O_NOFOLLOW so a symlink swapped in afterwards is refused rather than followed.
 //
-// Deviation from a native WASI host (wasmtime): file times are set to the microsecond, not the nanosecond.
-// node:fs can only pass times as a double of seconds, and libuv (uv__fs_to_timespec) truncates them to whole
-// microseconds before calling futimens/utimensat, so fd_filestat_set_times/path_filestat_set_times keep the
-// microsecond and drop the rest (1300000000.987654321 reads back as 1300000000.987654000). A time the program
+// File times are set on the host to the microsecond, not the nanosecond: node:fs can only pass times as a double
+// of seconds, and libuv (uv__fs_to_timespec) truncates them to whole microseconds before calling
+// futimens/utimensat (1300000000.987654321 is stored as 1300000000.987654000). The library OS keeps the nanoseconds
+// the program set and reports them back while the host holds that microsecond (src/wasi/exact-times.ts). A time the program
 // leaves alone (UTIME_OMIT) is rewritten from a stat and so is truncated to the microsecond too (libuv has no
 // way to omit one of the two). See libuvSeconds() for how the microsecond is made exact; it is for times within
 // ±2^32 s of the epoch (years 1834 to 2106), beyond which a double cannot hold the microsecond.
