@@ -21,8 +21,6 @@ const program = new Command('kafu')
   .showHelpAfterError()
   .exitOverride();
 
-await registerCommands(program, process.argv.slice(2));
-
 // Commands that run a program in this process do it on a thread with a deep engine stack (node/engine-stack.ts);
 // `kafu serve` gives its program worker the same.
 const RUNS_PROGRAM = new Set(['run', 'singlenode']);
@@ -32,6 +30,7 @@ try {
     engineStackMb(); // a bad KAFU_STACK_MB is said here, once
     process.exitCode = await runOnProgramThread(new URL(import.meta.url));
   } else {
+    await registerCommands(program, process.argv.slice(2));
     await program.parseAsync(process.argv);
   }
 } catch (e) {
