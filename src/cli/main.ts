@@ -1,6 +1,8 @@
 // The `kafu` command: one subcommand per tool, each a thin layer over library code (src/<tool>/).
 import { Command, CommanderError } from 'commander';
+import { isMainThread } from 'node:worker_threads';
 import { UserError } from '../core/errors.js';
+import { engineStackMb, runOnProgramThread } from '../node/engine-stack.js';
 import { kafuVersion } from '../node/package-info.js';
 import { registerCommands } from './commands.js';
 
@@ -19,10 +21,18 @@ const program = new Command('kafu')
   .showHelpAfterError()
   .exitOverride();
 
-await registerCommands(program, process.argv.slice(2));
+// Commands that run a program in this process do it on a thread with a deep engine stack (node/engine-stack.ts);
+// `kafu serve` gives its program worker the same.
+const RUNS_PROGRAM = new Set(['run', 'singlenode']);
 
 try {
-  await program.parseAsync(process.argv);
+  if (isMainThread && RUNS_PROGRAM.has(process.argv[2] ?? '')) {
+    engineStackMb(); // a bad KAFU_STACK_MB is said here, once
+    process.exitCode = await runOnProgramThread(new URL(import.meta.url));
+  } else {
+    await registerCommands(program, process.argv.slice(2));
+    await program.parseAsync(process.argv);
+  }
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode);
   if (e instanceof UserError) {

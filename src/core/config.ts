@@ -29,9 +29,25 @@ function aliased(aliases: Record<string, string>) {
   };
 }
 
+/**
+ * A whole number in [min, max] whose every mistake says the range (zod's `error` on z.number() would say "must be a
+ * number" for -5 too: it applies to every issue of the schema).
+ */
+const wholeNumber = (what: string, min: number, max: number) => {
+  const range = `${what} must be a whole number from ${min} to ${max}`;
+  return z
+    .number({ error: (iss) => (iss.code === 'invalid_type' ? `${what} must be a number (from ${min} to ${max})` : undefined) })
+    .int(range)
+    .min(min, range)
+    .max(max, range);
+};
+
+/** The longest timer Node's setTimeout/setInterval keeps (2^31 - 1 ms); longer ones fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const nodeSchema = z.strictObject({
   address: nonEmpty('address'),
-  port: z.number({ error: 'port must be a number' }).int('port must be an integer').min(1).max(65535),
+  port: wholeNumber('port', 1, 65535),
   placement: optional(nonEmpty('placement')),
 });
 
@@ -96,7 +112,7 @@ const clusterSchema = z.strictObject({
   heartbeat: z
     .strictObject({
       follower_on_coordinator_lost: z.enum(['shutdown_self', 'ignore']).default('shutdown_self'),
-      interval_ms: z.number().int().min(10).default(1000),
+      interval_ms: wholeNumber('interval_ms', 10, MAX_TIMER_MS).default(1000),
     })
     .prefault({}),
   migration: z
@@ -132,6 +148,15 @@ export const configSchema = z
     cluster: clusterSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
+    // Two nodes cannot listen on one address and port (the second one's `kafu serve` could not start).
+    const taken = new Map<string, string>();
+    for (const [id, n] of Object.entries(c.nodes)) {
+      const key = `${n.address}:${n.port}`;
+      const other = taken.get(key);
+      if (other !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['nodes', id, 'port'], message: `${key} is also node ${other}'s: give each node its own port` });
+      } else taken.set(key, id);
+    }
     for (const [name, m] of Object.entries(c.app.nn.models)) {
       for (const [i, n] of (m.nodes ?? []).entries()) {
         if (!(n in c.nodes)) {

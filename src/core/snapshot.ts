@@ -180,7 +180,8 @@ export function resealFrame(bytes: Uint8Array): Uint8Array {
 export function memoryImage(memory: Uint8Array): MemoryImage {
   if (memory.byteLength % PAGE_SIZE !== 0) throw new Error('memory length is not a whole number of pages');
   if (memory.byteOffset % 4 !== 0) throw new Error('memory view must be 4-byte aligned');
-  const words = new Int32Array(memory.buffer, memory.byteOffset, memory.byteLength >> 2);
+  // A division, not >> 2: memories of 2 GiB and more have lengths past the sign bit of a 32-bit shift.
+  const words = new Int32Array(memory.buffer, memory.byteOffset, memory.byteLength / 4);
   const pages: MemoryImage['pages'] = [];
   const perPage = PAGE_SIZE >> 2;
   for (let index = 0, w = 0; w < words.length; index++, w += perPage) {

@@ -293,7 +293,7 @@ export function decodeTransfer(
         if (encoding === XOR_SPARSE && !base?.[index]) bad('a change to a page the baseline does not have');
         if (length < BITMAP || length % 4 !== 0) bad(`${length} bytes`);
         data = aligned(payload);
-        const named = bitsSet(words(data), data.byteOffset >> 2);
+        const named = bitsSet(words(data), data.byteOffset / 4);
         if (named > (length - BITMAP) >> 2) bad('bitmap names more words than the record holds');
         if (named < (length - BITMAP) >> 2) bad('record holds more words than its bitmap names');
         break;
@@ -314,7 +314,7 @@ export function decodeTransfer(
       // A change is made to the baseline's page itself (copied first only where it is not 4-byte aligned).
       data = encoding === SPARSE ? new Uint8Array(PAGE_SIZE) : aligned(base![index]!);
       const payload = payloads[index]!;
-      scatter(words(payload), payload.byteOffset >> 2, words(data), data.byteOffset >> 2);
+      scatter(words(payload), payload.byteOffset / 4, words(data), data.byteOffset / 4);
     } else if (encoding !== ZERO) data = payloads[index];
     if (data) image.pages.push({ index, data });
   }
@@ -361,14 +361,14 @@ function aligned(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * 32-bit words of 4-byte aligned bytes: word i of `bytes` is `words(bytes)[(bytes.byteOffset >> 2) + i]`. One view per
+ * 32-bit words of 4-byte aligned bytes: word i of `bytes` is `words(bytes)[(bytes.byteOffset / 4) + i]`. One view per
  * buffer (the pages of an image are mostly views of one or a few buffers), none per page.
  */
 function wordViews(): (bytes: Uint8Array) => Int32Array {
   const views = new Map<ArrayBufferLike, Int32Array>();
   return ({ buffer }) => {
     let view = views.get(buffer);
-    if (!view) views.set(buffer, (view = new Int32Array(buffer, 0, buffer.byteLength >> 2)));
+    if (!view) views.set(buffer, (view = new Int32Array(buffer, 0, Math.floor(buffer.byteLength / 4))));
     return view;
   };
 }
@@ -381,7 +381,7 @@ function wordViews(): (bytes: Uint8Array) => Int32Array {
 function dense(page: Uint8Array, words: (bytes: Uint8Array) => Int32Array): boolean {
   const bytes = aligned(page);
   const view = words(bytes);
-  const at = bytes.byteOffset >> 2;
+  const at = bytes.byteOffset / 4;
   let n = 0;
   for (let w = at; w < at + WORDS; w += 256) if (view[w] !== 0) n++;
   if (n > WORDS / 256 / 2) return true;

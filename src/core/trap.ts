@@ -14,3 +14,20 @@ export function wasmBacktrace(error: Error, limit = 20): string[] {
   if (frames.length > limit) frames.splice(limit, frames.length - limit, `… ${frames.length - limit} more frames`);
   return frames;
 }
+
+/**
+ * What ends a program as a trap: a wasm trap (RuntimeError), or the engine's stack overflowing (V8 throws a RangeError,
+ * which no program can catch) as a trap that says what to raise. Anything else is not the program's doing: undefined.
+ */
+export function asTrap(e: unknown): WebAssembly.RuntimeError | undefined {
+  if (e instanceof WebAssembly.RuntimeError) return e;
+  if (e instanceof RangeError && /call stack size exceeded/i.test(e.message)) {
+    const trap = new WebAssembly.RuntimeError(
+      'call stack exhausted: the recursion is deeper than the engine stack of the program\'s thread allows; raise it ' +
+        'with KAFU_STACK_MB=<MiB> on every node (default 256), or recurse less',
+    );
+    trap.stack = `${trap.name}: ${trap.message}\n${(e.stack ?? '').split('\n').slice(1).join('\n')}`;
+    return trap;
+  }
+  return undefined;
+}

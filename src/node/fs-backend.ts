@@ -2,10 +2,10 @@
 // reaching here are already resolved and sandboxed by the library OS (src/wasi/path-resolve.ts); files are
 // opened with O_NOFOLLOW so a symlink swapped in afterwards is refused rather than followed.
 //
-// Deviation from a native WASI host (wasmtime): file times are set to the microsecond, not the nanosecond.
-// node:fs can only pass times as a double of seconds, and libuv (uv__fs_to_timespec) truncates them to whole
-// microseconds before calling futimens/utimensat, so fd_filestat_set_times/path_filestat_set_times keep the
-// microsecond and drop the rest (1300000000.987654321 reads back as 1300000000.987654000). A time the program
+// File times are set on the host to the microsecond, not the nanosecond: node:fs can only pass times as a double
+// of seconds, and libuv (uv__fs_to_timespec) truncates them to whole microseconds before calling
+// futimens/utimensat (1300000000.987654321 is stored as 1300000000.987654000). The library OS keeps the nanoseconds
+// the program set and reports them back while the host holds that microsecond (src/wasi/exact-times.ts). A time the program
 // leaves alone (UTIME_OMIT) is rewritten from a stat and so is truncated to the microsecond too (libuv has no
 // way to omit one of the two). See libuvSeconds() for how the microsecond is made exact; it is for times within
 // ±2^32 s of the epoch (years 1834 to 2106), beyond which a double cannot hold the microsecond.
@@ -17,6 +17,8 @@ import { pathEscape } from '../wasi/path-resolve.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC } = fs.constants;
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+/** The largest file position node:fs writes and truncates at exactly (it takes them as numbers). */
+const MAX_POSITION = BigInt(Number.MAX_SAFE_INTEGER);
 
 function kindOf(s: fs.BigIntStats): FsKind {
   if (s.isFile()) return 'file';
@@ -88,10 +90,14 @@ export class NodeFsBackend implements FsBackend {
   }
 
   pread(h: FsHandle, buf: Uint8Array, position: bigint): number {
-    return fs.readSync(h, buf, 0, buf.length, position);
+    return fs.readSync(h, buf, 0, buf.length, position); // a bigint position is exact up to 2^63 - 1
   }
 
   pwrite(h: FsHandle, data: Uint8Array, position: bigint): number {
+    // node:fs takes a write position only as a safe integer (past 2^53 it silently writes at the current
+    // position): a file cannot grow that far through this backend, so the write is EFBIG, as on a file system
+    // whose largest file is smaller (ext4's is 2^44 bytes).
+    if (position + BigInt(data.length) > MAX_POSITION) throw new FsError('EFBIG', `write at ${position}: past 2^53 bytes`);
     return fs.writeSync(h, data, 0, data.length, Number(position));
   }
 
@@ -100,6 +106,7 @@ export class NodeFsBackend implements FsBackend {
   }
 
   ftruncate(h: FsHandle, size: bigint): void {
+    if (size > MAX_POSITION) throw new FsError('EFBIG', `size ${size}: past 2^53 bytes`); // as pwrite
     fs.ftruncateSync(h, Number(size));
   }
 

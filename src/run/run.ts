@@ -1,7 +1,7 @@
 // `kafu run`: any WASI preview1 module (Kafu-built or not) on our library OS, in this process, no migration.
 // Also how tests run a program "without migration" to compare against a migrating run.
 import { UserError } from '../core/errors.js';
-import { TRAP_EXIT_CODE } from '../core/trap.js';
+import { asTrap, TRAP_EXIT_CODE } from '../core/trap.js';
 import { WasiExit, WasiHost, type WasiOptions } from '../wasi/index.js';
 import { spectestImports } from '../wasi/spectest.js';
 
@@ -40,19 +40,30 @@ export async function runWasiModule(bytes: Uint8Array, where: string, opts: RunO
       throw new UserError(`${where} imports ${imp.module}.${imp.name}, which kafu run does not provide`);
     }
   }
-  const instance = new WebAssembly.Instance(module, imports);
-  const { memory, _start } = instance.exports as { memory?: WebAssembly.Memory; _start?: () => void };
-  if (!(memory instanceof WebAssembly.Memory)) throw new UserError(`${where} exports no memory`);
-  if (typeof _start !== 'function') throw new UserError(`${where} has no _start export (not a WASI command)`);
-  wasi.setMemory(memory);
-  more?.setMemory(memory);
   try {
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(module, imports);
+    } catch (e) {
+      // An import of the wrong kind (LinkError, TypeError): the module's fault. A RuntimeError is its start function
+      // trapping (or a data segment that does not fit): a trap, below.
+      if (e instanceof WebAssembly.LinkError || e instanceof TypeError) {
+        throw new UserError(`${where} cannot be instantiated: ${e.message}`);
+      }
+      throw e;
+    }
+    const { memory, _start } = instance.exports as { memory?: WebAssembly.Memory; _start?: () => void };
+    if (!(memory instanceof WebAssembly.Memory)) throw new UserError(`${where} exports no memory`);
+    if (typeof _start !== 'function') throw new UserError(`${where} has no _start export (not a WASI command)`);
+    wasi.setMemory(memory);
+    more?.setMemory(memory);
     _start();
     return 0;
   } catch (e) {
     if (e instanceof WasiExit) return e.code;
-    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-    onTrap?.(e);
+    const trap = asTrap(e);
+    if (!trap) throw e;
+    onTrap?.(trap);
     return TRAP_EXIT_CODE;
   } finally {
     wasi.release();

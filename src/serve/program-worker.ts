@@ -2,6 +2,7 @@
 // one reply the main thread waits for (the encoded snapshot). Output, logs and outcomes arrive as events.
 import { Worker } from 'node:worker_threads';
 import type { ChecksumMode } from '../core/snapshot.js';
+import { engineStackMb } from '../node/engine-stack.js';
 import type { StorageIds } from '../node/node-system.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
@@ -13,7 +14,11 @@ export class ProgramWorker {
   private stopped = false;
 
   constructor(setup: WorkerSetup, onEvent: (e: WorkerEvent) => void) {
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
+    // The program's thread gets an engine stack for deep recursion (node/engine-stack.ts).
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: setup,
+      resourceLimits: { stackSizeMb: engineStackMb() },
+    });
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'encoded') {
         const resolve = this.encoded;

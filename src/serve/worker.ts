@@ -8,7 +8,7 @@ import { createLogger, parseLevel } from '../core/log.js';
 import { runSegment, type SegmentResult } from '../core/program.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { decodeTransfer, encodeTransfer, type Baseline } from '../core/transfer.js';
-import { wasmBacktrace } from '../core/trap.js';
+import { asTrap, wasmBacktrace } from '../core/trap.js';
 import { concat } from '../core/wasm-sections.js';
 import { NodeNn } from '../node/node-nn.js';
 import { nodeProgramHost, type StorageIds } from '../node/node-system.js';
@@ -105,8 +105,9 @@ async function handle(m: ToWorker): Promise<void> {
       post({ type: 'refused', message: (e as Error).message, baselineId: baseline?.id });
       return;
     }
-    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-    post({ type: 'trapped', message: e.message, frames: wasmBacktrace(e) });
+    const trap = asTrap(e);
+    if (!trap) throw e;
+    post({ type: 'trapped', message: trap.message, frames: wasmBacktrace(trap) });
     return;
   }
   if (result.kind === 'exited') {

@@ -4,7 +4,7 @@
 // and compression, as cluster.migration configures them.
 import { GuestModule } from '../core/guest.js';
 import type { Logger } from '../core/log.js';
-import { TRAP_EXIT_CODE, wasmBacktrace } from '../core/trap.js';
+import { asTrap, TRAP_EXIT_CODE, wasmBacktrace } from '../core/trap.js';
 
 export { TRAP_EXIT_CODE };
 import type { Migration } from '../core/migration-stack.js';
@@ -90,9 +90,10 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
         },
       });
     } catch (e) {
-      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-      log.error(`Program trapped on ${node}: ${e.message}`);
-      for (const frame of wasmBacktrace(e)) log.error(`    at ${frame}`);
+      const trap = asTrap(e);
+      if (!trap) throw e;
+      log.error(`Program trapped on ${node}: ${trap.message}`);
+      for (const frame of wasmBacktrace(trap)) log.error(`    at ${frame}`);
       return { exitCode: TRAP_EXIT_CODE, migrations, downtimeMs, maxDowntimeMs, bytesSent };
     }
     if (result.kind === 'exited') {

@@ -1,7 +1,7 @@
 // The wasi_snapshot_preview1 import object: decodes arguments, reads and writes guest memory, calls the
 // library OS, and turns thrown errors into errno results. Everything here is synchronous.
 
-import { EventType, Fstflags, PREOPENTYPE_DIR, Size, SUBSCRIPTION_CLOCK_ABSTIME } from './constants.js';
+import { EventType, Fstflags, PREOPENTYPE_DIR, Rights, Size, SUBSCRIPTION_CLOCK_ABSTIME } from './constants.js';
 import type { Fdstat, Filestat } from './descriptor.js';
 import { Errno, WasiError, errnoOf, fail } from './errno.js';
 import { encodeUtf8, type GuestMemory } from './guest-memory.js';
@@ -15,6 +15,9 @@ export class WasiExit extends Error {
     this.name = 'WasiExit';
   }
 }
+
+/** Linux's most bytes one read or write moves (MAX_RW_COUNT: INT_MAX rounded down to a page). */
+const MAX_RW_COUNT = 0x7ffff000;
 
 // Wasm i32 arrive as signed numbers and i64 as signed bigints; WASI's are mostly unsigned.
 const u32 = (v: number): number => v >>> 0;
@@ -75,9 +78,23 @@ export function createImports(os: WasiOs, mem: GuestMemory): Record<string, (...
     mem.setU32(sizePtr, total);
   };
 
-  const iovViews = (iovs: number, n: number): Uint8Array[] => mem.iovecs(u32(iovs), u32(n)).map(([p, l]) => mem.bytes(p, l));
+  /**
+   * The iovecs at iovs, cut so that together they hold at most MAX_RW_COUNT bytes: as Linux, one read or write
+   * moves at most that much (a short count, which every caller must handle anyway). Iovecs may overlap, so their
+   * sum is not bounded by memory; the host APIs below (and a gathered copy) are.
+   */
+  const iovecs = (iovs: number, n: number): Array<[number, number]> => {
+    let left = MAX_RW_COUNT;
+    const out: Array<[number, number]> = [];
+    for (const [p, l] of mem.iovecs(u32(iovs), u32(n))) {
+      out.push([p, Math.min(l, left)]);
+      left -= Math.min(l, left);
+    }
+    return out;
+  };
+  const iovViews = (iovs: number, n: number): Uint8Array[] => iovecs(iovs, n).map(([p, l]) => mem.bytes(p, l));
   const gather = (iovs: number, n: number): Uint8Array => {
-    const parts = mem.iovecs(u32(iovs), u32(n));
+    const parts = iovecs(iovs, n);
     const total = parts.reduce((t, [, l]) => t + l, 0);
     const out = new Uint8Array(total);
     let off = 0;
@@ -121,11 +138,9 @@ export function createImports(os: WasiOs, mem: GuestMemory): Record<string, (...
     fd_sync: sys((fd: number) => os.get(u32(fd)).sync(false)),
     fd_fdstat_get: sys((fd: number, out: number) => writeFdstat(u32(out), os.get(u32(fd)).fdstat())),
     fd_fdstat_set_flags: sys((fd: number, flags: number) => os.get(u32(fd)).setFlags(flags & 0xffff)),
-    fd_fdstat_set_rights: sys((fd: number) => {
-      // As wasmtime: accepted and ignored for files and directories.
-      const d = os.get(u32(fd));
-      if (d.kind !== 'file' && d.kind !== 'directory') fail(Errno.BADF);
-    }),
+    // Rights can only be dropped (ENOTCAPABLE otherwise), and dropped ones are refused from then on, also after a
+    // migration. (wasmtime 49 answers ENOTSUP to every call; older wasmtime narrowed, as here.)
+    fd_fdstat_set_rights: sys((fd: number, base: bigint, inheriting: bigint) => os.get(u32(fd)).setRights(u64(base), u64(inheriting))),
     fd_filestat_get: sys((fd: number, out: number) => writeFilestat(u32(out), os.get(u32(fd)).filestat())),
     fd_filestat_set_size: sys((fd: number, size: bigint) => os.get(u32(fd)).setSize(u64(size))),
     fd_filestat_set_times: sys((fd: number, atim: bigint, mtim: bigint, fst: number) => {
@@ -183,6 +198,7 @@ export function createImports(os: WasiOs, mem: GuestMemory): Record<string, (...
 
     fd_readdir: sys((fd: number, buf: number, bufLen: number, cookie: bigint, out: number) => {
       const d = os.dir(u32(fd));
+      d.need(Rights.FD_READDIR);
       const start = u64(cookie);
       const count = BigInt(d.count(start));
       let p = u32(buf);
@@ -279,6 +295,11 @@ export function createImports(os: WasiOs, mem: GuestMemory): Record<string, (...
     }),
 
     proc_exit: (code: number): never => {
+      // As wasmtime: a status outside [0, 126) is an error, not an exit (the host would cut 256 to 0, and 126 and
+      // up mean "not run" and signals to a shell). A RuntimeError so that every runner reports it as a trap.
+      if (u32(code) >= 126) {
+        throw new WebAssembly.RuntimeError(`proc_exit(${u32(code)}): an exit status must be below 126 (as in wasmtime); exit with a smaller code`);
+      }
       throw new WasiExit(u32(code));
     },
     proc_raise: sys(() => fail(Errno.NOTSUP, 'proc_raise is not supported')),

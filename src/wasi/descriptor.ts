@@ -2,6 +2,7 @@
 // implements the operations it supports and exports/imports its own state; the ABI layer never looks inside.
 
 import { Errno, WasiError } from './errno.js';
+import type { ExactTimes } from './exact-times.js';
 import type { FsBackend, FsStat } from './fs-backend.js';
 import type { DescriptorState } from './state.js';
 
@@ -30,6 +31,8 @@ export interface Mount {
   index: number;
   guestPath: string;
   backend: FsBackend;
+  /** The file times the program set in this mount, to the nanosecond (see exact-times.ts). */
+  times: ExactTimes;
 }
 
 const ebadf = (): never => {
@@ -50,6 +53,8 @@ export abstract class Descriptor {
   seek(_offset: bigint, _whence: number): bigint { return ebadf(); }
   tell(): bigint { return ebadf(); }
   setFlags(_flags: number): void { ebadf(); }
+  /** fd_fdstat_set_rights: keep only these rights (narrowRights); stdio has none to change (EBADF, as wasmtime). */
+  setRights(_base: bigint, _inheriting: bigint): void { ebadf(); }
   setSize(_size: bigint): void { ebadf(); }
   setTimes(_atim: bigint | null, _mtim: bigint | null): void { ebadf(); }
   sync(_dataOnly: boolean): void { ebadf(); }
@@ -62,6 +67,12 @@ export abstract class Descriptor {
   close(): void {}
   /** Why this descriptor cannot be exported, or null. */
   migrationBlocker(): string | null { return null; }
+}
+
+/** `wanted` as a descriptor's new rights, where it holds `held`: rights can only be dropped, never gained. */
+export function narrowRights(held: bigint, wanted: bigint): bigint {
+  if ((wanted & ~held) !== 0n) throw new WasiError(Errno.NOTCAPABLE, 'fd_fdstat_set_rights cannot add rights');
+  return wanted;
 }
 
 export function filetypeOf(kind: FsStat['kind']): number {

@@ -2,9 +2,14 @@
 // preopen); it holds no host handle, so it travels as plain data. Its path is the capability root for
 // path_* calls made through it.
 
-import { Filetype, PREOPEN_RIGHTS_BASE, PREOPEN_RIGHTS_INHERITING, RIGHTS_ALL } from './constants.js';
-import { Descriptor, filestatOf, filetypeOf, type DescriptorState, type Fdstat, type Filestat, type Mount } from './descriptor.js';
+import { Filetype, PREOPEN_RIGHTS_BASE, PREOPEN_RIGHTS_INHERITING, Rights, RIGHTS_ALL } from './constants.js';
+import { Descriptor, filestatOf, filetypeOf, narrowRights, type DescriptorState, type Fdstat, type Filestat, type Mount } from './descriptor.js';
+import { Errno, WasiError } from './errno.js';
 import { splitPath } from './fs-backend.js';
+
+/** Rights that only make sense on a file, which a directory descriptor does not hold. */
+const NOT_DIRECTORY_RIGHTS =
+  Rights.FD_READ | Rights.FD_SEEK | Rights.FD_WRITE | Rights.FD_FILESTAT_SET_SIZE | Rights.PATH_FILESTAT_SET_SIZE;
 
 export interface DirEntry {
   name: string;
@@ -25,8 +30,8 @@ export class DirectoryDescriptor extends Descriptor {
     readonly mount: Mount,
     public path: string,
     readonly preopenName: string | null,
-    private readonly rightsBase: bigint = preopenName !== null ? PREOPEN_RIGHTS_BASE : RIGHTS_ALL,
-    private readonly rightsInheriting: bigint = preopenName !== null ? PREOPEN_RIGHTS_INHERITING : RIGHTS_ALL,
+    private rightsBase: bigint = preopenName !== null ? PREOPEN_RIGHTS_BASE : RIGHTS_ALL,
+    private rightsInheriting: bigint = preopenName !== null ? PREOPEN_RIGHTS_INHERITING : RIGHTS_ALL,
   ) {
     super();
   }
@@ -41,16 +46,31 @@ export class DirectoryDescriptor extends Descriptor {
    * and directory right; a directory the guest opened passes on what it asked for, bounded by its parent's.
    */
   fdstat(): Fdstat {
-    if (this.preopenName !== null) {
-      return { filetype: Filetype.DIRECTORY, flags: 0, rightsBase: PREOPEN_RIGHTS_BASE, rightsInheriting: PREOPEN_RIGHTS_INHERITING };
-    }
-    return { filetype: Filetype.DIRECTORY, flags: 0, rightsBase: this.rightsBase, rightsInheriting: this.rightsInheriting };
+    // A directory is never read, written, sought or sized as a file: it does not hold those rights itself (as a
+    // preopen, and wasmtime's directories, do not), though it passes them on to files opened under it.
+    return {
+      filetype: Filetype.DIRECTORY,
+      flags: 0,
+      rightsBase: this.rightsBase & ~NOT_DIRECTORY_RIGHTS,
+      rightsInheriting: this.rightsInheriting,
+    };
   }
 
-  filestat(): Filestat { return filestatOf(this.backend.lstat(this.path)); }
+  override setRights(base: bigint, inheriting: bigint): void {
+    const now = this.fdstat();
+    [this.rightsBase, this.rightsInheriting] = [narrowRights(now.rightsBase, base), narrowRights(now.rightsInheriting, inheriting)];
+  }
+
+  /** ENOTCAPABLE unless this directory holds `right` (PATH_OPEN for path_open, FD_READDIR for fd_readdir). */
+  need(right: bigint): void {
+    if ((this.fdstat().rightsBase & right) !== right) throw new WasiError(Errno.NOTCAPABLE, 'a right this directory was given up');
+  }
+
+  filestat(): Filestat { return this.mount.times.apply(this.path, filestatOf(this.backend.lstat(this.path))); }
 
   override setTimes(atim: bigint | null, mtim: bigint | null): void {
     this.backend.utimes(this.path, atim, mtim, true);
+    this.mount.times.set(this.path, atim, mtim);
   }
 
   /**

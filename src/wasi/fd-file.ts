@@ -3,11 +3,25 @@
 // read and write is positional on the backend and the offset travels exactly.
 
 import { Fdflags, Rights, RIGHTS_ALL, Whence } from './constants.js';
-import { Descriptor, filestatOf, type DescriptorState, type Fdstat, type Filestat, type Mount } from './descriptor.js';
+import { Descriptor, filestatOf, narrowRights, type DescriptorState, type Fdstat, type Filestat, type Mount } from './descriptor.js';
 import { Errno, WasiError } from './errno.js';
 import type { FsHandle } from './fs-backend.js';
 
+/** The largest file offset (Linux's loff_t is signed): a guest's u64 at or past 2^63 is a negative one there. */
 const MAX_OFFSET = (1n << 63n) - 1n;
+
+/** As Linux: an offset a signed 64-bit loff_t cannot hold is EINVAL, never wrapped or clamped. */
+function checkOffset(offset: bigint, what: string): void {
+  if (offset < 0n || offset > MAX_OFFSET) throw new WasiError(Errno.INVAL, `${what} ${offset} is past 2^63 - 1`);
+}
+
+/** The rights of a file opened for `read` and/or `write`: as wasmtime, every right, less those the mode does not give. */
+export function fileRights(read: boolean, write: boolean): bigint {
+  let rights = RIGHTS_ALL;
+  if (!read) rights &= ~(Rights.FD_READ | Rights.FD_READDIR);
+  if (!write) rights &= ~Rights.FD_WRITE;
+  return rights;
+}
 
 export interface FileOpenState {
   read: boolean;
@@ -24,8 +38,9 @@ export class FileDescriptor extends Descriptor {
   private fdflags: number;
   readonly canRead: boolean;
   readonly canWrite: boolean;
-  private readonly rightsBase: bigint;
-  private readonly rightsInheriting: bigint;
+  /** The rights it holds: those of its open mode, less any the program dropped (fd_fdstat_set_rights). */
+  private rightsBase: bigint;
+  private rightsInheriting: bigint;
   private closed = false;
 
   constructor(readonly mount: Mount, public path: string, private readonly handle: FsHandle, s: FileOpenState) {
@@ -41,24 +56,36 @@ export class FileDescriptor extends Descriptor {
   private get backend() { return this.mount.backend; }
   private get append(): boolean { return (this.fdflags & Fdflags.APPEND) !== 0; }
 
-  private needRead(): void { if (!this.canRead) throw new WasiError(Errno.BADF, 'file not open for reading'); }
-  private needWrite(): void { if (!this.canWrite) throw new WasiError(Errno.BADF, 'file not open for writing'); }
+  private needRead(): void {
+    if (!this.canRead) throw new WasiError(Errno.BADF, 'file not open for reading');
+    this.need(Rights.FD_READ);
+  }
+  private needWrite(): void {
+    if (!this.canWrite) throw new WasiError(Errno.BADF, 'file not open for writing');
+    this.need(Rights.FD_WRITE);
+  }
+  private need(right: bigint): void {
+    if ((this.fdstat().rightsBase & right) !== right) throw new WasiError(Errno.NOTCAPABLE, 'a right this descriptor was given up');
+  }
 
   fdstat(): Fdstat {
-    // As wasmtime: every right, less those the open mode does not give.
-    let rights = RIGHTS_ALL;
-    if (!this.canRead) rights &= ~(Rights.FD_READ | Rights.FD_READDIR);
-    if (!this.canWrite) rights &= ~Rights.FD_WRITE;
+    // Never more than the open mode gives (a state from an older snapshot may say more).
+    const mode = fileRights(this.canRead, this.canWrite);
     const st = this.backend.fstat(this.handle);
     return {
       filetype: filestatOf(st).filetype,
       flags: this.fdflags & (Fdflags.APPEND | Fdflags.NONBLOCK | Fdflags.DSYNC | Fdflags.RSYNC | Fdflags.SYNC),
-      rightsBase: rights,
-      rightsInheriting: rights,
+      rightsBase: this.rightsBase & mode,
+      rightsInheriting: this.rightsInheriting & mode,
     };
   }
 
-  filestat(): Filestat { return filestatOf(this.backend.fstat(this.handle)); }
+  override setRights(base: bigint, inheriting: bigint): void {
+    const now = this.fdstat();
+    [this.rightsBase, this.rightsInheriting] = [narrowRights(now.rightsBase, base), narrowRights(now.rightsInheriting, inheriting)];
+  }
+
+  filestat(): Filestat { return this.mount.times.apply(this.path, filestatOf(this.backend.fstat(this.handle))); }
 
   private readAt(bufs: Uint8Array[], pos: bigint): number {
     let total = 0;
@@ -80,10 +107,15 @@ export class FileDescriptor extends Descriptor {
 
   override pread(bufs: Uint8Array[], offset: bigint): number {
     this.needRead();
+    this.need(Rights.FD_SEEK);
+    checkOffset(offset, 'read offset');
     return this.readAt(bufs, offset);
   }
 
   private writeAt(data: Uint8Array, pos: bigint): number {
+    // As Linux: a write that starts at the largest offset or past it is EFBIG, with nothing written (a backend
+    // refuses with EFBIG what it cannot reach below that).
+    if (data.length > 0 && pos >= MAX_OFFSET) throw new WasiError(Errno.FBIG, `write at ${pos}: past the largest file size`);
     let done = 0;
     while (done < data.length) {
       const n = this.backend.pwrite(this.handle, data.subarray(done), pos + BigInt(done));
@@ -108,11 +140,15 @@ export class FileDescriptor extends Descriptor {
 
   override pwrite(data: Uint8Array, offset: bigint): number {
     this.needWrite();
+    this.need(Rights.FD_SEEK);
+    checkOffset(offset, 'write offset');
     // Linux semantics, as wasmtime: with O_APPEND the offset is ignored.
     return this.writeAt(data, this.append ? this.backend.fstat(this.handle).size : offset);
   }
 
   override seek(offset: bigint, whence: number): bigint {
+    // As the WASI rights model: lseek(fd, 0, SEEK_CUR) is a tell.
+    this.need(whence === Whence.CUR && offset === 0n ? Rights.FD_TELL : Rights.FD_SEEK);
     let pos: bigint;
     switch (whence) {
       case Whence.SET: pos = offset; break;
@@ -125,7 +161,10 @@ export class FileDescriptor extends Descriptor {
     return pos;
   }
 
-  override tell(): bigint { return this.position; }
+  override tell(): bigint {
+    this.need(Rights.FD_TELL);
+    return this.position;
+  }
 
   override setFlags(flags: number): void {
     if (flags & (Fdflags.DSYNC | Fdflags.SYNC | Fdflags.RSYNC)) throw new WasiError(Errno.INVAL, 'sync flags cannot change');
@@ -134,11 +173,14 @@ export class FileDescriptor extends Descriptor {
 
   override setSize(size: bigint): void {
     this.needWrite();
+    this.need(Rights.FD_FILESTAT_SET_SIZE);
+    checkOffset(size, 'size');
     this.backend.ftruncate(this.handle, size);
   }
 
   override setTimes(atim: bigint | null, mtim: bigint | null): void {
     this.backend.futimes(this.handle, atim, mtim);
+    this.mount.times.set(this.path, atim, mtim);
   }
 
   override sync(dataOnly: boolean): void {

@@ -69,6 +69,11 @@ const wasiStateSchema = z.object({
     }),
   /** The guest's monotonic clock at export (ns, decimal): it continues from here, never runs backwards. */
   monotonicNs: decimal(0n, U64_MAX),
+  /** File times the program set, to the nanosecond (exact-times.ts); absent in state from before they were kept. */
+  times: z
+    .array(z.object({ preopen, path: mountPath(true), atim: decimal(0n, U64_MAX).optional(), mtim: decimal(0n, U64_MAX).optional() }))
+    .max(MAX_ENTRIES)
+    .optional(),
 });
 
 export type WasiState = z.infer<typeof wasiStateSchema>;

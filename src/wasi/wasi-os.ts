@@ -4,8 +4,9 @@
 import { ClockId, Oflags, Rights } from './constants.js';
 import { Descriptor, filestatOf, type DescriptorState, type Filestat, type Mount } from './descriptor.js';
 import { Errno, fail } from './errno.js';
+import { ExactTimes } from './exact-times.js';
 import { DirectoryDescriptor } from './fd-directory.js';
-import { FileDescriptor } from './fd-file.js';
+import { FileDescriptor, fileRights } from './fd-file.js';
 import { OutputDescriptor, StdinDescriptor } from './fd-stdio.js';
 import { FdTable } from './fd-table.js';
 import type { FsHandle } from './fs-backend.js';
@@ -29,7 +30,7 @@ export class WasiOs {
     this.env = [...options.env];
     this.clocks = options.clocks ?? defaultClocks;
     this.randomFill = options.randomFill ?? defaultRandomFill;
-    this.mounts = options.preopens.map((p, index) => ({ index, guestPath: p.guestPath, backend: p.backend }));
+    this.mounts = options.preopens.map((p, index) => ({ index, guestPath: p.guestPath, backend: p.backend, times: new ExactTimes() }));
     this.table.set(0, this.stdio('stdin'));
     this.table.set(1, this.stdio('stdout'));
     this.table.set(2, this.stdio('stderr'));
@@ -85,6 +86,8 @@ export class WasiOs {
 
   renumber(from: number, to: number): void {
     const d = this.table.get(from);
+    // As wasmtime: the destination must be open (renumbering is dup2 onto a descriptor the program holds).
+    if (!this.table.has(to)) fail(Errno.BADF, `fd ${to} is not open`);
     if (from === to) return;
     if (this.table.has(to)) this.table.remove(to).close();
     this.table.remove(from);
@@ -105,6 +108,7 @@ export class WasiOs {
 
   pathOpen(fd: number, lookupflags: number, path: string, oflags: number, rightsBase: bigint, rightsInheriting: bigint, fdflags: number): number {
     const d = this.dir(fd);
+    d.need(Rights.PATH_OPEN);
     const wantDir = (oflags & Oflags.DIRECTORY) !== 0;
     const create = (oflags & Oflags.CREAT) !== 0;
     const excl = (oflags & Oflags.EXCL) !== 0;
@@ -124,22 +128,25 @@ export class WasiOs {
       if (r.stat.kind === 'symlink') fail(wantDir ? Errno.NOTDIR : Errno.LOOP, `${path}: is a symlink (not followed)`);
       if (r.stat.kind === 'directory') {
         if (write || create || trunc) fail(Errno.ISDIR, `${path}: is a directory`);
-        // Rights never grow down the tree: the new directory gets what was asked, within what the parent passes on.
+        // Rights never grow down the tree: the new directory holds what the parent passes on (as wasmtime, whatever
+        // was asked, so a program that asked for less still works), less what only a file can hold.
         const bound = d.fdstat().rightsInheriting;
-        return this.table.insert(new DirectoryDescriptor(d.mount, r.path, null, rightsBase & bound, rightsInheriting & bound));
+        return this.table.insert(new DirectoryDescriptor(d.mount, r.path, null, bound, bound));
       }
       if (wantDir) fail(Errno.NOTDIR, `${path}: not a directory`);
       handle = backend.open(r.path, { read, write, create: false, exclusive: false, truncate: trunc });
     }
+    // The file holds every right its open mode gives (as wasmtime reports them), whatever was asked.
+    const held = fileRights(read, write);
     return this.table.insert(new FileDescriptor(d.mount, r.path, handle, {
-      read, write, fdflags: fdflags & 0x1f, offset: 0n, rightsBase, rightsInheriting,
+      read, write, fdflags: fdflags & 0x1f, offset: 0n, rightsBase: held, rightsInheriting: held,
     }));
   }
 
   pathFilestat(fd: number, lookupflags: number, path: string): Filestat {
     const r = this.resolve(this.dir(fd), path, (lookupflags & 1) !== 0);
     if (r.stat === null) fail(Errno.NOENT, `${path}: no such file or directory`);
-    return filestatOf(r.stat);
+    return this.dir(fd).mount.times.apply(r.path, filestatOf(r.stat));
   }
 
   pathSetTimes(fd: number, lookupflags: number, path: string, atim: bigint | null, mtim: bigint | null): void {
@@ -147,6 +154,7 @@ export class WasiOs {
     const r = this.resolve(d, path, (lookupflags & 1) !== 0);
     if (r.stat === null) fail(Errno.NOENT, `${path}: no such file or directory`);
     d.mount.backend.utimes(r.path, atim, mtim, false);
+    d.mount.times.set(r.path, atim, mtim);
   }
 
   pathCreateDirectory(fd: number, path: string): void {
@@ -183,6 +191,7 @@ export class WasiOs {
     if (t.mustBeDir && s.stat.kind !== 'directory') fail(Errno.NOTDIR, `${newPath}: not a directory`);
     if (d1.mount.backend !== d2.mount.backend) fail(Errno.XDEV, 'rename across filesystems');
     d1.mount.backend.rename(s.path, t.path);
+    d1.mount.times.rename(s.path, t.path);
     // Descriptors name files by path: follow the move.
     for (const [, desc] of this.table.entries()) {
       if ((desc instanceof FileDescriptor || desc instanceof DirectoryDescriptor) && desc.mount.backend === d1.mount.backend) {
@@ -196,6 +205,8 @@ export class WasiOs {
     const d = this.dir(fd);
     const r = this.resolve(d, path, false);
     if (r.stat !== null) fail(Errno.EXIST, `${path}: exists`);
+    // As Linux: a new name with a trailing slash would have to be a directory, which a symlink is not.
+    if (r.mustBeDir) fail(Errno.NOENT, `${path}: a symlink cannot be created with a trailing slash`);
     if (target.startsWith('/')) fail(Errno.NOTCAPABLE, 'absolute symlink targets are not allowed in a sandbox');
     if (target === '' || target.includes('\0')) fail(Errno.NOENT, 'empty symlink target');
     checkPathLength(target, 'symlink target');
@@ -218,6 +229,7 @@ export class WasiOs {
     if (s.stat === null) fail(Errno.NOENT, `${oldPath}: no such file or directory`);
     if (t.stat !== null) fail(Errno.EXIST, `${newPath}: exists`);
     if (s.stat.kind === 'directory') fail(Errno.PERM, `${oldPath}: cannot hard-link a directory`);
+    if (t.mustBeDir) fail(Errno.NOENT, `${newPath}: a link to a file cannot be created with a trailing slash`); // as Linux
     if (d1.mount.backend !== d2.mount.backend) fail(Errno.XDEV, 'link across filesystems');
     d1.mount.backend.link(s.path, t.path);
   }
@@ -278,6 +290,7 @@ export class WasiOs {
       preopens: this.mounts.map((m) => m.guestPath),
       fds: this.table.entries().map(([fd, d]) => ({ fd, desc: d.exportState() })),
       monotonicNs: this.clockTime(ClockId.MONOTONIC).toString(),
+      times: this.mounts.flatMap((m) => m.times.export().map((t) => ({ preopen: m.index, ...t }))),
     };
   }
 
@@ -305,6 +318,7 @@ export class WasiOs {
     for (const [fd, d] of built) this.table.set(fd, d);
     this.args = [...state.args];
     this.env = [...state.env];
+    for (const m of this.mounts) m.times.import((state.times ?? []).filter((t) => t.preopen === m.index));
     const guestNow = BigInt(state.monotonicNs);
     const hostNow = this.clocks.monotonicNs();
     this.monotonicOffset = guestNow > hostNow ? guestNow - hostNow : 0n;

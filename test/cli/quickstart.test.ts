@@ -59,7 +59,7 @@ test('kafu serve --all runs the example as one process per node, output in progr
 test('user mistakes give one clear line and a non-zero exit, never a stack trace', () => {
   writeFileSync(join(work, 'bad.yaml'), 'name: x\napp:\n  path: ./main.wasm\nnodes:\n  cloud: { address: 127.0.0.1, port: high }\n');
   const cases = [
-    { args: ['singlenode', 'serve', 'bad.yaml'], want: /bad\.yaml:5: nodes\.cloud\.port: port must be a number/ },
+    { args: ['singlenode', 'serve', 'bad.yaml'], want: /bad\.yaml:5: nodes\.cloud\.port: port must be a number \(from 1 to 65535\)/ },
     { args: ['singlenode', 'serve', 'missing.yaml'], want: /cannot read config missing\.yaml: ENOENT/ },
     { args: ['inspect', 'missing.wasm'], want: /cannot read missing\.wasm/ },
     { args: ['inspect', 'bad.yaml'], want: /not a WebAssembly module/ },
@@ -68,7 +68,7 @@ test('user mistakes give one clear line and a non-zero exit, never a stack trace
     { args: ['no-such-command'], want: /unknown command/ },
     { args: ['serve', '--node-id', 'fog', 'kafu-config.yaml'], want: /--node-id fog: kafu-config\.yaml has no such node; its nodes: cloud, edge/ },
     { args: ['serve', 'kafu-config.yaml'], want: /give exactly one of --node-id ID and --all/ },
-    { args: ['serve', '--all', 'bad.yaml'], want: /bad\.yaml:5: nodes\.cloud\.port: port must be a number/ },
+    { args: ['serve', '--all', 'bad.yaml'], want: /bad\.yaml:5: nodes\.cloud\.port: port must be a number \(from 1 to 65535\)/ },
     { args: ['serve', '--all', '--peer-timeout', '0', 'kafu-config.yaml'], want: /whole number ≥ 1/ },
     { args: ['clang'], want: /no input files/ },
     { args: ['clang', 'missing.c', '-o', 'm.wasm'], want: /^clang: error: no such file or directory: 'missing\.c'$/m },

@@ -61,7 +61,21 @@ test('config errors name the field and file:line', () => {
   // port not a number
   assert.match(
     configError(`name: x\napp:\n  path: ./m.wasm\nnodes:\n  cloud:\n    address: 127.0.0.1\n    port: fifty\n`),
-    at(7, 'nodes\\.cloud\\.port: port must be a number'),
+    at(7, 'nodes\\.cloud\\.port: port must be a number \\(from 1 to 65535\\)'),
+  );
+  // a port out of range says the range; two nodes on one address and port; a heartbeat past Node's longest timer
+  assert.match(
+    configError(`name: x\napp:\n  path: ./m.wasm\nnodes:\n  cloud:\n    address: 127.0.0.1\n    port: -5\n`),
+    at(7, 'nodes\\.cloud\\.port: port must be a whole number from 1 to 65535'),
+  );
+  assert.match(
+    configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}  edge:\n    address: 127.0.0.1\n    port: 50051\n`),
+    at(10, "nodes\\.edge\\.port: 127\\.0\\.0\\.1:50051 is also node cloud's: give each node its own port"),
+  );
+  assert.doesNotThrow(() => parseConfigText(`name: x\napp:\n  path: ./m.wasm\n${NODES}  edge:\n    address: 10.0.0.2\n    port: 50051\n`, FILE));
+  assert.match(
+    configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  heartbeat: { interval_ms: 2147483648 }\n`),
+    at(9, 'cluster\\.heartbeat\\.interval_ms: interval_ms must be a whole number from 10 to 2147483647'),
   );
   // empty nodes; no nodes at all
   assert.match(configError(`name: x\napp:\n  path: ./m.wasm\nnodes: {}\n`), at(4, 'nodes: at least one node is required'));

@@ -2,9 +2,12 @@
 // (test/wasi/gaps.test.ts marks a scenario `todo` while src/ gets it wrong).
 //   openat-write   a file created with openat() relative to an opened directory can be written
 //   notdir         path_* and fd_readdir relative to a regular file fail with ENOTDIR (POSIX, wasmtime)
-//   times-ns       file times keep their nanoseconds (a native host; the Node backend keeps the microsecond)
+//   times-ns       file times keep their nanoseconds (the library OS keeps them where a host stores microseconds)
 //   readdir-mutate a listing continued by cookie after entries were removed and added still returns every
 //                  untouched entry exactly once (also when a migration happens between two fd_readdir calls)
+//   rights         fdstat rights of directories and files; fd_fdstat_set_rights drops rights, never adds them
+//   link-slash     path_link/path_symlink to a new name with a trailing slash fail with ENOENT (Linux)
+//   renumber       fd_renumber onto a number that is not open fails with EBADF (wasmtime)
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,12 +126,80 @@ static int readdir_mutate(void) {
   return 0;
 }
 
+
+static void rights(const char *label, int fd) {
+  __wasi_fdstat_t st;
+  int e = __wasi_fd_fdstat_get(fd, &st);
+  printf("%s: %s type %d base %#llx inheriting %#llx\n", label, errname(e), st.fs_filetype,
+         (unsigned long long)st.fs_rights_base, (unsigned long long)st.fs_rights_inheriting);
+}
+
+// Rights as wasmtime reports and enforces them: a directory can neither seek nor read (as a file), a read-only
+// file cannot write, and fd_fdstat_set_rights only ever drops rights.
+static int rights_scenario(void) {
+  close(open("/r.txt", O_CREAT | O_WRONLY, 0644));
+  mkdir("/rd", 0755);
+  rights("preopen", 3);
+  int d = open("/rd", O_RDONLY | O_DIRECTORY);
+  rights("opened directory", d);
+  char c;
+  CHECK("read a directory", read(d, &c, 1));
+  CHECK("lseek a directory", lseek(d, 0, SEEK_CUR));
+  int r = open("/r.txt", O_RDONLY);
+  rights("read-only file", r);
+  int w = open("/r.txt", O_WRONLY);
+  rights("write-only file", w);
+  int rw = open("/r.txt", O_RDWR);
+  rights("read-write file", rw);
+  CHECKE("grow a read-only file's rights", __wasi_fd_fdstat_set_rights(r, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0));
+  CHECK("write after the grow", write(r, "x", 1));
+  CHECKE("drop FD_WRITE", __wasi_fd_fdstat_set_rights(rw, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL | __WASI_RIGHTS_FD_FILESTAT_GET, 0));
+  rights("after dropping", rw);
+  CHECK("write after the drop", write(rw, "x", 1));
+  CHECK("read after the drop", read(rw, &c, 1));
+  CHECKE("regrow FD_WRITE", __wasi_fd_fdstat_set_rights(rw, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0));
+  CHECKE("drop a directory's PATH_OPEN", __wasi_fd_fdstat_set_rights(d, __WASI_RIGHTS_FD_READDIR, __WASI_RIGHTS_FD_READ));
+  CHECK("openat after the drop", openat(d, "x", O_CREAT | O_WRONLY, 0644));
+  CHECKE("fd_fdstat_set_rights on stdout", __wasi_fd_fdstat_set_rights(1, 0, 0));
+  return 0;
+}
+
+// Trailing slashes on the new name of a link or symlink: Linux says ENOENT (the name would have to be a
+// directory, which a link to a file cannot be), as wasmtime on Linux does; on an existing name EEXIST.
+static int link_slash(void) {
+  close(open("/l.txt", O_CREAT | O_WRONLY, 0644));
+  CHECKE("path_link to \"n/\"", __wasi_path_link(3, 0, "l.txt", 3, "n/"));
+  CHECKE("path_link from \"l.txt/\"", __wasi_path_link(3, 0, "l.txt/", 3, "n2"));
+  CHECKE("path_symlink to \"s/\"", __wasi_path_symlink("l.txt", 3, "s/"));
+  CHECKE("path_symlink to \"l.txt/\" (exists)", __wasi_path_symlink("x", 3, "l.txt/"));
+  struct stat st;
+  printf("n exists: %d, s exists: %d\n", lstat("/n", &st) == 0, lstat("/s", &st) == 0);
+  return 0;
+}
+
+// fd_renumber onto a number that is not open is EBADF (wasmtime); the source stays open.
+static int renumber(void) {
+  int f = open("/x.txt", O_CREAT | O_RDWR, 0644);
+  CHECKE("fd_renumber to closed 40", __wasi_fd_renumber(f, 40));
+  CHECK("source still open", write(f, "a", 1));
+  CHECK("40 not open", write(40, "a", 1));
+  int g = open("/y.txt", O_CREAT | O_RDWR, 0644);
+  CHECKE("fd_renumber to open", __wasi_fd_renumber(f, g));
+  CHECK("old number closed", write(f, "a", 1));
+  CHECK("new number writes x.txt", write(g, "b", 1));
+  CHECKE("fd_renumber from closed", __wasi_fd_renumber(f, g));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *how = argc > 1 ? argv[1] : "";
   if (!strcmp(how, "openat-write")) return openat_write();
   if (!strcmp(how, "notdir")) return notdir();
   if (!strcmp(how, "times-ns")) return times_ns();
   if (!strcmp(how, "readdir-mutate")) return readdir_mutate();
+  if (!strcmp(how, "rights")) return rights_scenario();
+  if (!strcmp(how, "link-slash")) return link_slash();
+  if (!strcmp(how, "renumber")) return renumber();
   printf("unknown scenario %s\n", how);
   return 2;
 }
