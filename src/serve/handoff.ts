@@ -2,8 +2,7 @@
 // migration point) and the receiving side (`receiveProgram`: a Migrate call). The call completes only once the
 // program runs on the receiver, so the sender knows the hop is done.
 import * as grpc from '@grpc/grpc-js';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import type { Migration } from '../core/migration-stack.js';
 import { describeMigration } from '../core/program.js';
@@ -11,6 +10,7 @@ import { ChecksumMismatchError, type FrameChecksum } from '../core/snapshot.js';
 import { maxTransferBytes, transferBaselineId } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
 import type { NodeContext } from './node-context.js';
+import { savedProgramFile } from './saved-program.js';
 import { BASELINE_MISSING, RpcRefusal, type MigrateReply, type MigrateStart, type OutputChunk } from './protocol.js';
 import type { Encoded } from './worker-messages.js';
 
@@ -42,8 +42,8 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
       reply = await sendProgram(ctx, m.to, describeMigration(m), suspendedAtMs, encoded, pendingOutput);
     }
   } catch (e) {
-    for (const c of pendingOutput) ctx.local.write(c.fd === 2 ? 2 : 1, c.data); // printed here rather than lost
-    throw await saveProgram(ctx, e as Error);
+    // The program and the output it printed here that no node delivered yet go into the file together.
+    throw await saveProgram(ctx, (e as Error).message, pendingOutput);
   }
   if (state.where === 'departing') {
     // (Unless the program already came back while the reply travelled: then it runs here again.)
@@ -93,19 +93,24 @@ export function sendProgram(
 }
 
 /**
- * The program could not be handed on: rather than lose it, write it (whole) to a file that `kafu serve --resume`
- * continues from once the nodes are back. Returns the error to end the run with, naming the file.
+ * The program, stopped here at a migration point, cannot be handed on: rather than lose it, write it (whole, with
+ * `output`: what it printed that no node delivered yet) to a file that `kafu serve --resume` continues from once
+ * the nodes are back (saved-program.ts). Returns the error to end the run with, naming the file. Should the file
+ * not be written either (a full disk), the output is printed here rather than lost, and the error says so.
  */
-async function saveProgram(ctx: NodeContext, cause: Error): Promise<Error> {
-  const file = join(ctx.saveDir, `${ctx.config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.kafusnap`);
+export async function saveProgram(ctx: NodeContext, cause: string, output: OutputChunk[]): Promise<Error> {
+  const file = savedProgramFile(ctx.saveDir, ctx.config.name);
   try {
-    const { bytes } = await ctx.worker.encodeFull();
+    const { bytes } = await ctx.worker.encodeFull(output);
     writeFileSync(file, bytes);
   } catch (e) {
-    return new UserError(`${cause.message}; the program could not be saved either (${file}: ${(e as Error).message})`);
+    rmSync(file, { force: true }); // a part of it (the disk filled up) would only be refused later
+    for (const c of output) ctx.local.write(c.fd === 2 ? 2 : 1, c.data);
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    return new UserError(`${cause}; the program could not be saved either (${file}: ${why}): it is lost`);
   }
   return new UserError(
-    `${cause.message}. The program is saved in ${file}; start the nodes again and continue it with ` +
+    `${cause}. The program is saved in ${file}; start the nodes again and continue it with ` +
       `\`kafu serve --node-id ${ctx.first.id} --resume ${file} ${ctx.configFile}\``,
   );
 }

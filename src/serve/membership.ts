@@ -70,19 +70,28 @@ export function sendHeartbeats(ctx: NodeContext): () => void {
   return () => clearInterval(timer);
 }
 
-/** Follower: shut down when the first node has been silent too long; returns a function that stops watching. */
+/**
+ * Follower: shut down when the first node has been silent too long; returns a function that stops watching. Only
+ * this node stops (telling the others would stop the one that holds the program), and a node that holds the program
+ * never drops it: it runs on and is saved to a file at its next migration point (or finishes here, and this node
+ * prints the output the first node could not).
+ */
 export function watchCoordinator(ctx: NodeContext): () => void {
-  const { state } = ctx;
+  const { state, log } = ctx;
   const policy = ctx.config.cluster.heartbeat.follower_on_coordinator_lost;
   const timer = setInterval(() => {
     if (state.lastHeartbeat === 0 || state.ending || policy === 'ignore') return;
     const silent = Date.now() - state.lastHeartbeat;
-    if (silent > lossAfterMs(ctx)) {
-      void ctx.fail(
-        `lost the first node ${ctx.first.id}: no heartbeat for ${(silent / 1000).toFixed(1)} s ` +
-          '(cluster.heartbeat.follower_on_coordinator_lost: shutdown_self)',
-      );
+    if (silent <= lossAfterMs(ctx)) {
+      if (state.saveAtNextStop) log.info(`the first node ${ctx.first.id} answers again; the program goes on as before`);
+      state.saveAtNextStop = false;
+      return;
     }
+    const lost = `lost the first node ${ctx.first.id}: no heartbeat for ${(silent / 1000).toFixed(1)} s (cluster.heartbeat.follower_on_coordinator_lost: shutdown_self)`;
+    if (state.where === 'idle' && !state.resuming) return ctx.stop(lost);
+    if (state.saveAtNextStop) return;
+    state.saveAtNextStop = true;
+    log.warn(`${lost}; the program runs here: it is saved at its next migration point, or finishes here`);
   }, ctx.config.cluster.heartbeat.interval_ms);
   return () => clearInterval(timer);
 }

@@ -30,6 +30,11 @@ export interface NodeState {
   lastSnapshotId: string;
   /** A received snapshot is being resumed (not yet known to be good): another hand-off meanwhile is told to retry. */
   resuming: boolean;
+  /**
+   * The first node is lost and this node must shut down (follower_on_coordinator_lost: shutdown_self) but holds the
+   * program, which can only be saved stopped: at its next migration point it is saved to a file instead of moving.
+   */
+  saveAtNextStop: boolean;
 }
 
 export interface NodeContext {
@@ -63,4 +68,6 @@ export interface NodeContext {
   onNextProgramEvent(onResumed?: () => void): Promise<WorkerEvent>;
   /** End the run on every node with a message (exit code 1 unless given). */
   fail(why: string, code?: number): Promise<void>;
+  /** End this node only, with a message (the others are not told: e.g. one of them holds the program). */
+  stop(why: string, code?: number): void;
 }

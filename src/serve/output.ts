@@ -17,6 +17,8 @@ export interface OutputSink {
    * the program: the next node delivers it before anything the program prints there.
    */
   takePending(): Promise<OutputChunk[]>;
+  /** The first node could not be reached (forwarded output only): what is not delivered is kept, never dropped. */
+  lost?(): boolean;
 }
 
 /** Writes to this process's stdout/stderr. */
@@ -31,35 +33,41 @@ export function localOutput(): OutputSink {
   };
 }
 
-/** Sends to the first node, in order, one request at a time; a failure to deliver is fatal (`onLost`). */
+/**
+ * Sends to the first node, in order, one request at a time. When the first node cannot be reached (`onLost`), the
+ * output not delivered stays queued, never dropped: it travels with the program (takePending) into the next node or
+ * a saved file, or is printed by this node if the program ends here. From then on nothing more is sent.
+ */
 export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs: number; onLost: (e: Error) => void }): OutputSink {
   const queue: OutputChunk[] = [];
   const stream = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
   let seq = 0;
   let sending: Promise<void> | undefined;
   let holding = false;
+  let lost = false;
   const pump = async () => {
-    while (queue.length > 0 && !holding) {
+    while (queue.length > 0 && !holding && !lost) {
       let n = 1;
       for (let bytes = queue[0]!.data.byteLength; n < queue.length && bytes + queue[n]!.data.byteLength <= MAX_BATCH_BYTES; n++) {
         bytes += queue[n]!.data.byteLength;
       }
-      const batch = queue.splice(0, n);
+      const batch = queue.slice(0, n);
       const req = { from: peers.self, stream, seq: ++seq, chunks: batch };
       await peers.retry(firstNode, 'forwarding program output', { timeoutMs: o.timeoutMs, attemptMs: 10_000 }, (c, deadlineMs) =>
         c.output(req, { deadlineMs }),
       );
+      queue.splice(0, n); // delivered (only now: a batch that never arrives stays)
     }
   };
   const kick = () => {
     sending ??= pump()
       .catch((e: Error) => {
-        queue.length = 0;
+        lost = true;
         o.onLost(e);
       })
       .finally(() => {
         sending = undefined;
-        if (queue.length > 0 && !holding) void kick();
+        if (queue.length > 0 && !holding && !lost) void kick();
       });
     return sending;
   };
@@ -69,7 +77,7 @@ export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs:
       void kick();
     },
     async drain() {
-      while (sending || queue.length > 0) await kick();
+      while (!lost && (sending || queue.length > 0)) await kick();
     },
     async takePending() {
       holding = true;
@@ -80,6 +88,7 @@ export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs:
         holding = false;
       }
     },
+    lost: () => lost,
   };
 }
 

@@ -35,11 +35,11 @@ export class ProgramWorker {
     this.send({ type: 'resume', bytes, suspendedAtMs, checksum }, [bytes.buffer as ArrayBuffer]);
   }
 
-  /** Encode the suspended program again, whole. */
-  encodeFull(): Promise<Encoded> {
+  /** Encode the suspended program again, whole; with `output`, undelivered, inside (for a saved file). */
+  encodeFull(output?: { fd: number; data: Uint8Array }[]): Promise<Encoded> {
     return new Promise((resolve) => {
       this.encoded = resolve;
-      this.send({ type: 'encode' });
+      this.send({ type: 'encode', output });
     });
   }
 

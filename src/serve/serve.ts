@@ -8,7 +8,6 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { dirname, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { sha256Hex } from '../core/guest.js';
 import type { Logger } from '../core/log.js';
@@ -21,7 +20,8 @@ import { TRAP_EXIT_CODE } from '../core/trap.js';
 import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
 import { mountDirs, storageIdentity } from '../node/node-system.js';
-import { checkHandOff, depart, receiveProgram, sendProgram } from './handoff.js';
+import { checkHandOff, depart, receiveProgram, saveProgram, sendProgram } from './handoff.js';
+import { saveFolder, undeliveredOutput } from './saved-program.js';
 import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js';
 import type { NodeContext, NodeState } from './node-context.js';
 import { forwardedOutput, localOutput, outputReceiver } from './output.js';
@@ -37,6 +37,7 @@ import {
   widenReceiveWindows,
   type KafuNodeHandlers,
   type MigrateStart,
+  type OutputChunk,
   type ShutdownRequest,
 } from './protocol.js';
 
@@ -95,7 +96,17 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
-  const state: NodeState = { where: 'idle', started: false, heldBaseline: undefined, holder: first.id, lastHeartbeat: 0, ending: false, lastSnapshotId: '', resuming: false };
+  const state: NodeState = {
+    where: 'idle',
+    started: false,
+    heldBaseline: undefined,
+    holder: first.id,
+    lastHeartbeat: 0,
+    ending: false,
+    lastSnapshotId: '',
+    resuming: false,
+    saveAtNextStop: false,
+  };
   const local = localOutput();
   const forwarding = config.app.output === 'first_node';
   // first_node: the program reads the first node's stdin wherever it runs.
@@ -106,7 +117,8 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   const ctx: NodeContext = {
     nodeId,
     configFile,
-    saveDir: dirname(resolve(configFile)),
+    // Never inside a folder the program sees (preopened_dir: . is the config's folder).
+    saveDir: saveFolder(configFile, mountDirs(mounts, nodeId)),
     config,
     first,
     coordinator,
@@ -122,7 +134,8 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       forwarding && !coordinator
         ? forwardedOutput(peers, first.id, {
             timeoutMs: o.peerTimeoutMs,
-            onLost: (e) => void fail(`program output cannot reach the first node: ${e.message}`),
+            // Kept, not dropped: it travels with the program, into a saved file, or is printed here at the end.
+            onLost: (e) => log.warn(`program output cannot reach the first node: ${e.message}; this node keeps it`),
           })
         : local,
     worker: new ProgramWorker(
@@ -168,6 +181,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         };
       }),
     fail,
+    stop,
   };
 
   async function onProgramEvent(e: WorkerEvent): Promise<void> {
@@ -177,6 +191,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         log.debug(`program resumed on ${nodeId}, downtime ${e.downtimeMs.toFixed(1)} ms`);
         return;
       case 'suspended':
+        if (state.saveAtNextStop) return saveAndStop();
         return depart(ctx, e.migration, e.suspendedAtMs, e.encoded).catch((err: Error) => fail(err.message));
       case 'exited':
         return programEnded(e.code, `Program finished on ${nodeId} (exit code ${e.code})`);
@@ -205,11 +220,26 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     }
   }
 
+  /** The first node is lost and this node must stop: the program, stopped at a migration point, goes to a file. */
+  async function saveAndStop(): Promise<void> {
+    state.where = 'departing';
+    const err = await saveProgram(ctx, `lost the first node ${first.id}`, await ctx.output.takePending());
+    state.where = 'idle';
+    stop(err.message);
+  }
+
   async function programEnded(code: number, message: string): Promise<void> {
     if (state.ending) return;
     state.ending = true;
     state.where = 'idle';
     await ctx.output.drain().catch(() => undefined);
+    if (ctx.output.lost?.()) {
+      // The program finished here without the first node: what it could not deliver is printed here, not dropped.
+      const rest = await ctx.output.takePending();
+      if (rest.length > 0) log.warn(`the first node cannot be reached: the program's last ${rest.reduce((n, c) => n + c.data.byteLength, 0)} bytes of output are printed here`);
+      for (const c of rest) local.write(c.fd === 2 ? 2 : 1, c.data);
+      await local.drain();
+    }
     log.info(message);
     await tellEveryone({ from: nodeId, reason: message, exitCode: code, programFinished: true });
     finish(code);
@@ -220,6 +250,13 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     state.ending = true;
     log.error(why);
     await tellEveryone({ from: nodeId, reason: `${nodeId}: ${why}`, exitCode: code, programFinished: false });
+    finish(code);
+  }
+
+  function stop(why: string, code = CLUSTER_FAILURE_EXIT_CODE): void {
+    if (state.ending) return;
+    state.ending = true;
+    log.error(why);
     finish(code);
   }
 
@@ -341,11 +378,12 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
           } else if (saved.node === nodeId) {
             log.info(`Program is resuming on ${nodeId} from ${o.resume}`);
             state.where = 'running';
+            for (const c of saved.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data); // printed before it goes on
             ctx.worker.resume(saved.bytes, Date.now());
           } else {
             log.info(`Program is resuming on ${saved.node} from ${o.resume}`);
             state.holder = saved.node;
-            await sendProgram(ctx, saved.node, `resuming from ${o.resume}`, Date.now(), saved, []);
+            await sendProgram(ctx, saved.node, `resuming from ${o.resume}`, Date.now(), saved, saved.output);
           }
         })
         .catch((e: Error) => fail(e.message));
@@ -365,7 +403,11 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
 }
 
 /** A program saved by a failed hand-off: checked whole (checksum, format, limits, module) before anything starts. */
-function readSaved(file: string, moduleSha256: string, limits: FrameLimits): { bytes: Uint8Array; node: string; snapshotId: string } {
+function readSaved(
+  file: string,
+  moduleSha256: string,
+  limits: FrameLimits,
+): { bytes: Uint8Array; node: string; snapshotId: string; output: OutputChunk[] } {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
@@ -386,7 +428,13 @@ function readSaved(file: string, moduleSha256: string, limits: FrameLimits): { b
       `--resume: ${file} holds a program of module ${header.moduleSha256.slice(0, 12)}…, the config's module is ${moduleSha256.slice(0, 12)}…`,
     );
   }
-  return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: decoded.baseline.id };
+  let output: OutputChunk[];
+  try {
+    output = undeliveredOutput(decoded.snapshot).map((c) => ({ fd: c.fd, data: c.data.slice() }));
+  } catch (e) {
+    throw new UserError(`--resume: ${file}: ${(e as Error).message}`);
+  }
+  return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: decoded.baseline.id, output };
 }
 
 /** grpc-js's bind error ("No address added out of total 1 resolved errors: [listen EADDRINUSE …]") as the cause and fix. */

@@ -33,8 +33,11 @@ export type ToWorker =
    * 'checked' when the main thread checked it as the bytes arrived.
    */
   | { type: 'resume'; bytes: Uint8Array; suspendedAtMs: number; checksum: ChecksumMode }
-  /** Encode the suspended program again, whole: its destination lacks the baseline the first encoding used. */
-  | { type: 'encode' };
+  /**
+   * Encode the suspended program again, whole: its destination lacks the baseline the first encoding used, or it is
+   * saved to a file, with `output` (undelivered) inside (saved-program.ts).
+   */
+  | { type: 'encode'; output?: { fd: number; data: Uint8Array }[] };
 
 /** A suspended program encoded for the wire. */
 export interface Encoded {
