@@ -3,6 +3,7 @@
 // program runs on the receiver, so the sender knows the hop is done.
 import * as grpc from '@grpc/grpc-js';
 import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { UserError } from '../core/errors.js';
 import type { Migration } from '../core/migration-stack.js';
 import { describeMigration } from '../core/program.js';
@@ -95,19 +96,29 @@ export function sendProgram(
 /**
  * The program, stopped here at a migration point, cannot be handed on: rather than lose it, write it (whole, with
  * `output`: what it printed that no node delivered yet) to a file that `kafu serve --resume` continues from once
- * the nodes are back (saved-program.ts). Returns the error to end the run with, naming the file. Should the file
- * not be written either (a full disk), the output is printed here rather than lost, and the error says so.
+ * the nodes are back (saved-program.ts). Returns the error to end the run with, naming the file. A folder that
+ * cannot take the file (a full disk) is followed by the system's temporary folder; should no file be written, the
+ * output is printed here rather than lost, and the error says so.
  */
 export async function saveProgram(ctx: NodeContext, cause: string, output: OutputChunk[]): Promise<Error> {
-  const file = savedProgramFile(ctx.saveDir, ctx.config.name);
-  try {
-    const { bytes } = await ctx.worker.encodeFull(output);
-    writeFileSync(file, bytes);
-  } catch (e) {
-    rmSync(file, { force: true }); // a part of it (the disk filled up) would only be refused later
+  const { bytes } = await ctx.worker.encodeFull(output);
+  const problems: string[] = [];
+  let file: string | undefined;
+  for (const dir of new Set([ctx.saveDir, tmpdir()])) {
+    const f = savedProgramFile(dir, ctx.config.name);
+    try {
+      writeFileSync(f, bytes);
+      file = f;
+      break;
+    } catch (e) {
+      rmSync(f, { force: true }); // a part of it would only be refused later
+      problems.push(`${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      if (dir === ctx.saveDir) ctx.log.warn(`cannot save the program in ${dir} (${problems[0]}); trying ${tmpdir()}`);
+    }
+  }
+  if (file === undefined) {
     for (const c of output) ctx.local.write(c.fd === 2 ? 2 : 1, c.data);
-    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    return new UserError(`${cause}; the program could not be saved either (${file}: ${why}): it is lost`);
+    return new UserError(`${cause}; the program could not be saved either (${problems.join('; ')}): it is lost`);
   }
   return new UserError(
     `${cause}. The program is saved in ${file}; start the nodes again and continue it with ` +
