@@ -24,6 +24,7 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
   state.where = 'departing';
   log.info(describeMigration(m));
   const t0 = performance.now();
+  const printedBefore = ctx.local.printed?.() ?? 0;
   // Output the program printed here travels ahead of it: the destination delivers it before resuming.
   const pendingOutput = await ctx.output.takePending();
   let encoded = initial;
@@ -49,6 +50,8 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
   if (state.where === 'departing') {
     // (Unless the program already came back while the reply travelled: then it runs here again.)
     state.where = 'idle';
+    // The worker keeps the program as it left (until it runs here again): the checkpoint of this hop.
+    if (ctx.config.cluster.checkpoint === 'hops') state.checkpoint = { to: m.to, atMs: suspendedAtMs, printed: printedBefore };
   }
   const { stats } = encoded;
   log.debug(`hand-off to ${m.to}: encode ${stats.encodeMs.toFixed(1)} ms, transfer and resume ${(performance.now() - t0).toFixed(1)} ms`);
@@ -100,8 +103,8 @@ export function sendProgram(
  * cannot take the file (a full disk) is followed by the system's temporary folder; should no file be written, the
  * output is printed here rather than lost, and the error says so.
  */
-export async function saveProgram(ctx: NodeContext, cause: string, output: OutputChunk[]): Promise<Error> {
-  const { bytes } = await ctx.worker.encodeFull(output);
+export async function saveProgram(ctx: NodeContext, cause: string, output: OutputChunk[], skip = 0): Promise<Error> {
+  const { bytes } = await ctx.worker.encodeFull({ chunks: output, skip });
   const problems: string[] = [];
   let file: string | undefined;
   for (const dir of new Set([ctx.saveDir, tmpdir()])) {
@@ -194,6 +197,7 @@ export async function receiveProgram(
     state.started = true;
     state.holder = nodeId;
     state.lastSnapshotId = start.snapshotId;
+    state.checkpoint = undefined; // the worker dropped it: the program runs here
     for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);
   });
   ctx.worker.resume(bytes, start.suspendedAtMs, checksum ? 'checked' : 'check');

@@ -35,6 +35,14 @@ export interface NodeState {
    * program, which can only be saved stopped: at its next migration point it is saved to a file instead of moving.
    */
   saveAtNextStop: boolean;
+  /**
+   * cluster.checkpoint: hops — the program as this node last handed it on (its worker keeps that snapshot until the
+   * program runs here again): for node `to`, at wall-clock `atMs`, when the first node had printed `printed` bytes of
+   * its output (counted on the first node only).
+   */
+  checkpoint?: { to: string; atMs: number; printed: number };
+  /** A recovery from the checkpoint is under way. */
+  recovering: boolean;
 }
 
 export interface NodeContext {
@@ -70,4 +78,6 @@ export interface NodeContext {
   fail(why: string, code?: number): Promise<void>;
   /** End this node only, with a message (the others are not told: e.g. one of them holds the program). */
   stop(why: string, code?: number): void;
+  /** First node: node `id`, which holds the program, is gone (a checkpoint may continue the run). */
+  holderLost(id: string): Promise<void>;
 }

@@ -19,6 +19,8 @@ export interface OutputSink {
   takePending(): Promise<OutputChunk[]>;
   /** The first node could not be reached (forwarded output only): what is not delivered is kept, never dropped. */
   lost?(): boolean;
+  /** Bytes of the program's output printed here (countedOutput only). */
+  printed?(): number;
 }
 
 /** Writes to this process's stdout/stderr. */
@@ -30,6 +32,29 @@ export function localOutput(): OutputSink {
         [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),
       ).then(() => undefined),
     takePending: async () => [],
+  };
+}
+
+/**
+ * The first node's terminal, counting what it printed of the program's output (stdout and stderr together), and able
+ * to leave out the next `n` bytes: what a program continued from a checkpoint prints again of what was printed
+ * before (serve.ts). Exact when the program prints the same bytes again, as a deterministic one does.
+ */
+export function countedOutput(sink: OutputSink): OutputSink & { printed(): number; skipNext(n: number): void } {
+  let printed = 0;
+  let skip = 0;
+  return {
+    ...sink,
+    write(fd, data) {
+      const drop = Math.min(skip, data.byteLength);
+      skip -= drop;
+      printed += data.byteLength - drop;
+      if (drop < data.byteLength) sink.write(fd, drop === 0 ? data : data.subarray(drop));
+    },
+    printed: () => printed,
+    skipNext(n) {
+      skip = n;
+    },
   };
 }
 

@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ChecksumMode } from '../core/snapshot.js';
 import type { StorageIds } from '../node/node-system.js';
+import type { SavedOutput } from './saved-program.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
 export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' }>;
@@ -36,7 +37,7 @@ export class ProgramWorker {
   }
 
   /** Encode the suspended program again, whole; with `output`, undelivered, inside (for a saved file). */
-  encodeFull(output?: { fd: number; data: Uint8Array }[]): Promise<Encoded> {
+  encodeFull(output?: SavedOutput): Promise<Encoded> {
     return new Promise((resolve) => {
       this.encoded = resolve;
       this.send({ type: 'encode', output });

@@ -4,7 +4,8 @@
 //
 // The file is a whole transfer (transfer.ts) like any hand-off. The undelivered output is one more snapshot
 // resource, `kafu.output`: a list of { fd, blob } whose bytes are blobs of the snapshot (the library OS ignores
-// resources it does not know, so a resumed program is unaffected).
+// resources it does not know, so a resumed program is unaffected). A checkpoint saved by the first node also says how
+// many bytes of what the program prints next were printed already (`kafu.output-skip`): those are not printed again.
 import { realpathSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { z } from 'zod';
@@ -12,27 +13,35 @@ import type { Snapshot } from '../core/snapshot.js';
 import type { OutputChunk } from './protocol.js';
 
 const OUTPUT_RESOURCE = 'kafu.output';
+const SKIP_RESOURCE = 'kafu.output-skip';
+
+/** What a saved program has to say about its output: chunks no node delivered, bytes printed already. */
+export interface SavedOutput {
+  chunks: OutputChunk[];
+  skip: number;
+}
 /** Chunks of undelivered output a file may name: a node batches at most 1 MiB a request, chunks are writes. */
 const MAX_CHUNKS = 1 << 20;
 
 const outputSchema = z.array(z.strictObject({ fd: z.union([z.literal(1), z.literal(2)]), blob: z.number().int().min(0) })).max(MAX_CHUNKS);
 
-/** `snapshot` with `output` added as its undelivered output (a copy; the snapshot itself is not changed). */
-export function withUndeliveredOutput(snapshot: Snapshot, output: OutputChunk[]): Snapshot {
-  if (output.length === 0) return snapshot;
+/** `snapshot` with `output` added (a copy; the snapshot itself is not changed). */
+export function withSavedOutput(snapshot: Snapshot, output: SavedOutput): Snapshot {
   const first = snapshot.blobs.length;
-  return {
-    ...snapshot,
-    header: {
-      ...snapshot.header,
-      resources: { ...snapshot.header.resources, [OUTPUT_RESOURCE]: output.map((c, i) => ({ fd: c.fd === 2 ? 2 : 1, blob: first + i })) },
-    },
-    blobs: [...snapshot.blobs, ...output.map((c) => c.data)],
-  };
+  const resources: Record<string, unknown> = { ...snapshot.header.resources };
+  if (output.chunks.length > 0) resources[OUTPUT_RESOURCE] = output.chunks.map((c, i) => ({ fd: c.fd === 2 ? 2 : 1, blob: first + i }));
+  if (output.skip > 0) resources[SKIP_RESOURCE] = output.skip;
+  return { ...snapshot, header: { ...snapshot.header, resources }, blobs: [...snapshot.blobs, ...output.chunks.map((c) => c.data)] };
 }
 
-/** The undelivered output a decoded saved program holds ([] for none); a message naming the field if it is malformed. */
-export function undeliveredOutput(snapshot: Snapshot): OutputChunk[] {
+/** What a decoded saved program says about its output; a message naming the field if it is malformed. */
+export function savedOutput(snapshot: Snapshot): SavedOutput {
+  const skip = snapshot.header.resources[SKIP_RESOURCE] ?? 0;
+  if (!Number.isSafeInteger(skip) || (skip as number) < 0) throw new Error(`resources.${SKIP_RESOURCE}: not a byte count`);
+  return { chunks: undeliveredOutput(snapshot), skip: skip as number };
+}
+
+function undeliveredOutput(snapshot: Snapshot): OutputChunk[] {
   const raw = snapshot.header.resources[OUTPUT_RESOURCE];
   if (raw === undefined) return [];
   const parsed = outputSchema.safeParse(raw);

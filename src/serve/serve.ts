@@ -21,10 +21,10 @@ import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
 import { mountDirs, storageIdentity } from '../node/node-system.js';
 import { checkHandOff, depart, receiveProgram, saveProgram, sendProgram } from './handoff.js';
-import { saveFolder, undeliveredOutput } from './saved-program.js';
+import { saveFolder, savedOutput, type SavedOutput } from './saved-program.js';
 import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js';
 import type { NodeContext, NodeState } from './node-context.js';
-import { forwardedOutput, localOutput, outputReceiver } from './output.js';
+import { countedOutput, forwardedOutput, localOutput, outputReceiver } from './output.js';
 import { Peers } from './peers.js';
 import { STDIN_CHUNK, answerStdin, processStdinReader, stdinBuffer } from './stdin-bridge.js';
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
@@ -106,8 +106,10 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     lastSnapshotId: '',
     resuming: false,
     saveAtNextStop: false,
+    recovering: false,
   };
-  const local = localOutput();
+  // The first node's count of what it printed tells a checkpoint's recovery what not to print again.
+  const local = countedOutput(localOutput());
   const forwarding = config.app.output === 'first_node';
   // first_node: the program reads the first node's stdin wherever it runs.
   const stdinShared = forwarding ? stdinBuffer() : undefined;
@@ -182,6 +184,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       }),
     fail,
     stop,
+    holderLost,
   };
 
   async function onProgramEvent(e: WorkerEvent): Promise<void> {
@@ -204,6 +207,49 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       case 'refused': // a program saved in a file (--resume) that cannot be resumed here
         return fail(`the program cannot be resumed: ${e.message}`);
     }
+  }
+
+  /**
+   * First node: node `lost`, which holds the program, stopped answering (or came back without it). With a checkpoint
+   * (cluster.checkpoint: hops, this node handed the program on last), the run continues from it: handed again to that
+   * node once it answers (restarted), within --peer-timeout; what the program prints again of what was printed here
+   * is left out. Otherwise, or when it does not come back, the checkpoint is saved to a file. Without one, the run ends.
+   */
+  async function holderLost(lost: string): Promise<void> {
+    const cp = state.checkpoint;
+    const gone = `node ${lost}, where the program was running, stopped answering`;
+    if (state.recovering || state.ending) return;
+    if (!cp || cp.to !== lost) {
+      const why = config.cluster.checkpoint === 'hops' ? ' (no node kept a checkpoint of it)' : ' (cluster.checkpoint is off)';
+      return fail(`${gone}; the program is lost${why}`);
+    }
+    state.recovering = true;
+    const skip = Math.max(0, local.printed() - cp.printed);
+    log.warn(`${gone}; continuing from the checkpoint of ${new Date(cp.atMs).toISOString()} (the hop to ${lost}): its work since then is done again`);
+    try {
+      const encoded = await ctx.worker.encodeFull();
+      local.skipNext(skip);
+      state.holder = lost;
+      await sendProgram(ctx, lost, 'continuing from the checkpoint', Date.now(), encoded, []);
+      log.info(`Program continues on ${lost} from the checkpoint (${skip} bytes of its output printed already are not printed again)`);
+    } catch (e) {
+      local.skipNext(0);
+      const message = (e as Error).message;
+      if (/not idle \(the program is here\)/.test(message)) {
+        log.warn(`node ${lost} still runs the program: the checkpoint is not used`);
+        return;
+      }
+      const err = await saveProgram(ctx, `${message}; the program as of the checkpoint`, [], skip);
+      return fail(`${err.message} (if node ${lost} is in fact still running it, cut off from this node, do not resume this file)`);
+    } finally {
+      state.recovering = false;
+    }
+  }
+
+  /** A saved program's output: what no node delivered first, then what it prints again of what was printed is left out. */
+  function printSaved(output: SavedOutput): void {
+    for (const c of output.chunks) local.write(c.fd === 2 ? 2 : 1, c.data);
+    local.skipNext(output.skip);
   }
 
   /** The first node's stdin: this process's, or asked of the first node (a failure there ends the run). */
@@ -378,12 +424,13 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
           } else if (saved.node === nodeId) {
             log.info(`Program is resuming on ${nodeId} from ${o.resume}`);
             state.where = 'running';
-            for (const c of saved.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data); // printed before it goes on
+            printSaved(saved.output);
             ctx.worker.resume(saved.bytes, Date.now());
           } else {
             log.info(`Program is resuming on ${saved.node} from ${o.resume}`);
             state.holder = saved.node;
-            await sendProgram(ctx, saved.node, `resuming from ${o.resume}`, Date.now(), saved, saved.output);
+            printSaved(saved.output);
+            await sendProgram(ctx, saved.node, `resuming from ${o.resume}`, Date.now(), saved, []);
           }
         })
         .catch((e: Error) => fail(e.message));
@@ -407,7 +454,7 @@ function readSaved(
   file: string,
   moduleSha256: string,
   limits: FrameLimits,
-): { bytes: Uint8Array; node: string; snapshotId: string; output: OutputChunk[] } {
+): { bytes: Uint8Array; node: string; snapshotId: string; output: SavedOutput } {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
@@ -428,9 +475,10 @@ function readSaved(
       `--resume: ${file} holds a program of module ${header.moduleSha256.slice(0, 12)}…, the config's module is ${moduleSha256.slice(0, 12)}…`,
     );
   }
-  let output: OutputChunk[];
+  let output: SavedOutput;
   try {
-    output = undeliveredOutput(decoded.snapshot).map((c) => ({ fd: c.fd, data: c.data.slice() }));
+    const o = savedOutput(decoded.snapshot);
+    output = { chunks: o.chunks.map((c) => ({ fd: c.fd, data: c.data.slice() })), skip: o.skip };
   } catch (e) {
     throw new UserError(`--resume: ${file}: ${(e as Error).message}`);
   }
