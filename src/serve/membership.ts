@@ -93,7 +93,7 @@ export function watchCoordinator(ctx: NodeContext): () => void {
       return;
     }
     const lost = `lost the first node ${ctx.first.id}: no heartbeat for ${(silent / 1000).toFixed(1)} s (cluster.heartbeat.follower_on_coordinator_lost: shutdown_self)`;
-    if (state.where === 'idle' && !state.resuming) return ctx.stop(lost);
+    if (state.where === 'idle' && !state.resuming) return void ctx.coordinatorLost(lost);
     if (state.saveAtNextStop) return;
     state.saveAtNextStop = true;
     log.warn(`${lost}; the program runs here: it is saved at its next migration point, or finishes here`);

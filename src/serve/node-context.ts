@@ -80,4 +80,6 @@ export interface NodeContext {
   stop(why: string, code?: number): void;
   /** First node: node `id`, which holds the program, is gone (a checkpoint may continue the run). */
   holderLost(id: string): Promise<void>;
+  /** Follower without the program: the first node is gone; stop (saving a checkpoint of the program, if it holds one). */
+  coordinatorLost(why: string): Promise<void>;
 }

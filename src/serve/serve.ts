@@ -185,6 +185,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     fail,
     stop,
     holderLost,
+    coordinatorLost,
   };
 
   async function onProgramEvent(e: WorkerEvent): Promise<void> {
@@ -244,6 +245,20 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     } finally {
       state.recovering = false;
     }
+  }
+
+  /**
+   * The first node is gone and this node, without the program, stops. If the program was on the first node as far as
+   * this node knows and it kept the checkpoint of handing it there, the checkpoint is saved first (the first node's
+   * count of printed output died with it: what it printed since the checkpoint is printed again on resuming).
+   */
+  async function coordinatorLost(why: string): Promise<void> {
+    const cp = state.checkpoint;
+    if (!cp || cp.to !== first.id || state.holder !== first.id || state.ending) return stop(why);
+    state.ending = true; // nothing else starts meanwhile
+    const err = await saveProgram(ctx, `${why}; it held the program: this node kept it as of ${new Date(cp.atMs).toISOString()}`, []);
+    state.ending = false;
+    stop(err.message);
   }
 
   /** A saved program's output: what no node delivered first, then what it prints again of what was printed is left out. */

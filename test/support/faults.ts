@@ -2,6 +2,8 @@
 // loopback over mutual TLS, running test/programs/serve/relay.c (numbered lines on cloud and edge, a hop per round),
 // with one fault per run:
 //   kill      kill -9 of one node at a random moment;
+//   kill-checkpoint  the same with cluster.checkpoint: hops, and edge restarted 4 s after it was killed (as a
+//             supervisor would; a first node restarted would start a new run, so it is not);
 //   proxy     every connection between nodes goes through a TCP proxy that delays data and cuts connections in the
 //             middle of what they carry (hand-offs, output, heartbeats);
 //   disk-full edge is killed while the program is on cloud, whose folder for saved programs is a full file system.
@@ -18,7 +20,7 @@ import { KAFU_BIN } from './build.js';
 import { freePorts, spawnKafu, type NodeRun, type SpawnedKafu } from './cluster.js';
 import { Rng } from './fuzz.js';
 
-export const FAULT_KINDS = ['kill', 'proxy', 'disk-full'] as const;
+export const FAULT_KINDS = ['kill', 'kill-checkpoint', 'proxy', 'disk-full'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 const NODES = ['cloud', 'edge'];
 
@@ -114,7 +116,7 @@ export function canMountTmpfs(): boolean {
  * Node configs: node X's own entry has the port it listens on, the others the port X dials for them (a proxy's, or
  * the same). Each node's config is in its own folder (its folder for saved programs); certificates are shared.
  */
-async function writeConfigs(dir: string, modulePath: string, listen: number[], dial: number[]): Promise<Record<string, string>> {
+async function writeConfigs(dir: string, modulePath: string, listen: number[], dial: number[], checkpoint: boolean): Promise<Record<string, string>> {
   const certs = join(dir, 'certs');
   await writeClusterCerts('fault', NODES.map((id, i) => ({ id, address: '127.0.0.1', port: listen[i]! })), certs, { days: 30 });
   const out: Record<string, string> = {};
@@ -129,6 +131,7 @@ async function writeConfigs(dir: string, modulePath: string, listen: number[], d
       ...NODES.flatMap((id, i) => [`  ${id}:`, '    address: 127.0.0.1', `    port: ${i === me ? listen[i] : dial[i]}`]),
       'cluster:',
       '  heartbeat: { interval_ms: 200, follower_on_coordinator_lost: shutdown_self }',
+      `  checkpoint: ${checkpoint ? 'hops' : 'off'}`,
       '  tls:',
       `    ca: ${JSON.stringify(join(certs, 'ca.crt'))}`,
       `    cert: ${JSON.stringify(join(certs, '${node}.crt'))}`,
@@ -165,7 +168,8 @@ export async function runFault(kind: FaultKind, seed: number, o: FaultOptions, k
     const ports = await freePorts(4);
     const listen = ports.slice(0, 2);
     const dial = kind === 'proxy' ? ports.slice(2) : listen;
-    const configs = await writeConfigs(dir, modulePath, listen, dial);
+    const checkpoint = kind === 'kill-checkpoint';
+    const configs = await writeConfigs(dir, modulePath, listen, dial, checkpoint);
     const args = JSON.stringify([String(o.rounds), String(o.ms)]);
     for (const file of Object.values(configs)) {
       await writeFile(file, (await readFile(file, 'utf8')).replace('ARGS', args));
@@ -178,7 +182,7 @@ export async function runFault(kind: FaultKind, seed: number, o: FaultOptions, k
       }
     }
     const start = (id: string, resume?: string) => {
-      const flags = ['serve', '--node-id', id, '--peer-timeout', '5', ...(resume ? ['--resume', resume] : []), configs[id]!];
+      const flags = ['serve', '--node-id', id, '--peer-timeout', '8', ...(resume ? ['--resume', resume] : []), configs[id]!];
       const cwd = join(dir, id);
       if (kind === 'disk-full' && id === 'cloud' && !resume) return spawnOnFullDisk(flags, cwd);
       return spawnKafu(flags, cwd);
@@ -192,18 +196,25 @@ export async function runFault(kind: FaultKind, seed: number, o: FaultOptions, k
     const killer = setTimeout(() => procs.forEach((p) => p.proc.kill('SIGKILL')), 120_000);
     let fault = kind === 'proxy' ? 'proxy: delays up to 15 ms, connections cut mid-stream' : '';
     const duration = o.rounds * 2 * o.ms;
-    if (kind === 'kill' && killAt) {
+    const kill = kind === 'kill' || kind === 'kill-checkpoint';
+    if (kill && killAt) {
       await run.cloud!.printed(`${killAt.afterLine}\n`);
       await new Promise((r) => setTimeout(r, killAt.delayMs));
       run[killAt.victim]!.proc.kill('SIGKILL');
       fault = `kill -9 ${killAt.victim} ${killAt.delayMs} ms after "${killAt.afterLine}" was printed`;
-    } else if (kind === 'kill') {
+    } else if (kill) {
       const victim = NODES[rng.int(2)]!;
       await run.cloud!.printed('Program is starting');
       const at = rng.int(duration);
       await new Promise((r) => setTimeout(r, at));
       run[victim]!.proc.kill('SIGKILL');
       fault = `kill -9 ${victim} ${at} ms after the start`;
+    }
+    if (checkpoint && / edge /.test(fault)) {
+      await run.edge!.done;
+      await new Promise((r) => setTimeout(r, 4000));
+      procs.push((run.edge = start('edge')));
+      fault += ', restarted 4 s later';
     } else if (kind === 'disk-full') {
       await run.cloud!.printed('line 2 cloud');
       run.edge!.proc.kill('SIGKILL');
