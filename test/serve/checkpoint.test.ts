@@ -7,10 +7,18 @@ import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parseConfigText } from '../../src/node/config-file.js';
 import { buildWasm } from '../support/build.js';
 import { runCluster, type RunningCluster } from '../support/cluster.js';
 import { freshDir } from '../support/forced.js';
 import { runPlain } from '../support/run.js';
+
+test('cluster.checkpoint: off by default, hops to turn it on, anything else named with its line', () => {
+  const config = (cluster: string) => `name: x\napp:\n  path: ./m.wasm\nnodes:\n  cloud: { address: 127.0.0.1, port: 1 }\n${cluster}`;
+  assert.equal(parseConfigText(config(''), 'k.yaml').config.cluster.checkpoint, 'off');
+  assert.equal(parseConfigText(config('cluster:\n  checkpoint: hops\n'), 'k.yaml').config.cluster.checkpoint, 'hops');
+  assert.throws(() => parseConfigText(config('cluster:\n  checkpoint: always\n'), 'k.yaml'), /k\.yaml:7: cluster\.checkpoint: checkpoint must be off or hops/);
+});
 
 describe('kafu serve: checkpoints (cluster.checkpoint: hops)', () => {
   let relay = '';
