@@ -127,6 +127,9 @@ const clusterSchema = z.strictObject({
       max_state_mb: z.number().int().min(1).max(1 << 20).default(DEFAULT_MAX_STATE_BYTES >> 20),
     }))
     .prefault({}),
+  // kafu serve: `hops` — the node that hands the program on keeps it as it was at that hop (a checkpoint); when the
+  // node holding it dies, the run continues from there instead of ending (README "When a node dies").
+  checkpoint: z.enum(['off', 'hops'], { error: 'checkpoint must be off or hops' }).default('off'),
 });
 
 export const configSchema = z

@@ -6,6 +6,8 @@
 //   Output, Input     only to the first node (checked by the handlers: only it serves them)
 //   Shutdown          "the program finished" only from the node that holds the program as far as this node knows
 //                     (see shutdownAllowed); "the cluster failed" from any node
+//   Migrate           any node (the first node handing a checkpoint back too: cluster.checkpoint); taken only by an
+//                     idle node (handoff.ts checkHandOff), so no second copy of a running program can start
 import * as grpc from '@grpc/grpc-js';
 import type { NodeContext } from './node-context.js';
 import { RpcRefusal } from './protocol.js';

@@ -2,8 +2,8 @@
 // migration point) and the receiving side (`receiveProgram`: a Migrate call). The call completes only once the
 // program runs on the receiver, so the sender knows the hop is done.
 import * as grpc from '@grpc/grpc-js';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { UserError } from '../core/errors.js';
 import type { Migration } from '../core/migration-stack.js';
 import { describeMigration } from '../core/program.js';
@@ -11,6 +11,7 @@ import { ChecksumMismatchError, type FrameChecksum } from '../core/snapshot.js';
 import { maxTransferBytes, transferBaselineId } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
 import type { NodeContext } from './node-context.js';
+import { savedProgramFile } from './saved-program.js';
 import { BASELINE_MISSING, RpcRefusal, type MigrateReply, type MigrateStart, type OutputChunk } from './protocol.js';
 import type { Encoded } from './worker-messages.js';
 
@@ -23,6 +24,7 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
   state.where = 'departing';
   log.info(describeMigration(m));
   const t0 = performance.now();
+  const printedBefore = ctx.local.printed?.() ?? 0;
   // Output the program printed here travels ahead of it: the destination delivers it before resuming.
   const pendingOutput = await ctx.output.takePending();
   let encoded = initial;
@@ -42,12 +44,14 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
       reply = await sendProgram(ctx, m.to, describeMigration(m), suspendedAtMs, encoded, pendingOutput);
     }
   } catch (e) {
-    for (const c of pendingOutput) ctx.local.write(c.fd === 2 ? 2 : 1, c.data); // printed here rather than lost
-    throw await saveProgram(ctx, e as Error);
+    // The program and the output it printed here that no node delivered yet go into the file together.
+    throw await saveProgram(ctx, (e as Error).message, pendingOutput);
   }
   if (state.where === 'departing') {
     // (Unless the program already came back while the reply travelled: then it runs here again.)
     state.where = 'idle';
+    // The worker keeps the program as it left (until it runs here again): the checkpoint of this hop.
+    if (ctx.config.cluster.checkpoint === 'hops') state.checkpoint = { to: m.to, atMs: suspendedAtMs, printed: printedBefore };
   }
   const { stats } = encoded;
   log.debug(`hand-off to ${m.to}: encode ${stats.encodeMs.toFixed(1)} ms, transfer and resume ${(performance.now() - t0).toFixed(1)} ms`);
@@ -93,19 +97,34 @@ export function sendProgram(
 }
 
 /**
- * The program could not be handed on: rather than lose it, write it (whole) to a file that `kafu serve --resume`
- * continues from once the nodes are back. Returns the error to end the run with, naming the file.
+ * The program, stopped here at a migration point, cannot be handed on: rather than lose it, write it (whole, with
+ * `output`: what it printed that no node delivered yet) to a file that `kafu serve --resume` continues from once
+ * the nodes are back (saved-program.ts). Returns the error to end the run with, naming the file. A folder that
+ * cannot take the file (a full disk) is followed by the system's temporary folder; should no file be written, the
+ * output is printed here rather than lost, and the error says so.
  */
-async function saveProgram(ctx: NodeContext, cause: Error): Promise<Error> {
-  const file = join(ctx.saveDir, `${ctx.config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.kafusnap`);
-  try {
-    const { bytes } = await ctx.worker.encodeFull();
-    writeFileSync(file, bytes);
-  } catch (e) {
-    return new UserError(`${cause.message}; the program could not be saved either (${file}: ${(e as Error).message})`);
+export async function saveProgram(ctx: NodeContext, cause: string, output: OutputChunk[], skip = 0): Promise<Error> {
+  const { bytes } = await ctx.worker.encodeFull({ chunks: output, skip });
+  const problems: string[] = [];
+  let file: string | undefined;
+  for (const dir of new Set([ctx.saveDir, tmpdir()])) {
+    const f = savedProgramFile(dir, ctx.config.name);
+    try {
+      writeFileSync(f, bytes);
+      file = f;
+      break;
+    } catch (e) {
+      rmSync(f, { force: true }); // a part of it would only be refused later
+      problems.push(`${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      if (dir === ctx.saveDir) ctx.log.warn(`cannot save the program in ${dir} (${problems[0]}); trying ${tmpdir()}`);
+    }
+  }
+  if (file === undefined) {
+    for (const c of output) ctx.local.write(c.fd === 2 ? 2 : 1, c.data);
+    return new UserError(`${cause}; the program could not be saved either (${problems.join('; ')}): it is lost`);
   }
   return new UserError(
-    `${cause.message}. The program is saved in ${file}; start the nodes again and continue it with ` +
+    `${cause}. The program is saved in ${file}; start the nodes again and continue it with ` +
       `\`kafu serve --node-id ${ctx.first.id} --resume ${file} ${ctx.configFile}\``,
   );
 }
@@ -178,6 +197,7 @@ export async function receiveProgram(
     state.started = true;
     state.holder = nodeId;
     state.lastSnapshotId = start.snapshotId;
+    state.checkpoint = undefined; // the worker dropped it: the program runs here
     for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);
   });
   ctx.worker.resume(bytes, start.suspendedAtMs, checksum ? 'checked' : 'check');

@@ -1,6 +1,7 @@
 // Who is in the cluster and alive. The first node waits for every other node before starting the program (same
 // module, same config) and then sends heartbeats; a follower that stops hearing them shuts itself down (unless
-// configured to ignore that); the first node ends the run when the node holding the program stops answering.
+// configured to ignore that); when the node holding the program stops answering, the first node continues from a
+// checkpoint (cluster.checkpoint) or ends the run.
 import type { NodeConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { StorageIds } from '../node/node-system.js';
@@ -44,6 +45,7 @@ function checkPeer(ctx: NodeContext, n: NodeConfig, r: HelloReply): void {
 export function sendHeartbeats(ctx: NodeContext): () => void {
   const { peers, log, state } = ctx;
   const lostSince = new Map<string, number>();
+  const idleSince = new Map<string, number>();
   const beat = () =>
     peers.others().map(async (n) => {
       try {
@@ -53,6 +55,11 @@ export function sendHeartbeats(ctx: NodeContext): () => void {
         );
         if (lostSince.delete(n.id)) log.info(`node ${n.id} answers again`);
         if (r.running) state.holder = n.id;
+        // A holder restarted before it was missed answers, but without the program.
+        const without = state.started && state.where === 'idle' && state.holder === n.id && !r.running;
+        if (!without) idleSince.delete(n.id);
+        else if (!idleSince.has(n.id)) idleSince.set(n.id, Date.now());
+        else if (Date.now() - idleSince.get(n.id)! > lossAfterMs(ctx)) await ctx.holderLost(n.id);
       } catch (e) {
         const since = lostSince.get(n.id) ?? Date.now();
         if (!lostSince.has(n.id)) {
@@ -60,9 +67,7 @@ export function sendHeartbeats(ctx: NodeContext): () => void {
           log.warn(`node ${n.id} (${peers.where(n.id)}) does not answer heartbeats: ${describeRpcError(e)}`);
         }
         // Fatal only when it holds the program (then the program is lost); an idle node may come back.
-        if (Date.now() - since > lossAfterMs(ctx) && state.where === 'idle' && state.holder === n.id) {
-          await ctx.fail(`node ${n.id}, where the program was running, stopped answering; the program is lost`);
-        }
+        if (Date.now() - since > lossAfterMs(ctx) && state.where === 'idle' && state.holder === n.id) await ctx.holderLost(n.id);
       }
     });
   void beat();
@@ -70,19 +75,28 @@ export function sendHeartbeats(ctx: NodeContext): () => void {
   return () => clearInterval(timer);
 }
 
-/** Follower: shut down when the first node has been silent too long; returns a function that stops watching. */
+/**
+ * Follower: shut down when the first node has been silent too long; returns a function that stops watching. Only
+ * this node stops (telling the others would stop the one that holds the program), and a node that holds the program
+ * never drops it: it runs on and is saved to a file at its next migration point (or finishes here, and this node
+ * prints the output the first node could not).
+ */
 export function watchCoordinator(ctx: NodeContext): () => void {
-  const { state } = ctx;
+  const { state, log } = ctx;
   const policy = ctx.config.cluster.heartbeat.follower_on_coordinator_lost;
   const timer = setInterval(() => {
     if (state.lastHeartbeat === 0 || state.ending || policy === 'ignore') return;
     const silent = Date.now() - state.lastHeartbeat;
-    if (silent > lossAfterMs(ctx)) {
-      void ctx.fail(
-        `lost the first node ${ctx.first.id}: no heartbeat for ${(silent / 1000).toFixed(1)} s ` +
-          '(cluster.heartbeat.follower_on_coordinator_lost: shutdown_self)',
-      );
+    if (silent <= lossAfterMs(ctx)) {
+      if (state.saveAtNextStop) log.info(`the first node ${ctx.first.id} answers again; the program goes on as before`);
+      state.saveAtNextStop = false;
+      return;
     }
+    const lost = `lost the first node ${ctx.first.id}: no heartbeat for ${(silent / 1000).toFixed(1)} s (cluster.heartbeat.follower_on_coordinator_lost: shutdown_self)`;
+    if (state.where === 'idle' && !state.resuming) return void ctx.coordinatorLost(lost);
+    if (state.saveAtNextStop) return;
+    state.saveAtNextStop = true;
+    log.warn(`${lost}; the program runs here: it is saved at its next migration point, or finishes here`);
   }, ctx.config.cluster.heartbeat.interval_ms);
   return () => clearInterval(timer);
 }

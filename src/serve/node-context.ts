@@ -30,6 +30,19 @@ export interface NodeState {
   lastSnapshotId: string;
   /** A received snapshot is being resumed (not yet known to be good): another hand-off meanwhile is told to retry. */
   resuming: boolean;
+  /**
+   * The first node is lost and this node must shut down (follower_on_coordinator_lost: shutdown_self) but holds the
+   * program, which can only be saved stopped: at its next migration point it is saved to a file instead of moving.
+   */
+  saveAtNextStop: boolean;
+  /**
+   * cluster.checkpoint: hops — the program as this node last handed it on (its worker keeps that snapshot until the
+   * program runs here again): for node `to`, at wall-clock `atMs`, when the first node had printed `printed` bytes of
+   * its output (counted on the first node only).
+   */
+  checkpoint?: { to: string; atMs: number; printed: number };
+  /** A recovery from the checkpoint is under way. */
+  recovering: boolean;
 }
 
 export interface NodeContext {
@@ -63,4 +76,10 @@ export interface NodeContext {
   onNextProgramEvent(onResumed?: () => void): Promise<WorkerEvent>;
   /** End the run on every node with a message (exit code 1 unless given). */
   fail(why: string, code?: number): Promise<void>;
+  /** End this node only, with a message (the others are not told: e.g. one of them holds the program). */
+  stop(why: string, code?: number): void;
+  /** First node: node `id`, which holds the program, is gone (a checkpoint may continue the run). */
+  holderLost(id: string): Promise<void>;
+  /** Follower without the program: the first node is gone; stop (saving a checkpoint of the program, if it holds one). */
+  coordinatorLost(why: string): Promise<void>;
 }

@@ -18,6 +18,10 @@ export interface OutputSink {
    * the program: the next node delivers it before anything the program prints there.
    */
   takePending(): Promise<OutputChunk[]>;
+  /** The first node could not be reached (forwarded output only): what is not delivered is kept, never dropped. */
+  lost?(): boolean;
+  /** Bytes of the program's output printed here (countedOutput only). */
+  printed?(): number;
 }
 
 /** Writes to this process's stdout/stderr. */
@@ -32,35 +36,64 @@ export function localOutput(): OutputSink {
   };
 }
 
-/** Sends to the first node, in order, one request at a time; a failure to deliver is fatal (`onLost`). */
+/**
+ * The first node's terminal, counting what it printed of the program's output (stdout and stderr together), and able
+ * to leave out the next `n` bytes: what a program continued from a checkpoint prints again of what was printed
+ * before (serve.ts). Exact when the program prints the same bytes again, as a deterministic one does.
+ */
+export function countedOutput(sink: OutputSink): OutputSink & { printed(): number; skipNext(n: number): void } {
+  let printed = 0;
+  let skip = 0;
+  return {
+    ...sink,
+    write(fd, data) {
+      const drop = Math.min(skip, data.byteLength);
+      skip -= drop;
+      printed += data.byteLength - drop;
+      if (drop < data.byteLength) sink.write(fd, drop === 0 ? data : data.subarray(drop));
+    },
+    printed: () => printed,
+    skipNext(n) {
+      skip = n;
+    },
+  };
+}
+
+/**
+ * Sends to the first node, in order, one request at a time. When the first node cannot be reached (`onLost`), the
+ * output not delivered stays queued, never dropped: it travels with the program (takePending) into the next node or
+ * a saved file, or is printed by this node if the program ends here. From then on nothing more is sent.
+ */
 export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs: number; onLost: (e: Error) => void }): OutputSink {
   const queue: OutputChunk[] = [];
   const stream = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
   let seq = 0;
   let sending: Promise<void> | undefined;
   let holding = false;
+  let lost = false;
   const pump = async () => {
-    while (queue.length > 0 && !holding) {
+    while (queue.length > 0 && !holding && !lost) {
       let n = 1;
       for (let bytes = queue[0]!.data.byteLength; n < queue.length && bytes + queue[n]!.data.byteLength <= MAX_BATCH_BYTES; n++) {
         bytes += queue[n]!.data.byteLength;
       }
-      const batch = queue.splice(0, n);
+      const batch = queue.slice(0, n);
       const req = { from: peers.self, stream, seq: ++seq, chunks: batch };
       await peers.retry(firstNode, 'forwarding program output', { timeoutMs: o.timeoutMs, attemptMs: 10_000 }, (c, deadlineMs) =>
         c.output(req, { deadlineMs }),
       );
+      queue.splice(0, n); // delivered (only now: a batch that never arrives stays)
     }
   };
   const kick = () => {
     sending ??= pump()
       .catch((e: Error) => {
-        queue.length = 0;
+        lost = true;
         o.onLost(e);
       })
       .finally(() => {
         sending = undefined;
-        if (queue.length > 0 && !holding) void kick();
+        if (queue.length > 0 && !holding && !lost) void kick();
       });
     return sending;
   };
@@ -70,7 +103,7 @@ export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs:
       void kick();
     },
     async drain() {
-      while (sending || queue.length > 0) await kick();
+      while (!lost && (sending || queue.length > 0)) await kick();
     },
     async takePending() {
       holding = true;
@@ -81,6 +114,7 @@ export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs:
         holding = false;
       }
     },
+    lost: () => lost,
   };
 }
 

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { ChecksumMode } from '../core/snapshot.js';
 import { engineStackMb } from '../node/engine-stack.js';
 import type { StorageIds } from '../node/node-system.js';
+import type { SavedOutput } from './saved-program.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
 export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' }>;
@@ -40,11 +41,11 @@ export class ProgramWorker {
     this.send({ type: 'resume', bytes, suspendedAtMs, checksum }, [bytes.buffer as ArrayBuffer]);
   }
 
-  /** Encode the suspended program again, whole. */
-  encodeFull(): Promise<Encoded> {
+  /** Encode the suspended program again, whole; with `output`, undelivered, inside (for a saved file). */
+  encodeFull(output?: SavedOutput): Promise<Encoded> {
     return new Promise((resolve) => {
       this.encoded = resolve;
-      this.send({ type: 'encode' });
+      this.send({ type: 'encode', output });
     });
   }
 

@@ -8,7 +8,6 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { dirname, resolve } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { sha256Hex } from '../core/guest.js';
 import type { Logger } from '../core/log.js';
@@ -22,10 +21,11 @@ import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
 import { mountDirs, storageIdentity } from '../node/node-system.js';
 import { writeLogLine } from '../node/stderr-line.js';
-import { checkHandOff, depart, receiveProgram, sendProgram } from './handoff.js';
+import { checkHandOff, depart, receiveProgram, saveProgram, sendProgram } from './handoff.js';
+import { saveFolder, savedOutput, type SavedOutput } from './saved-program.js';
 import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js';
 import type { NodeContext, NodeState } from './node-context.js';
-import { forwardedOutput, localOutput, outputReceiver } from './output.js';
+import { countedOutput, forwardedOutput, localOutput, outputReceiver } from './output.js';
 import { Peers } from './peers.js';
 import { STDIN_CHUNK, answerStdin, processStdinReader, stdinBuffer } from './stdin-bridge.js';
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
@@ -38,6 +38,7 @@ import {
   widenReceiveWindows,
   type KafuNodeHandlers,
   type MigrateStart,
+  type OutputChunk,
   type ShutdownRequest,
 } from './protocol.js';
 
@@ -96,8 +97,20 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
-  const state: NodeState = { where: 'idle', started: false, heldBaseline: undefined, holder: first.id, lastHeartbeat: 0, ending: false, lastSnapshotId: '', resuming: false };
-  const local = localOutput();
+  const state: NodeState = {
+    where: 'idle',
+    started: false,
+    heldBaseline: undefined,
+    holder: first.id,
+    lastHeartbeat: 0,
+    ending: false,
+    lastSnapshotId: '',
+    resuming: false,
+    saveAtNextStop: false,
+    recovering: false,
+  };
+  // The first node's count of what it printed tells a checkpoint's recovery what not to print again.
+  const local = countedOutput(localOutput());
   const forwarding = config.app.output === 'first_node';
   // first_node: the program reads the first node's stdin wherever it runs.
   const stdinShared = forwarding ? stdinBuffer() : undefined;
@@ -107,7 +120,8 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   const ctx: NodeContext = {
     nodeId,
     configFile,
-    saveDir: dirname(resolve(configFile)),
+    // Never inside a folder the program sees (preopened_dir: . is the config's folder).
+    saveDir: saveFolder(configFile, mountDirs(mounts, nodeId)),
     config,
     first,
     coordinator,
@@ -123,7 +137,8 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       forwarding && !coordinator
         ? forwardedOutput(peers, first.id, {
             timeoutMs: o.peerTimeoutMs,
-            onLost: (e) => void fail(`program output cannot reach the first node: ${e.message}`),
+            // Kept, not dropped: it travels with the program, into a saved file, or is printed here at the end.
+            onLost: (e) => log.warn(`program output cannot reach the first node: ${e.message}; this node keeps it`),
           })
         : local,
     worker: new ProgramWorker(
@@ -169,6 +184,9 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         };
       }),
     fail,
+    stop,
+    holderLost,
+    coordinatorLost,
   };
 
   async function onProgramEvent(e: WorkerEvent): Promise<void> {
@@ -178,6 +196,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         log.debug(`program resumed on ${nodeId}, downtime ${e.downtimeMs.toFixed(1)} ms`);
         return;
       case 'suspended':
+        if (state.saveAtNextStop) return saveAndStop();
         return depart(ctx, e.migration, e.suspendedAtMs, e.encoded).catch((err: Error) => fail(err.message));
       case 'exited':
         return programEnded(e.code, `Program finished on ${nodeId} (exit code ${e.code})`);
@@ -190,6 +209,63 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       case 'refused': // a program saved in a file (--resume) that cannot be resumed here
         return fail(`the program cannot be resumed: ${e.message}`);
     }
+  }
+
+  /**
+   * First node: node `lost`, which holds the program, stopped answering (or came back without it). With a checkpoint
+   * (cluster.checkpoint: hops, this node handed the program on last), the run continues from it: handed again to that
+   * node once it answers (restarted), within --peer-timeout; what the program prints again of what was printed here
+   * is left out. Otherwise, or when it does not come back, the checkpoint is saved to a file. Without one, the run ends.
+   */
+  async function holderLost(lost: string): Promise<void> {
+    const cp = state.checkpoint;
+    const gone = `node ${lost}, where the program was running, stopped answering`;
+    if (state.recovering || state.ending) return;
+    if (!cp || cp.to !== lost) {
+      const why = config.cluster.checkpoint === 'hops' ? ' (no node kept a checkpoint of it)' : ' (cluster.checkpoint is off)';
+      return fail(`${gone}; the program is lost${why}`);
+    }
+    state.recovering = true;
+    const skip = Math.max(0, local.printed() - cp.printed);
+    log.warn(`${gone}; continuing from the checkpoint of ${new Date(cp.atMs).toISOString()} (the hop to ${lost}): its work since then is done again`);
+    try {
+      const encoded = await ctx.worker.encodeFull();
+      local.skipNext(skip);
+      state.holder = lost;
+      await sendProgram(ctx, lost, 'continuing from the checkpoint', Date.now(), encoded, []);
+      log.info(`Program continues on ${lost} from the checkpoint (${skip} bytes of its output printed already are not printed again)`);
+    } catch (e) {
+      local.skipNext(0);
+      const message = (e as Error).message;
+      if (/not idle \(the program is here\)/.test(message)) {
+        log.warn(`node ${lost} still runs the program: the checkpoint is not used`);
+        return;
+      }
+      const err = await saveProgram(ctx, `${message}; the program as of the checkpoint`, [], skip);
+      return fail(`${err.message} (if node ${lost} is in fact still running it, cut off from this node, do not resume this file)`);
+    } finally {
+      state.recovering = false;
+    }
+  }
+
+  /**
+   * The first node is gone and this node, without the program, stops. If the program was on the first node as far as
+   * this node knows and it kept the checkpoint of handing it there, the checkpoint is saved first (the first node's
+   * count of printed output died with it: what it printed since the checkpoint is printed again on resuming).
+   */
+  async function coordinatorLost(why: string): Promise<void> {
+    const cp = state.checkpoint;
+    if (!cp || cp.to !== first.id || state.holder !== first.id || state.ending) return stop(why);
+    state.ending = true; // nothing else starts meanwhile
+    const err = await saveProgram(ctx, `${why}; it held the program: this node kept it as of ${new Date(cp.atMs).toISOString()}`, []);
+    state.ending = false;
+    stop(err.message);
+  }
+
+  /** A saved program's output: what no node delivered first, then what it prints again of what was printed is left out. */
+  function printSaved(output: SavedOutput): void {
+    for (const c of output.chunks) local.write(c.fd === 2 ? 2 : 1, c.data);
+    local.skipNext(output.skip);
   }
 
   /** The first node's stdin: this process's, or asked of the first node (a failure there ends the run). */
@@ -206,11 +282,26 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     }
   }
 
+  /** The first node is lost and this node must stop: the program, stopped at a migration point, goes to a file. */
+  async function saveAndStop(): Promise<void> {
+    state.where = 'departing';
+    const err = await saveProgram(ctx, `lost the first node ${first.id}`, await ctx.output.takePending());
+    state.where = 'idle';
+    stop(err.message);
+  }
+
   async function programEnded(code: number, message: string): Promise<void> {
     if (state.ending) return;
     state.ending = true;
     state.where = 'idle';
     await ctx.output.drain().catch(() => undefined);
+    if (ctx.output.lost?.()) {
+      // The program finished here without the first node: what it could not deliver is printed here, not dropped.
+      const rest = await ctx.output.takePending();
+      if (rest.length > 0) log.warn(`the first node cannot be reached: the program's last ${rest.reduce((n, c) => n + c.data.byteLength, 0)} bytes of output are printed here`);
+      for (const c of rest) local.write(c.fd === 2 ? 2 : 1, c.data);
+      await local.drain();
+    }
     log.info(message);
     await tellEveryone({ from: nodeId, reason: message, exitCode: code, programFinished: true });
     finish(code);
@@ -221,6 +312,13 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     state.ending = true;
     log.error(why);
     await tellEveryone({ from: nodeId, reason: `${nodeId}: ${why}`, exitCode: code, programFinished: false });
+    finish(code);
+  }
+
+  function stop(why: string, code = CLUSTER_FAILURE_EXIT_CODE): void {
+    if (state.ending) return;
+    state.ending = true;
+    log.error(why);
     finish(code);
   }
 
@@ -342,10 +440,12 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
           } else if (saved.node === nodeId) {
             log.info(`Program is resuming on ${nodeId} from ${o.resume}`);
             state.where = 'running';
+            printSaved(saved.output);
             ctx.worker.resume(saved.bytes, Date.now());
           } else {
             log.info(`Program is resuming on ${saved.node} from ${o.resume}`);
             state.holder = saved.node;
+            printSaved(saved.output);
             await sendProgram(ctx, saved.node, `resuming from ${o.resume}`, Date.now(), saved, []);
           }
         })
@@ -366,7 +466,11 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
 }
 
 /** A program saved by a failed hand-off: checked whole (checksum, format, limits, module) before anything starts. */
-function readSaved(file: string, moduleSha256: string, limits: FrameLimits): { bytes: Uint8Array; node: string; snapshotId: string } {
+function readSaved(
+  file: string,
+  moduleSha256: string,
+  limits: FrameLimits,
+): { bytes: Uint8Array; node: string; snapshotId: string; output: SavedOutput } {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
@@ -387,7 +491,14 @@ function readSaved(file: string, moduleSha256: string, limits: FrameLimits): { b
       `--resume: ${file} holds a program of module ${header.moduleSha256.slice(0, 12)}…, the config's module is ${moduleSha256.slice(0, 12)}…`,
     );
   }
-  return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: decoded.baseline.id };
+  let output: SavedOutput;
+  try {
+    const o = savedOutput(decoded.snapshot);
+    output = { chunks: o.chunks.map((c) => ({ fd: c.fd, data: c.data.slice() })), skip: o.skip };
+  } catch (e) {
+    throw new UserError(`--resume: ${file}: ${(e as Error).message}`);
+  }
+  return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: decoded.baseline.id, output };
 }
 
 /** grpc-js's bind error ("No address added out of total 1 resolved errors: [listen EADDRINUSE …]") as the cause and fix. */

@@ -5,6 +5,7 @@ import type { Migration } from '../core/migration-stack.js';
 import type { ChecksumMode, FrameLimits } from '../core/snapshot.js';
 import type { Compression, TransferStats } from '../core/transfer.js';
 import type { StorageIds } from '../node/node-system.js';
+import type { SavedOutput } from './saved-program.js';
 
 export interface WorkerSetup {
   node: string;
@@ -33,8 +34,11 @@ export type ToWorker =
    * 'checked' when the main thread checked it as the bytes arrived.
    */
   | { type: 'resume'; bytes: Uint8Array; suspendedAtMs: number; checksum: ChecksumMode }
-  /** Encode the suspended program again, whole: its destination lacks the baseline the first encoding used. */
-  | { type: 'encode' };
+  /**
+   * Encode the suspended program again, whole: its destination lacks the baseline the first encoding used, or it is
+   * saved to a file, with `output` (undelivered) inside (saved-program.ts).
+   */
+  | { type: 'encode'; output?: SavedOutput };
 
 /** A suspended program encoded for the wire. */
 export interface Encoded {

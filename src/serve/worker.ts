@@ -13,6 +13,7 @@ import { concat } from '../core/wasm-sections.js';
 import { NodeNn } from '../node/node-nn.js';
 import { nodeProgramHost, type StorageIds } from '../node/node-system.js';
 import { readProcessStdin } from '../node/stdin.js';
+import { withSavedOutput } from './saved-program.js';
 import { workerStdin } from './stdin-bridge.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
@@ -57,8 +58,8 @@ port.on('message', (m: ToWorker) => {
 async function handle(m: ToWorker): Promise<void> {
   const guest = await guestReady;
   if (m.type === 'encode') {
-    // The destination lacks our baseline after all: send everything.
-    const encoded = encode(pending!, undefined, pending!.header.node);
+    // The destination lacks our baseline after all, or the program is saved to a file: everything.
+    const encoded = encode(m.output ? withSavedOutput(pending!, m.output) : pending!, undefined, pending!.header.node);
     post({ type: 'encoded', encoded }, [encoded.bytes.buffer as ArrayBuffer]);
     return;
   }

@@ -181,17 +181,34 @@ describe('FollowMount', () => {
     },
   );
 
-  test(
-    'on the first visit, files the destination folder held before are removed (the program sees one tree)',
-    () => {
-      const cloud = new MemoryFsBackend();
-      const edge = new MemoryFsBackend();
-      seed(cloud);
-      edge.writeFile('stale.txt', 'left over on edge');
-      const onEdge = hop(new FollowMount(cloud, 'cloud'), 'edge', edge).arrived;
-      assert.deepEqual(tree(edge), tree(cloud));
-      hop(onEdge, 'cloud', cloud);
-      assert.equal(tree(cloud)['stale.txt'], undefined);
-    },
-  );
+  test('arrival removes only what the program removed: entries it never saw there stay (an operator\'s file, a log)', () => {
+    const cloud = new MemoryFsBackend();
+    const edge = new MemoryFsBackend();
+    seed(cloud);
+    edge.writeFile('operator.txt', 'on edge before the first visit');
+    const onEdge = hop(new FollowMount(cloud, 'cloud'), 'edge', edge).arrived;
+    assert.equal(tree(edge)['operator.txt'], 'on edge before the first visit');
+    // While the program is on edge, another process writes into cloud's copy; the program deletes a.txt on edge.
+    cloud.writeFile('app.log', 'written by another process');
+    cloud.writeFile('saved.kafusnap', 'a saved program');
+    edge.unlink('a.txt');
+    const back = hop(onEdge, 'cloud', cloud);
+    assert.deepEqual(back.transfer.deletes, ['a.txt']);
+    assert.equal(tree(cloud)['app.log'], 'written by another process');
+    assert.equal(tree(cloud)['saved.kafusnap'], 'a saved program');
+    assert.equal(tree(cloud)['a.txt'], undefined, 'what the program removed is removed');
+    // Edge's own file is part of the program's view now: it travelled to cloud.
+    assert.equal(tree(cloud)['operator.txt'], 'on edge before the first visit');
+  });
+
+  test('one folder for both nodes: a file another process writes between departure and arrival stays', () => {
+    const shared = new MemoryFsBackend();
+    seed(shared);
+    const fm = new FollowMount(shared, 'cloud');
+    const blobs: Uint8Array[] = [];
+    const t = fm.depart('edge', blobs, true);
+    shared.writeFile('app.log', 'another process');
+    new FollowMount(shared, 'edge', { transfer: JSON.parse(JSON.stringify(t)) as FollowMountTransfer, blobs });
+    assert.equal(tree(shared)['app.log'], 'another process');
+  });
 });

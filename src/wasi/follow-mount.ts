@@ -1,7 +1,9 @@
 // A mount whose files follow the program. Each node keeps its own copy of the folder; when the program leaves a
 // node, the entries it changed there travel in the snapshot (contents as blobs) and are applied to the
-// destination's copy before the program's descriptors are reopened, so the destination's folder then mirrors
-// the program's view exactly (entries the program never had there are removed).
+// destination's copy before the program's descriptors are reopened, so the destination's folder then holds
+// everything the program has. Arrival removes only what the program removed: entries the destination held when the
+// program last left it and that are gone from the program's view. An entry the program never saw there (an
+// operator's file, another process's log, a saved .kafusnap) is left alone and becomes part of the program's view.
 //
 // Versions, not hashes, say what a node already has: an entry gets a new version when the program changed it
 // (every write goes through `backend`, which records the paths it touches) or when its stat changed otherwise;
@@ -313,10 +315,6 @@ export class FollowMount {
       }
       if (u.kind !== 'directory' && u.mtimNs !== undefined) setTimes(fs, u);
     }
-    // The folder mirrors the program's view: drop what the program does not have (e.g. left over on a first visit).
-    // scan() lists real entries and never follows a symlink.
-    const stale = [...scan(fs).keys()].filter((p) => !Object.hasOwn(t.state.manifest, p));
-    for (const path of stale.sort((a, b) => depth(b) - depth(a))) removeTree(fs, path);
     const dirs = t.upserts.filter((u) => u.kind === 'directory' && u.mtimNs !== undefined);
     for (const u of dirs.sort((a, b) => depth(b.path) - depth(a.path))) {
       if (entry(u.path).stat?.kind === 'directory') setTimes(fs, u);

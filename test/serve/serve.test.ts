@@ -240,19 +240,7 @@ describe('kafu serve: mistakes and failures end every node with a clear message,
     assert.match(run.nodes.cloud!.stderr, /node edge, where the program was running, stopped answering; the program is lost/);
   });
 
-  test('the first node dies: a follower shuts itself down (follower_on_coordinator_lost: shutdown_self)', async () => {
-    const run = await signalWhileOnEdge('cloud', 'SIGKILL');
-    assert.equal(run.nodes.edge!.exitCode, 1, run.nodes.edge!.stderr);
-    assert.match(run.nodes.edge!.stderr, /lost the first node cloud: no heartbeat for \d+\.\d s/);
-  });
-
-  test('follower_on_coordinator_lost: ignore — the follower runs on, and fails only when it must hand the program back', async () => {
-    const run = await signalWhileOnEdge('cloud', 'SIGKILL', false, 6, ['  heartbeat: { interval_ms: 200, follower_on_coordinator_lost: ignore }']);
-    const { edge } = run.nodes;
-    assert.equal(edge!.exitCode, 1, edge!.stderr);
-    assert.doesNotMatch(edge!.stderr, /lost the first node/);
-    assert.match(edge!.stderr, /migrating the program to cloud: node cloud \(127\.0\.0\.1:\d+\) is not reachable .*; gave up after 2 s/);
-  });
+  // The first node dying: test/serve/first-node-lost.test.ts.
 
   test('an idle node that restarts is used again: it lost the memory baseline, so it gets a whole snapshot', async () => {
     const comeback = await build('test/programs/serve/comeback.c');

@@ -104,6 +104,8 @@ export interface SpawnedKafu {
   proc: ChildProcess;
   done: Promise<NodeRun>;
   printed(text: string): Promise<void>;
+  /** What the process wrote to stdout so far. */
+  stdoutSoFar(): string;
 }
 
 /** How `kafu` is started: this checkout's bin/kafu.js, unless another install's command and environment are given. */
@@ -141,7 +143,7 @@ export function spawnKafu(args: string[], cwd: string, stdin?: string, launch?: 
       resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code }),
     );
   });
-  return { proc, done, printed };
+  return { proc, done, printed, stdoutSoFar: () => Buffer.concat(out).toString('utf8') };
 }
 
 /** Log messages in `stderr` (the part after "<time> <LEVEL> "). */

@@ -134,18 +134,20 @@ describe('file I/O across KAFU_DEST migrations', () => {
   });
 
   test(
-    '(b) a stale file in edge\'s folder before the first visit does not appear to the program or reach cloud',
+    '(b) a file in edge\'s folder before the first visit stays (the program never removed it) and joins the program\'s files',
     {},
     async () => {
       const dir = await caseDir();
-      await writeFiles(join(dir, 'state', 'edge'), { 'stale.txt': 'left over on edge' });
+      await writeFiles(join(dir, 'state', 'edge'), { 'operator.txt': 'put there by an operator' });
       const r = await serveModule(instrumented, dir, {
         nodes: NODES,
         args: ['/data', 'files'],
         mounts: [{ guest: '/data', host: './state/${node}', mode: 'follow' }],
       });
       assert.equal(r.exitCode, 0);
-      assert.deepEqual(await snapshotTree(join(dir, 'state', 'cloud')), expectedTree(''));
+      assert.equal(r.stdout, EXPECTED_STDOUT);
+      assert.equal((await snapshotTree(join(dir, 'state', 'edge')))['operator.txt'], 'put there by an operator');
+      assert.deepEqual(await snapshotTree(join(dir, 'state', 'cloud')), { ...expectedTree(''), 'operator.txt': 'put there by an operator' });
     },
   );
 
