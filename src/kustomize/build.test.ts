@@ -134,11 +134,14 @@ test('each node is reachable at its own port: Service port, container port, prob
 
 test('a config with YAML aliases: every node still gets its own Service as its address', async () => {
   const yaml = 'name: a\napp:\n  path: ./main.wasm\n  mounts:\n    - { guest: /data, host: &h ./d }\n' +
-    'nodes:\n  cloud: &n { address: 127.0.0.1, port: 50051 }\n  edge: *n\ncluster:\n  tls: plaintext\n';
+    'nodes:\n  cloud: { address: &a 127.0.0.1, port: 50051 }\n  edge: { address: *a, port: 50052 }\ncluster:\n  tls: plaintext\n';
   const { objects } = await build(yaml);
   const podConfig = parse(named(objects, 'ConfigMap', 'kafu-config').data['kafu-config.yaml']);
-  assert.deepEqual(podConfig.nodes, { cloud: { address: 'cloud', port: 50051 }, edge: { address: 'edge', port: 50051 } });
+  assert.deepEqual(podConfig.nodes, { cloud: { address: 'cloud', port: 50051 }, edge: { address: 'edge', port: 50052 } });
   assert.deepEqual(podConfig.app.mounts, [{ guest: '/data', host: './mounts/0' }]);
+  // One map for two nodes (`edge: *n`) is one address and port for both: refused, as by kafu serve.
+  const shared = 'name: a\napp:\n  path: ./main.wasm\nnodes:\n  cloud: &n { address: 127.0.0.1, port: 50051 }\n  edge: *n\ncluster:\n  tls: plaintext\n';
+  await assert.rejects(build(shared), /nodes\.edge\.port: 127\.0\.0\.1:50051 is also node cloud's: give each node its own port/);
 });
 
 test('--instance-id prefixes every name and labels every object: two instances share a namespace', async () => {

@@ -124,7 +124,8 @@ export function spawnKafu(args: string[], cwd: string, stdin?: string, launch?: 
   if (stdin !== undefined) proc.stdin!.end(stdin);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  const waiters: { text: string; resolve: () => void }[] = [];
+  const waiters: { text: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+  let closed = false;
   const check = () => {
     const all = Buffer.concat([...out, ...err]).toString('utf8');
     for (let i = waiters.length - 1; i >= 0; i--) {
@@ -133,15 +134,23 @@ export function spawnKafu(args: string[], cwd: string, stdin?: string, launch?: 
   };
   proc.stdout!.on('data', (b: Buffer) => (out.push(b), check()));
   proc.stderr!.on('data', (b: Buffer) => (err.push(b), check()));
+  // A process that ends without printing what a test waits for fails that wait, with what it did print (a wait
+  // that could never end would leave the test runner with an empty event loop and no clue).
+  const ended = (text: string) =>
+    new Error(`kafu ${args.join(' ')} exited (${proc.exitCode ?? proc.signalCode}) without printing ${JSON.stringify(text)}:\n${Buffer.concat([...out, ...err]).toString('utf8')}`);
   const printed = (text: string) =>
-    new Promise<void>((resolve) => {
-      waiters.push({ text, resolve });
+    new Promise<void>((resolve, reject) => {
+      waiters.push({ text, resolve, reject });
       check();
+      if (closed && waiters.some((w) => w.text === text)) reject(ended(text));
     });
   const done = new Promise<NodeRun>((resolve) => {
-    proc.on('close', (code) =>
-      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code }),
-    );
+    proc.on('close', (code) => {
+      closed = true;
+      check();
+      for (const w of waiters.splice(0)) w.reject(ended(w.text));
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code });
+    });
   });
   return { proc, done, printed, stdoutSoFar: () => Buffer.concat(out).toString('utf8') };
 }
@@ -154,15 +163,36 @@ export function logMessages(stderr: string): string[] {
     .filter((m): m is string => m !== undefined);
 }
 
+/** What a node says when another process took its port (see serve.ts). */
+const PORT_TAKEN = 'the port is in use by another process';
+
+/**
+ * runClusterOnce, again on other ports when a node could not listen: ports are picked free (freePorts) but only
+ * bound when the nodes start, and test files running side by side can take one in between.
+ */
 export async function runCluster(wasmPath: string, o: ClusterOptions): Promise<ClusterRun> {
+  for (let attempt = 1; ; attempt++) {
+    const seen: string[] = [];
+    try {
+      const run = await runClusterOnce(wasmPath, o, seen);
+      if (attempt < 3 && Object.values(run.nodes).some((n) => n.stderr.includes(PORT_TAKEN))) continue;
+      return run;
+    } catch (e) {
+      if (attempt < 3 && seen.some((t) => t.includes(PORT_TAKEN))) continue;
+      throw e;
+    }
+  }
+}
+
+async function runClusterOnce(wasmPath: string, o: ClusterOptions, seen: string[]): Promise<ClusterRun> {
   const tmp = await mkdtemp(join(tmpdir(), 'kafu-cluster-'));
   const dir = o.dir ?? tmp;
   const procs = new Map<string, ChildProcess>();
+  const runs = new Map<string, SpawnedKafu>();
   try {
     const modulePath = join(tmp, PROGRAM_NAME);
     await symlink(wasmPath, modulePath);
     const configPath = await clusterConfig(dir, modulePath, o);
-    const runs = new Map<string, SpawnedKafu>();
     const start = (id: string) => {
       const args = ['serve', '--node-id', id, ...(o.flags ?? []), ...(o.nodeFlags?.[id] ?? []), configPath];
       const run = spawnKafu(args, dir, id === o.nodes[0] ? o.stdin : undefined);
@@ -188,6 +218,7 @@ export async function runCluster(wasmPath: string, o: ClusterOptions): Promise<C
     return { nodes, logs: Object.values(nodes).flatMap((n) => logMessages(n.stderr)), configPath };
   } finally {
     for (const p of procs.values()) if (p.exitCode === null) p.kill('SIGKILL');
+    for (const run of runs.values()) seen.push((await run.done).stderr);
     await rm(tmp, { recursive: true, force: true });
   }
 }
