@@ -200,11 +200,16 @@ const CASE_MS = 2000;
 const CASE_GROWTH_BYTES = 256 << 20;
 
 /** Decode mutated inputs for `ms` milliseconds; returns the tally. */
-export function fuzzDecoders(seed: number, ms: number, tally = newTally()): Tally {
+/**
+ * Fuzz the decoders for `ms`, and on until `minCases` have run (a loaded machine runs fewer a second), but never
+ * more than 30 s past `ms`.
+ */
+export function fuzzDecoders(seed: number, ms: number, tally = newTally(), minCases = 0): Tally {
   const rng = new Rng(seed);
   const all = seeds(rng);
   const end = performance.now() + ms;
-  while (performance.now() < end) {
+  const cap = end + 30_000;
+  while (performance.now() < end || (tally.cases < minCases && performance.now() < cap)) {
     const n = tally.cases++;
     const m = mutate(rng, all);
     tally.byKind[m.kind] = (tally.byKind[m.kind] ?? 0) + 1;
