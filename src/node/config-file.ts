@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
-import { validateConfig, type KafuConfig, type MountConfig, type NnConfig } from '../core/config.js';
+import { sharedEndpoints, validateConfig, type KafuConfig, type MountConfig, type NnConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 
 export interface LoadedConfig {
@@ -17,17 +17,22 @@ export interface LoadedConfig {
   nn: NnConfig;
 }
 
-export function loadConfigFile(file: string): LoadedConfig {
+/** What the config is read for: `serve` (nodes listen on their addresses) also refuses two nodes on one address:port. */
+export interface LoadOptions {
+  serve?: boolean;
+}
+
+export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new UserError(`cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return parseConfigText(text, file);
+  return parseConfigText(text, file, opts);
 }
 
-export function parseConfigText(text: string, file: string): LoadedConfig {
+export function parseConfigText(text: string, file: string, opts: LoadOptions = {}): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -46,8 +51,10 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   } catch (e) {
     throw new UserError(`invalid YAML in config\n  ${file}: ${(e as Error).message}`);
   }
-  const { config, issues } = validateConfig(raw ?? {}, nodeOrder);
-  if (!config) {
+  const validated = validateConfig(raw ?? {}, nodeOrder);
+  const { config } = validated;
+  const issues = config && opts.serve ? sharedEndpoints(config.nodes) : validated.issues;
+  if (!config || issues.length > 0) {
     const lines = issues.map((i) => {
       // The line of the field itself; of the unknown key; else of the nearest enclosing map that exists.
       let offset: number | undefined;

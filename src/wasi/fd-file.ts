@@ -180,7 +180,7 @@ export class FileDescriptor extends Descriptor {
 
   override setTimes(atim: bigint | null, mtim: bigint | null): void {
     this.backend.futimes(this.handle, atim, mtim);
-    this.mount.times.set(this.path, atim, mtim);
+    this.mount.times.set(this.path, atim, mtim, filestatOf(this.backend.fstat(this.handle)));
   }
 
   override sync(dataOnly: boolean): void {
