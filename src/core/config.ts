@@ -256,8 +256,8 @@ export function validateConfig(raw: unknown, nodeOrder: string[]): { config?: Ka
 
 /**
  * Where two nodes of a config would listen on one address and port (the second one's `kafu serve` could not start,
- * or a peer would reach the wrong node): one issue per such node, for `kafu serve`. Not a schema rule: a config for
- * `kafu kustomize` may give every node one address and port, which become each node's own Service.
+ * or a peer would reach the wrong node): one issue per such node. Checked on every config read (config-file.ts),
+ * after the schema: its issues name the node.
  */
 export function sharedEndpoints(nodes: readonly NodeConfig[]): ConfigIssue[] {
   const taken = new Map<string, string>();

@@ -17,22 +17,17 @@ export interface LoadedConfig {
   nn: NnConfig;
 }
 
-/** What the config is read for: `serve` (nodes listen on their addresses) also refuses two nodes on one address:port. */
-export interface LoadOptions {
-  serve?: boolean;
-}
-
-export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConfig {
+export function loadConfigFile(file: string): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new UserError(`cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return parseConfigText(text, file, opts);
+  return parseConfigText(text, file);
 }
 
-export function parseConfigText(text: string, file: string, opts: LoadOptions = {}): LoadedConfig {
+export function parseConfigText(text: string, file: string): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -53,7 +48,7 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
   }
   const validated = validateConfig(raw ?? {}, nodeOrder);
   const { config } = validated;
-  const issues = config && opts.serve ? sharedEndpoints(config.nodes) : validated.issues;
+  const issues = config ? sharedEndpoints(config.nodes) : validated.issues;
   if (!config || issues.length > 0) {
     const lines = issues.map((i) => {
       // The line of the field itself; of the unknown key; else of the nearest enclosing map that exists.

@@ -16,7 +16,7 @@ const GRACE_MS = 5000;
 
 /** `flags` go to every node, `firstFlags` to the first node only. */
 export async function serveAll(configFile: string, flags: string[], firstFlags: string[] = []): Promise<number> {
-  const { config } = loadConfigFile(configFile, { serve: true }); // errors here are the user's, before anything starts
+  const { config } = loadConfigFile(configFile); // errors here are the user's, before anything starts
   const width = Math.max(...config.nodes.map((n) => n.id.length));
   const certDir = config.cluster.tls === undefined ? mkdtempSync(join(tmpdir(), 'kafu-certs-')) : undefined;
   try {

@@ -69,7 +69,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   const { log, nodeId } = o;
   // grpc-js's own log lines (e.g. a failed bind, said again below as the cause and fix) go to ours, at debug level.
   grpc.setLogger({ error: (...a: unknown[]) => log.debug(`grpc: ${a.join(' ')}`) } as Partial<Console>);
-  const loaded = loadConfigFile(configFile, { serve: true });
+  const loaded = loadConfigFile(configFile);
   const { config } = loaded;
   const ids = config.nodes.map((n) => n.id);
   const me = config.nodes.find((n) => n.id === nodeId);

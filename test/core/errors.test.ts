@@ -68,15 +68,11 @@ test('config errors name the field and file:line', () => {
     configError(`name: x\napp:\n  path: ./m.wasm\nnodes:\n  cloud:\n    address: 127.0.0.1\n    port: -5\n`),
     at(7, 'nodes\\.cloud\\.port: port must be a whole number from 1 to 65535'),
   );
-  // (for kafu serve: a kustomize config may give every node one address and port, which become each one's Service)
-  const twice = `name: x\napp:\n  path: ./m.wasm\n${NODES}  edge:\n    address: 127.0.0.1\n    port: 50051\n`;
-  assert.throws(() => parseConfigText(twice, FILE, { serve: true }), (e: Error) => {
-    assert.ok(e instanceof UserError);
-    assert.match(e.message, at(10, "nodes\\.edge\\.port: 127\\.0\\.0\\.1:50051 is also node cloud's: give each node its own port"));
-    return true;
-  });
-  assert.doesNotThrow(() => parseConfigText(twice, FILE));
-  assert.doesNotThrow(() => parseConfigText(`name: x\napp:\n  path: ./m.wasm\n${NODES}  edge:\n    address: 10.0.0.2\n    port: 50051\n`, FILE, { serve: true }));
+  assert.match(
+    configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}  edge:\n    address: 127.0.0.1\n    port: 50051\n`),
+    at(10, "nodes\\.edge\\.port: 127\\.0\\.0\\.1:50051 is also node cloud's: give each node its own port"),
+  );
+  assert.doesNotThrow(() => parseConfigText(`name: x\napp:\n  path: ./m.wasm\n${NODES}  edge:\n    address: 10.0.0.2\n    port: 50051\n`, FILE));
   assert.match(
     configError(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  heartbeat: { interval_ms: 2147483648 }\n`),
     at(9, 'cluster\\.heartbeat\\.interval_ms: interval_ms must be a whole number from 10 to 2147483647'),
