@@ -151,15 +151,6 @@ export const configSchema = z
     cluster: clusterSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
-    // Two nodes cannot listen on one address and port (the second one's `kafu serve` could not start).
-    const taken = new Map<string, string>();
-    for (const [id, n] of Object.entries(c.nodes)) {
-      const key = `${n.address}:${n.port}`;
-      const other = taken.get(key);
-      if (other !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['nodes', id, 'port'], message: `${key} is also node ${other}'s: give each node its own port` });
-      } else taken.set(key, id);
-    }
     for (const [name, m] of Object.entries(c.app.nn.models)) {
       for (const [i, n] of (m.nodes ?? []).entries()) {
         if (!(n in c.nodes)) {
@@ -261,4 +252,22 @@ export function validateConfig(raw: unknown, nodeOrder: string[]): { config?: Ka
       cluster: c.cluster,
     },
   };
+}
+
+/**
+ * Where two nodes of a config would listen on one address and port (the second one's `kafu serve` could not start,
+ * or a peer would reach the wrong node): one issue per such node. Checked on every config read (config-file.ts),
+ * after the schema: its issues name the node.
+ */
+export function sharedEndpoints(nodes: readonly NodeConfig[]): ConfigIssue[] {
+  const taken = new Map<string, string>();
+  const issues: ConfigIssue[] = [];
+  for (const n of nodes) {
+    const key = `${n.address}:${n.port}`;
+    const other = taken.get(key);
+    if (other !== undefined) {
+      issues.push({ path: ['nodes', n.id, 'port'], message: `${key} is also node ${other}'s: give each node its own port` });
+    } else taken.set(key, n.id);
+  }
+  return issues;
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
-import { validateConfig, type KafuConfig, type MountConfig, type NnConfig } from '../core/config.js';
+import { sharedEndpoints, validateConfig, type KafuConfig, type MountConfig, type NnConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 
 export interface LoadedConfig {
@@ -46,8 +46,10 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   } catch (e) {
     throw new UserError(`invalid YAML in config\n  ${file}: ${(e as Error).message}`);
   }
-  const { config, issues } = validateConfig(raw ?? {}, nodeOrder);
-  if (!config) {
+  const validated = validateConfig(raw ?? {}, nodeOrder);
+  const { config } = validated;
+  const issues = config ? sharedEndpoints(config.nodes) : validated.issues;
+  if (!config || issues.length > 0) {
     const lines = issues.map((i) => {
       // The line of the field itself; of the unknown key; else of the nearest enclosing map that exists.
       let offset: number | undefined;

@@ -70,7 +70,7 @@ export class DirectoryDescriptor extends Descriptor {
 
   override setTimes(atim: bigint | null, mtim: bigint | null): void {
     this.backend.utimes(this.path, atim, mtim, true);
-    this.mount.times.set(this.path, atim, mtim);
+    this.mount.times.set(this.path, atim, mtim, filestatOf(this.backend.lstat(this.path)));
   }
 
   /**

@@ -65,24 +65,29 @@ export class FileDescriptor extends Descriptor {
     this.need(Rights.FD_WRITE);
   }
   private need(right: bigint): void {
-    if ((this.fdstat().rightsBase & right) !== right) throw new WasiError(Errno.NOTCAPABLE, 'a right this descriptor was given up');
+    if ((this.rights()[0] & right) !== right) throw new WasiError(Errno.NOTCAPABLE, 'a right this descriptor was given up');
+  }
+
+  /** Base and inheriting rights: never more than the open mode gives (a state from an older snapshot may say more). */
+  private rights(): [bigint, bigint] {
+    const mode = fileRights(this.canRead, this.canWrite);
+    return [this.rightsBase & mode, this.rightsInheriting & mode];
   }
 
   fdstat(): Fdstat {
-    // Never more than the open mode gives (a state from an older snapshot may say more).
-    const mode = fileRights(this.canRead, this.canWrite);
+    const [rightsBase, rightsInheriting] = this.rights();
     const st = this.backend.fstat(this.handle);
     return {
       filetype: filestatOf(st).filetype,
       flags: this.fdflags & (Fdflags.APPEND | Fdflags.NONBLOCK | Fdflags.DSYNC | Fdflags.RSYNC | Fdflags.SYNC),
-      rightsBase: this.rightsBase & mode,
-      rightsInheriting: this.rightsInheriting & mode,
+      rightsBase,
+      rightsInheriting,
     };
   }
 
   override setRights(base: bigint, inheriting: bigint): void {
-    const now = this.fdstat();
-    [this.rightsBase, this.rightsInheriting] = [narrowRights(now.rightsBase, base), narrowRights(now.rightsInheriting, inheriting)];
+    const [nowBase, nowInheriting] = this.rights();
+    [this.rightsBase, this.rightsInheriting] = [narrowRights(nowBase, base), narrowRights(nowInheriting, inheriting)];
   }
 
   filestat(): Filestat { return this.mount.times.apply(this.path, filestatOf(this.backend.fstat(this.handle))); }
@@ -180,7 +185,7 @@ export class FileDescriptor extends Descriptor {
 
   override setTimes(atim: bigint | null, mtim: bigint | null): void {
     this.backend.futimes(this.handle, atim, mtim);
-    this.mount.times.set(this.path, atim, mtim);
+    this.mount.times.set(this.path, atim, mtim, filestatOf(this.backend.fstat(this.handle)));
   }
 
   override sync(dataOnly: boolean): void {

@@ -71,7 +71,7 @@ const wasiStateSchema = z.object({
   monotonicNs: decimal(0n, U64_MAX),
   /** File times the program set, to the nanosecond (exact-times.ts); absent in state from before they were kept. */
   times: z
-    .array(z.object({ preopen, path: mountPath(true), atim: decimal(0n, U64_MAX).optional(), mtim: decimal(0n, U64_MAX).optional() }))
+    .array(z.object({ preopen, path: mountPath(true), atim: z.tuple([decimal(0n, U64_MAX), decimal(0n, U64_MAX)]).optional(), mtim: z.tuple([decimal(0n, U64_MAX), decimal(0n, U64_MAX)]).optional() }))
     .max(MAX_ENTRIES)
     .optional(),
 });

@@ -154,7 +154,7 @@ export class WasiOs {
     const r = this.resolve(d, path, (lookupflags & 1) !== 0);
     if (r.stat === null) fail(Errno.NOENT, `${path}: no such file or directory`);
     d.mount.backend.utimes(r.path, atim, mtim, false);
-    d.mount.times.set(r.path, atim, mtim);
+    d.mount.times.set(r.path, atim, mtim, filestatOf(d.mount.backend.lstat(r.path)));
   }
 
   pathCreateDirectory(fd: number, path: string): void {

@@ -2,7 +2,8 @@
 // process. Modules that fail to instantiate under `kafu run` (an import of the wrong kind; a start function that
 // traps), truncated modules and a kafu.meta that is not JSON under `kafu singlenode serve`, a YAML alias bomb, and a
 // .kafusnap whose header has no moduleSha256 given to `kafu serve --resume`: each is one clear line and a non-zero
-// exit (134 for a trap, as wasmtime), and a module importing spectest runs under `kafu run`.
+// exit (134 for a trap, as wasmtime), and a module importing spectest runs under `kafu run`. And two nodes of a config
+// on one address:port are refused by `kafu serve`.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -97,6 +98,13 @@ describe('bad input: one clear line, never a stack trace', { concurrency: 1 }, (
     assert.equal(bomb.exitCode, 1);
     assert.match(bomb.stderr, /^kafu: error: invalid YAML in config\n  .*bomb\.yaml: .*alias/);
     noTrace(bomb.stderr);
+  });
+
+  test('kafu serve --all: two nodes on one address and port are refused in one line, before any node starts', T, async () => {
+    const twice = 'name: bad\napp:\n  path: ./spectest.wasm\nnodes:\n  cloud: { address: 127.0.0.1, port: 50051 }\n  edge: { address: 127.0.0.1, port: 50051 }\ncluster:\n  tls: plaintext\n';
+    const r = await spawnKafu(['serve', '--all', await config('twice', twice)], dir).done;
+    assert.equal(r.exitCode, 1, r.stderr);
+    assert.match(r.stderr, /^kafu: error: invalid config\n  .*twice\.yaml:6: nodes\.edge\.port: 127\.0\.0\.1:50051 is also node cloud's: give each node its own port\n$/);
   });
 
   test('kafu serve --resume: a snapshot header without moduleSha256 is refused in one line', T, async () => {

@@ -31,6 +31,13 @@ describe('WASI arguments a host API cannot represent', { concurrency: 1 }, () =>
     assert.equal(r.exitCode, 0);
   });
 
+  // wasmtime 49 reads 2^64 - 1 ns back changed; the library OS keeps what the program set (src/wasi/exact-times.ts).
+  test('file times up to 2^64 - 1 ns are kept exactly, also across migrations', T, async () => {
+    const r = await runForced([SOURCE], { every: 1, args: ['times'] });
+    assert.equal(r.plain.stdout, ['2^62', '2^63', '2^64-1', '1'].map((t) => `set_times ${t} ns: OK mtim exact\n`).join(''));
+    assert.deepEqual(observable(r.migrating), observable(r.plain));
+  });
+
   test('proc_exit(256) is an error (a trap, exit 134) as in wasmtime, not exit 0', T, async () => {
     const r = await runForced([SOURCE], { every: 1, args: ['exit-256'] });
     assert.equal(r.plain.stdout, 'exiting with 256\n');

@@ -4,6 +4,7 @@
 //   offsets    fd_pwrite/fd_pread/fd_filestat_set_size/lseek+write at offsets the host cannot represent
 //   rw-caps    a read into more than 2 GiB of iovecs is a plain short read (Linux caps a call at 0x7ffff000 bytes)
 //   exit-256   proc_exit(256): a code the host cannot represent (wasmtime: an error, not exit 0)
+//   times      file times up to 2^64 - 1 ns read back exactly (node:fs stores them to a double of seconds)
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -81,10 +82,29 @@ static int rw_caps(void) {
   return 0;
 }
 
+
+static void times_at(int f, const char *label, uint64_t t) {
+  int e = __wasi_fd_filestat_set_times(f, t, t, __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_MTIM);
+  __wasi_filestat_t st;
+  (void)__wasi_fd_filestat_get(f, &st);
+  printf("%s: %s mtim %s\n", label, errname(e), e ? "-" : st.mtim == t ? "exact" : "changed");
+}
+
+static int times(void) {
+  int f = open("/t.txt", O_CREAT | O_RDWR | O_TRUNC, 0644);
+  times_at(f, "set_times 2^62 ns", 1ull << 62);
+  times_at(f, "set_times 2^63 ns", 1ull << 63);
+  times_at(f, "set_times 2^64-1 ns", UINT64_MAX);
+  times_at(f, "set_times 1 ns", 1);
+  close(f);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *s = argc > 1 ? argv[1] : "";
   if (!strcmp(s, "offsets")) return offsets();
   if (!strcmp(s, "rw-caps")) return rw_caps();
+  if (!strcmp(s, "times")) return times();
   if (!strcmp(s, "exit-256")) {
     printf("exiting with 256\n");
     fflush(stdout);
