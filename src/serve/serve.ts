@@ -117,17 +117,18 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   const stdin = processStdinReader();
   let eventWaiter: ((e: WorkerEvent) => void) | undefined;
 
+  const hostDirs = mountDirs(mounts, nodeId, (m) => log.warn(m));
   const ctx: NodeContext = {
     nodeId,
     configFile,
     // Never inside a folder the program sees (preopened_dir: . is the config's folder).
-    saveDir: saveFolder(configFile, mountDirs(mounts, nodeId)),
+    saveDir: saveFolder(configFile, hostDirs),
     config,
     first,
     coordinator,
     moduleSha256,
     limits,
-    storage: Object.fromEntries(mountDirs(mounts, nodeId, (m) => log.warn(m)).map((dir, i) => [mounts[i]!.guest, storageIdentity(dir)])),
+    storage: Object.fromEntries(hostDirs.map((dir, i) => [mounts[i]!.guest, storageIdentity(dir)])),
     peers,
     tls,
     log,
