@@ -124,7 +124,7 @@ export function spawnKafu(args: string[], cwd: string, stdin?: string, launch?: 
   if (stdin !== undefined) proc.stdin!.end(stdin);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  const waiters: { text: string; resolve: () => void }[] = [];
+  const waiters: { text: string; resolve: () => void; reject: (e: Error) => void }[] = [];
   const check = () => {
     const all = Buffer.concat([...out, ...err]).toString('utf8');
     for (let i = waiters.length - 1; i >= 0; i--) {
@@ -133,15 +133,18 @@ export function spawnKafu(args: string[], cwd: string, stdin?: string, launch?: 
   };
   proc.stdout!.on('data', (b: Buffer) => (out.push(b), check()));
   proc.stderr!.on('data', (b: Buffer) => (err.push(b), check()));
+  // A process that ends without printing it fails the wait (rather than leaving the test pending forever).
   const printed = (text: string) =>
-    new Promise<void>((resolve) => {
-      waiters.push({ text, resolve });
+    new Promise<void>((resolve, reject) => {
+      waiters.push({ text, resolve, reject });
       check();
     });
   const done = new Promise<NodeRun>((resolve) => {
-    proc.on('close', (code) =>
-      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code }),
-    );
+    proc.on('close', (code) => {
+      const stderr = Buffer.concat(err).toString('utf8');
+      for (const w of waiters.splice(0)) w.reject(new Error(`kafu ${args.join(' ')} ended (${code}) without printing ${JSON.stringify(w.text)}:\n${stderr}`));
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr, exitCode: code });
+    });
   });
   return { proc, done, printed, stdoutSoFar: () => Buffer.concat(out).toString('utf8') };
 }
