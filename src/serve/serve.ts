@@ -390,7 +390,8 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       const caller = admit(ctx, req.from, proven);
       heartbeatAllowed(ctx, caller);
       state.lastHeartbeat = Date.now();
-      return { running: state.where !== 'idle' };
+      // Resuming counts: the first node must not take a node that is taking the program over for one without it.
+      return { running: state.where !== 'idle' || state.resuming };
     },
     shutdown: async (req, proven) => {
       const caller = admit(ctx, req.from, proven);
