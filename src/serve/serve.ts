@@ -38,7 +38,6 @@ import {
   widenReceiveWindows,
   type KafuNodeHandlers,
   type MigrateStart,
-  type OutputChunk,
   type ShutdownRequest,
 } from './protocol.js';
 
