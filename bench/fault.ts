@@ -1,7 +1,8 @@
 // npm run fault [-- --runs N --seed S --kinds kill,proxy,disk-full]: the fault-injection suite of `npm test`
 // (test/serve/faults.test.ts), longer: N runs of each fault (test/support/faults.ts) with relay.c, then the table of
-// outcomes, programs lost, and output lines lost, duplicated or out of order; one line per run that lost anything.
-// Exits 1 when a program or a line was lost or duplicated.
+// outcomes, programs lost, and output lines lost, duplicated or out of order; one line per run.
+// Exits 1 on a run that lost lines of a program that was not lost, or printed lines out of order, or lost a program to
+// anything but the death of the node that held it without a checkpoint (README "When a node dies" says which).
 import { parseArgs } from 'node:util';
 import { buildWasm } from '../test/support/build.js';
 import { FAULT_KINDS, canMountTmpfs, faultTable, runFault, type FaultKind, type FaultRun } from '../test/support/faults.js';
@@ -38,11 +39,18 @@ for (const kind of kinds) {
   for (let i = 0; i < runs; i++) {
     const r = await runFault(kind, seed + i, options);
     results.push(r);
-    const bad = r.outcome === 'lost' || r.linesLost > 0 || r.linesDuplicated > 0 || r.outOfOrder;
+    const bad = unexpected(r);
     console.log(`${bad ? 'BAD ' : ''}${kind} seed ${r.seed}: ${r.fault}: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}` +
       `${r.linesLost || r.linesDuplicated ? `, ${r.linesLost} lines lost, ${r.linesDuplicated} duplicated` : ''}${r.outOfOrder ? ', out of order' : ''}`);
   }
 }
 console.log('\n' + faultTable(results));
-const failed = results.some((r) => r.outcome === 'lost' || r.linesLost > 0 || r.linesDuplicated > 0);
-process.exit(failed ? 1 : 0);
+process.exit(results.some(unexpected) ? 1 : 0);
+
+/** What the README does not list as a known limit. */
+function unexpected(r: FaultRun): boolean {
+  if (r.outOfOrder) return true;
+  if (r.outcome !== 'lost') return r.linesLost > 0;
+  // Known: the holder killed without a checkpoint, or before there is one (first node, before the first hop).
+  return !/checkpoint is off|no node kept a checkpoint|lost the first node/.test(r.detail);
+}

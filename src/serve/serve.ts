@@ -38,7 +38,6 @@ import {
   widenReceiveWindows,
   type KafuNodeHandlers,
   type MigrateStart,
-  type OutputChunk,
   type ShutdownRequest,
 } from './protocol.js';
 
@@ -117,17 +116,18 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   const stdin = processStdinReader();
   let eventWaiter: ((e: WorkerEvent) => void) | undefined;
 
+  const hostDirs = mountDirs(mounts, nodeId, (m) => log.warn(m));
   const ctx: NodeContext = {
     nodeId,
     configFile,
     // Never inside a folder the program sees (preopened_dir: . is the config's folder).
-    saveDir: saveFolder(configFile, mountDirs(mounts, nodeId)),
+    saveDir: saveFolder(configFile, hostDirs),
     config,
     first,
     coordinator,
     moduleSha256,
     limits,
-    storage: Object.fromEntries(mountDirs(mounts, nodeId, (m) => log.warn(m)).map((dir, i) => [mounts[i]!.guest, storageIdentity(dir)])),
+    storage: Object.fromEntries(hostDirs.map((dir, i) => [mounts[i]!.guest, storageIdentity(dir)])),
     peers,
     tls,
     log,
@@ -389,7 +389,8 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       const caller = admit(ctx, req.from, proven);
       heartbeatAllowed(ctx, caller);
       state.lastHeartbeat = Date.now();
-      return { running: state.where !== 'idle' };
+      // Resuming counts: the first node must not take a node that is taking the program over for one without it.
+      return { running: state.where !== 'idle' || state.resuming };
     },
     shutdown: async (req, proven) => {
       const caller = admit(ctx, req.from, proven);

@@ -34,13 +34,14 @@ describe('kafu serve: checkpoints (cluster.checkpoint: hops)', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  const run = (dir: string, whileRunning: (c: RunningCluster) => Promise<void>, checkpoint = 'hops', flags: string[] = []) =>
+  /** `peerTimeout`: how long the first node waits for the holder to come back (a restarted process needs seconds). */
+  const run = (dir: string, whileRunning: (c: RunningCluster) => Promise<void>, checkpoint = 'hops', peerTimeout = 4) =>
     runCluster(relay, {
       nodes: ['cloud', 'edge'],
       args,
       output: 'first_node',
       dir,
-      flags: ['--peer-timeout', '4', ...flags],
+      flags: ['--peer-timeout', String(peerTimeout)],
       clusterYaml: ['  heartbeat: { interval_ms: 200 }', `  checkpoint: ${checkpoint}`],
       whileRunning,
       timeoutMs: 90_000,
@@ -60,7 +61,7 @@ describe('kafu serve: checkpoints (cluster.checkpoint: hops)', () => {
       await killEdge(c);
       await c.printed('cloud', 'continuing from the checkpoint');
       await c.restart('edge');
-    });
+    }, 'hops', 30);
     assert.equal(r.nodes.cloud!.exitCode, 0, r.nodes.cloud!.stderr);
     assert.equal(r.nodes.edge!.exitCode, 0, r.nodes.edge!.stderr);
     assert.equal(r.nodes.cloud!.stdout, plain);

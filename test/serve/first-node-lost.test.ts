@@ -33,7 +33,7 @@ describe('kafu serve: the first node dies while another node holds the program',
       output: 'first_node',
       dir,
       flags: ['--peer-timeout', '2'],
-      clusterYaml: [`  heartbeat: { interval_ms: 200, follower_on_coordinator_lost: ${policy} }`],
+      clusterYaml: [`  heartbeat: { interval_ms: 400, follower_on_coordinator_lost: ${policy} }`],
       whileRunning: async (c) => {
         await c.printed('cloud', 'edge: waiting');
         // (Not in the instant between printing a batch and acknowledging it: that batch would be printed twice.)
@@ -51,41 +51,41 @@ describe('kafu serve: the first node dies while another node holds the program',
     assert.equal(resumed.nodes.cloud!.exitCode, 0, resumed.nodes.cloud!.stderr + resumed.nodes.edge!.stderr);
     const plain = await runPlain(outlive, { args });
     assert.equal(lost.nodes.cloud!.stdout + resumed.nodes.cloud!.stdout, plain.stdout);
-    assert.match(resumed.nodes.cloud!.stdout, /^edge: woke after 4 s, line 0\n/, 'the saved output comes first');
+    assert.match(resumed.nodes.cloud!.stdout, /^edge: woke after 6 s, line 0\n/, 'the saved output comes first');
   }
 
   test('shutdown_self: the idle follower stops; the holder saves the program and its undelivered output at its next migration point', async () => {
     const dir = join(work, 'shutdown-self');
     await mkdir(dir);
     const nodes = ['cloud', 'edge', 'fog'];
-    const lost = await killCloud(dir, nodes, ['4'], 'shutdown_self');
+    const lost = await killCloud(dir, nodes, ['6'], 'shutdown_self');
     const { edge, fog } = lost.nodes;
     assert.equal(fog!.exitCode, 1, fog!.stderr);
     assert.match(fog!.stderr, /lost the first node cloud: no heartbeat for \d+\.\d s/);
     assert.equal(edge!.exitCode, 1, edge!.stderr);
     assert.match(edge!.stderr, /lost the first node cloud: .*; the program runs here: it is saved at its next migration point/);
     assert.doesNotMatch(edge!.stderr, /stopping: fog/, 'a follower that stops does not stop the holder');
-    await resumeAndCompare(lost, 'edge', dir, nodes, ['4']);
+    await resumeAndCompare(lost, 'edge', dir, nodes, ['6']);
   });
 
   test('ignore: the holder runs on, and saves the program with its undelivered output when it cannot go back', async () => {
     const dir = join(work, 'ignore');
     await mkdir(dir);
-    const lost = await killCloud(dir, ['cloud', 'edge'], ['4'], 'ignore');
+    const lost = await killCloud(dir, ['cloud', 'edge'], ['6'], 'ignore');
     const { edge } = lost.nodes;
     assert.equal(edge!.exitCode, 1, edge!.stderr);
     assert.match(edge!.stderr, /program output cannot reach the first node: .*this node keeps it/);
     assert.match(edge!.stderr, /migrating the program to cloud: node cloud \(127\.0\.0\.1:\d+\) is not reachable/);
-    await resumeAndCompare(lost, 'edge', dir, ['cloud', 'edge'], ['4']);
+    await resumeAndCompare(lost, 'edge', dir, ['cloud', 'edge'], ['6']);
   });
 
   test('a program that can finish without the first node finishes on the holder, which prints the rest of its output', async () => {
     const dir = join(work, 'finish');
     await mkdir(dir);
-    const lost = await killCloud(dir, ['cloud', 'edge'], ['4', 'exit'], 'shutdown_self');
+    const lost = await killCloud(dir, ['cloud', 'edge'], ['6', 'exit'], 'shutdown_self');
     const { cloud, edge } = lost.nodes;
     assert.equal(edge!.exitCode, 7, edge!.stderr);
-    const plain = await runPlain(outlive, { args: ['4', 'exit'] });
+    const plain = await runPlain(outlive, { args: ['6', 'exit'] });
     assert.equal(plain.exitCode, 7);
     assert.equal(cloud!.stdout + edge!.stdout, plain.stdout);
     assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.kafusnap')), [], 'nothing to save');

@@ -294,9 +294,11 @@ export function faultTable(runs: FaultRun[]): string {
   const rows = FAULT_KINDS.map((k) => {
     const rs = runs.filter((r) => r.kind === k);
     const n = (o: FaultRun['outcome']) => rs.filter((r) => r.outcome === o).length;
-    const sum = (f: (r: FaultRun) => number) => rs.reduce((a, r) => a + f(r), 0);
-    return [k, rs.length, n('finished'), n('resumed'), n('lost'), sum((r) => r.linesLost), sum((r) => r.linesDuplicated), rs.filter((r) => r.outOfOrder).length];
+    // Lines are counted for the programs that were not lost (a lost one loses the rest of its output).
+    const kept = rs.filter((r) => r.outcome !== 'lost');
+    const sum = (f: (r: FaultRun) => number) => kept.reduce((a, r) => a + f(r), 0);
+    return [k, rs.length, n('finished'), n('resumed'), n('lost'), sum((r) => r.linesLost), sum((r) => r.linesDuplicated), kept.filter((r) => r.outOfOrder).length];
   });
-  const head = ['fault', 'runs', 'finished', 'saved+resumed', 'lost', 'lines lost', 'lines duplicated', 'out of order'];
+  const head = ['fault', 'runs', 'finished', 'saved+resumed', 'programs lost', 'lines lost', 'lines duplicated', 'out of order'];
   return [head, ...rows].map((r) => '| ' + r.join(' | ') + ' |').join('\n');
 }
