@@ -63,8 +63,15 @@ export abstract class Descriptor {
   /** Whether a poll for reading/writing is ready now, and the byte count to report. */
   pollReadable(): { nbytes: bigint; hangup: boolean } { return ebadf(); }
   pollWritable(): { nbytes: bigint } { return ebadf(); }
-  /** Release host resources. */
+  /** fd_close: release host resources. */
   close(): void {}
+  /**
+   * The program leaves this host (its state was exported) or ended: drop this host's handles. Most kinds close
+   * them; a socket's host socket outlives the stretch of the program on one node (fd-socket.ts).
+   */
+  release(): void {
+    this.close();
+  }
   /** Why this descriptor cannot be exported, or null. */
   migrationBlocker(): string | null { return null; }
 }
