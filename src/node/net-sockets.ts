@@ -172,7 +172,9 @@ export class NetSockets {
         if (!op.waitAll || have >= op.maxBytes) break;
         continue;
       }
-      if (c.eof || have > 0 && !op.waitAll) break;
+      // Reading what is there does not make a stream notice the FIN behind it; a read of nothing does ('end').
+      s.read(0);
+      if (c.eof || (have > 0 && !op.waitAll)) break;
       if (c.error) {
         if (have > 0) break;
         return err(errnoFromCode(c.error), `connection: ${c.error}`);
@@ -217,6 +219,7 @@ export class NetSockets {
       return { ready: broken || !s.writableNeedDrain, nbytes: Math.max(0, s.writableHighWaterMark - s.writableLength), hangup: false, errno: e.error ? errnoFromCode(e.error) : 0 };
     }
     const n = s.readableLength;
+    if (n === 0) s.read(0); // notice a FIN behind bytes read before (see recv)
     return {
       ready: n > 0 || e.eof || e.readShut || e.error !== undefined || s.destroyed,
       nbytes: e.readShut ? 0 : n,
