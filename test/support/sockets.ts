@@ -12,7 +12,8 @@ import { freePorts, runCluster, spawnKafu, type ClusterRun, type RunningCluster 
 export type SocketMode =
   | { kind: 'run' }
   | { kind: 'singlenode'; forceEvery?: number }
-  | { kind: 'serve'; forceEvery?: number; listenNode?: string; whileRunning?: (c: RunningCluster) => Promise<void> };
+  /** `whileRunning` gets the cluster and its folder (the config and certificates). */
+  | { kind: 'serve'; forceEvery?: number; listenNode?: string; whileRunning?: (c: RunningCluster, dir: string) => Promise<void> };
 
 export interface SocketRun<T> {
   stdout: string;
@@ -45,7 +46,9 @@ export async function runWithClients<T>(
   const [port] = await freePorts(1);
   if (mode.kind === 'serve') {
     let result: T | undefined;
+    const dir = await mkdtemp(join(tmpdir(), 'kafu-sockets-'));
     const cluster = await runCluster(wasm, {
+      dir,
       nodes: NODES,
       args,
       output: 'first_node', // the program's output in program order, on the first node
@@ -53,10 +56,10 @@ export async function runWithClients<T>(
       flags: mode.forceEvery ? ['--force-migration-every', String(mode.forceEvery)] : [],
       timeoutMs,
       whileRunning: async (c) => {
-        const [r] = await Promise.all([clients(port!), mode.whileRunning?.(c)]);
+        const [r] = await Promise.all([clients(port!), mode.whileRunning?.(c, dir)]);
         result = r;
       },
-    });
+    }).finally(() => rm(dir, { recursive: true, force: true }));
     const first = cluster.nodes[NODES[0]!]!;
     return {
       stdout: first.stdout,
