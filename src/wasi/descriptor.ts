@@ -82,6 +82,22 @@ export function narrowRights(held: bigint, wanted: bigint): bigint {
   return wanted;
 }
 
+/**
+ * `data`, which a stream's source handed back for a read of at most `total` bytes, spread over `bufs` in order; the
+ * byte count. More than asked is the source's bug, refused as ERANGE.
+ */
+export function scatter(data: Uint8Array, bufs: Uint8Array[], total: number, source: string): number {
+  if (data.length > total) throw new WasiError(Errno.RANGE, `${source} returned more than asked`);
+  let off = 0;
+  for (const b of bufs) {
+    if (off >= data.length) break;
+    const n = Math.min(b.length, data.length - off);
+    b.set(data.subarray(off, off + n));
+    off += n;
+  }
+  return data.length;
+}
+
 export function filetypeOf(kind: FsStat['kind']): number {
   switch (kind) {
     case 'file': return 4;

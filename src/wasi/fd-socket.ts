@@ -2,7 +2,7 @@
 // reference to the host socket (home node + handle), its O_NONBLOCK flag, and whether it was reset because its home
 // was lost; the bytes stay at the home (sockets.ts), so nothing else travels.
 import { Fdflags, Filetype, Rights } from './constants.js';
-import { Descriptor, type DescriptorState, type Fdstat, type Filestat } from './descriptor.js';
+import { Descriptor, scatter, type DescriptorState, type Fdstat, type Filestat } from './descriptor.js';
 import { Errno, WasiError, fail } from './errno.js';
 import { SOCKET_CHUNK, SocketLost, type RecvFlags, type SocketHost, type SocketRef } from './sockets.js';
 
@@ -74,15 +74,7 @@ export class SocketDescriptor extends Descriptor {
     const total = Math.min(SOCKET_CHUNK, bufs.reduce((n, b) => n + b.length, 0));
     if (total === 0) return 0;
     const data = this.use(() => this.host.recv(this.ref, total, { ...flags, nonblocking: this.nonblocking }));
-    if (data.length > total) throw new WasiError(Errno.RANGE, 'socket host returned more than asked');
-    let off = 0;
-    for (const b of bufs) {
-      if (off >= data.length) break;
-      const n = Math.min(b.length, data.length - off);
-      b.set(data.subarray(off, off + n));
-      off += n;
-    }
-    return data.length;
+    return scatter(data, bufs, total, 'socket host');
   }
 
   /** A blocking send takes everything (in chunks the relay can carry); a non-blocking one what fits now. */
