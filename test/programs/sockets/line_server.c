@@ -35,6 +35,16 @@ int main(int argc, char **argv) {
     if (fd < 0) { printf("accept: %s\n", strerror(errno)); return 1; }
     char buf[1024];
     int have = 0, lines = 0;
+    // The first byte, peeked: the recv after it must see it again.
+    char first;
+    int type = 0;
+    socklen_t tlen = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM) printf("SO_TYPE: %d\n", type);
+    if (recv(fd, &first, 1, MSG_PEEK) == 1) {
+      ssize_t r = recv(fd, buf, 1, 0);
+      if (r != 1 || buf[0] != first) printf("peek: %c, then %zd %c\n", first, r, buf[0]);
+      have = 1;
+    }
     for (;;) {
       ssize_t r = recv(fd, buf + have, sizeof buf - have, 0);
       if (r <= 0) break; // the end, or a client that went away (its reset): the same to this server
@@ -49,6 +59,7 @@ int main(int argc, char **argv) {
       }
       if (have == sizeof buf) have = 0; // a line too long: dropped
     }
+    shutdown(fd, SHUT_WR); // the client reads to the end: nothing more comes
     close(fd);
     printf("connection %d: %d lines\n", c + 1, lines);
     fflush(stdout);

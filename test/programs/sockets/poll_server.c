@@ -57,13 +57,15 @@ int main(int argc, char **argv) {
     }
     if (lslot >= 0 && (p[lslot].revents & POLLIN)) {
       while (accepted < total && nconns < MAXC) {
-        int fd = accept(lfd, NULL, NULL);
+        // Every other one non-blocking from the start (accept4), the others made so with fcntl.
+        int fd = accepted % 2 ? accept4(lfd, NULL, NULL, SOCK_NONBLOCK) : accept(lfd, NULL, NULL);
         if (fd < 0) {
           if (errno == EAGAIN) break;
           printf("accept: %s\n", strerror(errno));
           return 1;
         }
-        if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0) { printf("fcntl: %s\n", strerror(errno)); return 1; }
+        if (accepted % 2 == 0 && fcntl(fd, F_SETFL, O_NONBLOCK) != 0) { printf("fcntl: %s\n", strerror(errno)); return 1; }
+        if (!(fcntl(fd, F_GETFL) & O_NONBLOCK)) { printf("fd %d is blocking\n", fd); return 1; }
         conns[nconns++] = (struct conn){ fd, 0, {0} };
         accepted++;
       }
