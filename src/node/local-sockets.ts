@@ -29,7 +29,7 @@ export class LocalSockets {
     return specs.map((s) => {
       const { answer } = this.worker.call<SocketResult>({ op: 'listen', address: s.address, port: s.port } satisfies HelperRequest);
       if (answer.errno !== 0) throw new UserError(listenFailure(s, answer.message ?? 'EIO'));
-      return { home: s.home, id: answer.id! };
+      return { home: s.home, id: answer.id!, seq: 0 };
     });
   }
 

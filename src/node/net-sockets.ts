@@ -18,6 +18,7 @@ const MAX_PENDING = 1024;
 
 interface Listener {
   kind: 'listener';
+  seq: number;
   server: Server;
   /** Connections not accepted yet: already watched, so nothing they do before accept is missed. */
   pending: Connection[];
@@ -25,6 +26,8 @@ interface Listener {
 
 interface Connection {
   kind: 'stream';
+  /** The number of the program's last call on it (wasi/sockets.ts: SocketRef.seq). */
+  seq: number;
   socket: Socket;
   /** The peer's FIN was read (after every byte before it). */
   eof: boolean;
@@ -47,7 +50,7 @@ export class NetSockets {
   listen(address: string, port: number): Promise<string> {
     const server = createServer({ allowHalfOpen: true, highWaterMark: READ_BUFFER_BYTES });
     const id = newId();
-    const listener: Listener = { kind: 'listener', server, pending: [] };
+    const listener: Listener = { kind: 'listener', seq: 0, server, pending: [] };
     server.on('connection', (socket) => {
       if (listener.pending.length >= MAX_PENDING) return void socket.destroy();
       listener.pending.push(this.watch(socket));
@@ -70,6 +73,16 @@ export class NetSockets {
     const e = this.entries.get(op.id);
     // A handle this node does not hold: it restarted since (or the handle is made up).
     if (!e) return { result: { errno: Errno.CONNRESET, lost: true, message: `socket ${op.id.slice(0, 8)}… is not open on this node` } };
+    // Not the next call: the program was set back to an earlier state (a checkpoint), and would receive or send
+    // bytes a second time. The socket cannot be byte-exact for it any more: reset it.
+    if (op.seq !== e.seq + 1) {
+      this.entries.delete(op.id);
+      if (e.kind === 'listener') closeListener(e);
+      else e.socket.destroy();
+      this.notify();
+      return { result: { errno: Errno.CONNRESET, lost: true, message: `socket ${op.id.slice(0, 8)}…: call ${op.seq} after call ${e.seq} (the program was set back): reset` } };
+    }
+    e.seq = op.seq;
     switch (op.op) {
       case 'accept': {
         if (e.kind !== 'listener') return err(Errno.INVAL, 'accept on a connection');
@@ -123,7 +136,7 @@ export class NetSockets {
   }
 
   private watch(socket: Socket): Connection {
-    const c: Connection = { kind: 'stream', socket, eof: false, error: undefined, readShut: false, writeShut: false };
+    const c: Connection = { kind: 'stream', seq: 0, socket, eof: false, error: undefined, readShut: false, writeShut: false };
     socket.on('readable', () => {
       // A FIN with nothing buffered: reading is what makes the stream say 'end'.
       if (socket.readableLength === 0) socket.read(0);

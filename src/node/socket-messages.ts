@@ -3,14 +3,15 @@
 // the cluster's connection (the Socket call of proto/kafu.proto). Bytes travel beside the message (a blob), not in it.
 import type { SocketReadiness } from '../wasi/sockets.js';
 
+/** `seq`: the call's number on that socket (wasi/sockets.ts: SocketRef.seq). */
 export type SocketOp =
-  | { op: 'accept'; home: string; id: string; nonblocking: boolean }
+  | { op: 'accept'; home: string; id: string; seq: number; nonblocking: boolean }
   /** Answered with the bytes as a blob (none: the end of the stream). */
-  | { op: 'recv'; home: string; id: string; maxBytes: number; peek: boolean; waitAll: boolean; nonblocking: boolean }
+  | { op: 'recv'; home: string; id: string; seq: number; maxBytes: number; peek: boolean; waitAll: boolean; nonblocking: boolean }
   /** The bytes go as a blob. */
-  | { op: 'send'; home: string; id: string; nonblocking: boolean }
-  | { op: 'shutdown'; home: string; id: string; how: number }
-  | { op: 'close'; home: string; id: string }
+  | { op: 'send'; home: string; id: string; seq: number; nonblocking: boolean }
+  | { op: 'shutdown'; home: string; id: string; seq: number; how: number }
+  | { op: 'close'; home: string; id: string; seq: number }
   /** `timeoutMs` -1: no limit. */
   | { op: 'poll'; waits: Array<{ home: string; id: string; write: boolean }>; timeoutMs: number };
 

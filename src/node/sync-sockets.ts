@@ -19,7 +19,7 @@ export class SyncSockets implements SocketHost {
 
   accept(listener: SocketRef, nonblocking: boolean): SocketRef {
     const { result } = this.call({ op: 'accept', ...listener, nonblocking });
-    return { home: listener.home, id: result.id! };
+    return { home: listener.home, id: result.id!, seq: 0 };
   }
 
   recv(socket: SocketRef, maxBytes: number, flags: RecvFlags): Uint8Array {
@@ -40,7 +40,7 @@ export class SyncSockets implements SocketHost {
 
   poll(waits: SocketWait[], timeoutNs: bigint | null): SocketReadiness[] {
     const timeoutMs = timeoutNs === null ? -1 : Number((timeoutNs + 999_999n) / 1_000_000n);
-    const { result } = this.call({ op: 'poll', waits: waits.map((w) => ({ ...w.ref, write: w.write })), timeoutMs });
+    const { result } = this.call({ op: 'poll', waits: waits.map((w) => ({ home: w.ref.home, id: w.ref.id, write: w.write })), timeoutMs });
     return result.ready ?? [];
   }
 }

@@ -38,6 +38,7 @@ export interface SocketRequest {
   from: string;
   op: string;
   id: string;
+  seq: number;
   data: Uint8Array;
   maxBytes: number;
   peek: boolean;

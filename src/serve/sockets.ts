@@ -86,7 +86,7 @@ export class NodeSockets {
       next.set(l.node, k + 1);
       const id = this.listenerIds.get(l.node)?.[k];
       if (id === undefined) throw new UserError(`app.listen[${i}]: node ${l.node} did not say it listens on ${l.address}:${l.port}`);
-      return { home: l.node, id };
+      return { home: l.node, id, seq: 0 };
     });
   }
 
@@ -163,27 +163,28 @@ function toRequest(from: string, op: SocketOp, data: Uint8Array | undefined): Pa
     case 'poll':
       return { from, op: 'poll', waits: op.waits.map((w) => ({ id: w.id, write: w.write })), timeoutMs: op.timeoutMs };
     case 'recv':
-      return { from, op: 'recv', id: op.id, maxBytes: op.maxBytes, peek: op.peek, waitAll: op.waitAll, nonblocking: op.nonblocking };
+      return { from, op: 'recv', id: op.id, seq: op.seq, maxBytes: op.maxBytes, peek: op.peek, waitAll: op.waitAll, nonblocking: op.nonblocking };
     case 'send':
-      return { from, op: 'send', id: op.id, nonblocking: op.nonblocking, data: data ?? new Uint8Array() };
+      return { from, op: 'send', id: op.id, seq: op.seq, nonblocking: op.nonblocking, data: data ?? new Uint8Array() };
     case 'accept':
-      return { from, op: 'accept', id: op.id, nonblocking: op.nonblocking };
+      return { from, op: 'accept', id: op.id, seq: op.seq, nonblocking: op.nonblocking };
     case 'shutdown':
-      return { from, op: 'shutdown', id: op.id, how: op.how };
+      return { from, op: 'shutdown', id: op.id, seq: op.seq, how: op.how };
     case 'close':
-      return { from, op: 'close', id: op.id };
+      return { from, op: 'close', id: op.id, seq: op.seq };
   }
 }
 
 const handle = z.string().regex(SOCKET_ID, 'not a socket handle');
+const seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const requestSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('accept'), id: handle, nonblocking: z.boolean() }),
+  z.object({ op: z.literal('accept'), id: handle, seq, nonblocking: z.boolean() }),
   z.object({
-    op: z.literal('recv'), id: handle, maxBytes: z.number().int().min(1).max(SOCKET_CHUNK), peek: z.boolean(), waitAll: z.boolean(), nonblocking: z.boolean(),
+    op: z.literal('recv'), id: handle, seq, maxBytes: z.number().int().min(1).max(SOCKET_CHUNK), peek: z.boolean(), waitAll: z.boolean(), nonblocking: z.boolean(),
   }),
-  z.object({ op: z.literal('send'), id: handle, nonblocking: z.boolean(), data: z.instanceof(Uint8Array).refine((d) => d.byteLength <= SOCKET_CHUNK, 'over 1 MiB') }),
-  z.object({ op: z.literal('shutdown'), id: handle, how: z.number().int().min(1).max(3) }),
-  z.object({ op: z.literal('close'), id: handle }),
+  z.object({ op: z.literal('send'), id: handle, seq, nonblocking: z.boolean(), data: z.instanceof(Uint8Array).refine((d) => d.byteLength <= SOCKET_CHUNK, 'over 1 MiB') }),
+  z.object({ op: z.literal('shutdown'), id: handle, seq, how: z.number().int().min(1).max(3) }),
+  z.object({ op: z.literal('close'), id: handle, seq }),
   z.object({
     op: z.literal('poll'),
     waits: z.array(z.object({ id: handle, write: z.boolean() })).min(1).max(MAX_WAITS),
@@ -200,6 +201,6 @@ function parseRequest(req: SocketRequest, home: string): SocketOp {
   }
   const o = r.data;
   if (o.op === 'poll') return { op: 'poll', waits: o.waits.map((w) => ({ home, id: w.id, write: w.write })), timeoutMs: o.timeoutMs };
-  if (o.op === 'send') return { op: 'send', home, id: o.id, nonblocking: o.nonblocking };
+  if (o.op === 'send') return { op: 'send', home, id: o.id, seq: o.seq, nonblocking: o.nonblocking };
   return { ...o, home } as SocketOp;
 }

@@ -20,7 +20,7 @@ export class SocketDescriptor extends Descriptor {
   constructor(
     private readonly host: SocketHost,
     readonly role: SocketRole,
-    readonly ref: SocketRef,
+    public ref: SocketRef,
     private nonblocking: boolean,
     lost = false,
   ) {
@@ -38,7 +38,7 @@ export class SocketDescriptor extends Descriptor {
   }
 
   exportState(): DescriptorState {
-    return { kind: 'socket', role: this.role, home: this.ref.home, id: this.ref.id, nonblocking: this.nonblocking, lost: this.lost };
+    return { kind: 'socket', role: this.role, home: this.ref.home, id: this.ref.id, seq: this.ref.seq, nonblocking: this.nonblocking, lost: this.lost };
   }
 
   /** Only O_NONBLOCK means something on a socket. */
@@ -47,13 +47,17 @@ export class SocketDescriptor extends Descriptor {
     this.nonblocking = (flags & Fdflags.NONBLOCK) !== 0;
   }
 
-  /** A call to the home; a lost home resets this socket for good. */
-  private use<T>(f: () => T): T {
+  /** A call to the home, numbered (sockets.ts: SocketRef.seq); a lost home resets this socket for good. */
+  private use<T>(f: (ref: SocketRef) => T): T {
     if (this.lost) fail(Errno.CONNRESET, 'the home of this socket is gone');
+    const ref = { ...this.ref, seq: this.ref.seq + 1 };
     try {
-      return f();
+      const r = f(ref);
+      this.ref = ref;
+      return r;
     } catch (e) {
       if (e instanceof SocketLost) this.lost = true;
+      else this.ref = ref; // an error answer is a call the home counted too
       throw e;
     }
   }
@@ -64,7 +68,7 @@ export class SocketDescriptor extends Descriptor {
 
   accept(nonblocking: boolean): SocketDescriptor {
     if (this.role !== 'listener') fail(Errno.INVAL, 'accept on a socket that is not listening');
-    const ref = this.use(() => this.host.accept(this.ref, this.nonblocking));
+    const ref = this.use((me) => this.host.accept(me, this.nonblocking));
     return new SocketDescriptor(this.host, 'stream', ref, nonblocking);
   }
 
@@ -73,7 +77,7 @@ export class SocketDescriptor extends Descriptor {
     this.stream('recv');
     const total = Math.min(SOCKET_CHUNK, bufs.reduce((n, b) => n + b.length, 0));
     if (total === 0) return 0;
-    const data = this.use(() => this.host.recv(this.ref, total, { ...flags, nonblocking: this.nonblocking }));
+    const data = this.use((me) => this.host.recv(me, total, { ...flags, nonblocking: this.nonblocking }));
     return scatter(data, bufs, total, 'socket host');
   }
 
@@ -85,7 +89,7 @@ export class SocketDescriptor extends Descriptor {
       const chunk = data.subarray(done, Math.min(data.length, done + SOCKET_CHUNK));
       let n: number;
       try {
-        n = this.use(() => this.host.send(this.ref, chunk, this.nonblocking));
+        n = this.use((me) => this.host.send(me, chunk, this.nonblocking));
       } catch (e) {
         if (done > 0 && e instanceof WasiError && e.errno === Errno.AGAIN) return done;
         throw e;
@@ -99,7 +103,7 @@ export class SocketDescriptor extends Descriptor {
   shutdown(how: number): void {
     if (how < 1 || how > 3) fail(Errno.INVAL, `shutdown how ${how}`);
     this.stream('shutdown');
-    this.use(() => this.host.shutdown(this.ref, how));
+    this.use((me) => this.host.shutdown(me, how));
   }
 
   override read(bufs: Uint8Array[]): number {
@@ -117,7 +121,7 @@ export class SocketDescriptor extends Descriptor {
   override close(): void {
     if (this.lost) return;
     try {
-      this.host.close(this.ref);
+      this.use((me) => this.host.close(me));
     } catch (e) {
       if (!(e instanceof SocketLost)) throw e;
     }

@@ -5,10 +5,17 @@
 // program stops (every call has returned).
 import { Errno, WasiError } from './errno.js';
 
-/** A host socket: the node that holds it and its handle there (unguessable: it is also the capability to use it). */
+/**
+ * A host socket: the node that holds it and its handle there (unguessable: it is also the capability to use it),
+ * and how many calls the program made on it so far. The home counts them too: a call whose number is not the next
+ * one comes from a program set back to an earlier state (a checkpoint continued after its node died), which would
+ * receive or send bytes a second time, so the home resets the socket instead (SocketLost).
+ */
 export interface SocketRef {
   home: string;
   id: string;
+  /** Calls made on it (poll excepted, which changes nothing). */
+  seq: number;
 }
 
 export interface RecvFlags {

@@ -55,6 +55,8 @@ const descriptorSchema = z.discriminatedUnion('kind', [
     home: z.string().min(1).max(63),
     /** Its handle there (also the capability to use it). */
     id: z.string().regex(SOCKET_ID, 'not a socket handle'),
+    /** Calls the program made on it (its home counts them too). */
+    seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     nonblocking: z.boolean(),
     /** Reset because its home was lost: every call fails with ECONNRESET. */
     lost: z.boolean(),

@@ -345,7 +345,7 @@ export class WasiOs {
   private reopen(fd: number, s: DescriptorState): Descriptor {
     if (s.kind === 'socket') {
       if (!this.options.sockets) throw new StateRefused(`fd ${fd}: a socket, and this host has none`);
-      return new SocketDescriptor(this.options.sockets, s.role, { home: s.home, id: s.id }, s.nonblocking, s.lost);
+      return new SocketDescriptor(this.options.sockets, s.role, { home: s.home, id: s.id, seq: s.seq }, s.nonblocking, s.lost);
     }
     if (!('preopen' in s)) return this.stdio(s.kind);
     const m = this.mount(s.preopen);

@@ -30,7 +30,7 @@ test('sockets: Socket calls from the wrong node, with made-up handles or malform
         const tlsOf = (node: string) => loadNodeTls(config, { ca: './certs/ca.crt', cert: './certs/${node}.crt', key: './certs/${node}.key' }, node)!;
         const asEdge = new KafuNodeClient(`127.0.0.1:${ports[0]}`, 'cloud', tlsOf('edge'));
         const asCloud = new KafuNodeClient(`127.0.0.1:${ports[1]}`, 'edge', tlsOf('cloud'));
-        const recv = (from: string, id: string): Partial<SocketRequest> => ({ from, op: 'recv', id, maxBytes: 10, nonblocking: true });
+        const recv = (from: string, id: string): Partial<SocketRequest> => ({ from, op: 'recv', id, seq: 1, maxBytes: 10, nonblocking: true });
         const call = async (name: string, client: KafuNodeClient, req: Partial<SocketRequest>) => {
           try {
             answers[name] = await client.socket(req, { deadlineMs: 5000 });

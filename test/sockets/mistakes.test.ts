@@ -81,7 +81,7 @@ test('kafu serve: a listener whose port is in use stops its node with the entry 
 test('a snapshot\'s socket descriptor: shape checked, and refused by a host without sockets', () => {
   const state = (desc: object) => ({
     version: 1, args: [], env: [], preopens: [], monotonicNs: '0',
-    fds: [{ fd: 3, desc: { kind: 'socket', role: 'stream', home: 'cloud', id: 'ab'.repeat(16), nonblocking: false, lost: false, ...desc } }],
+    fds: [{ fd: 3, desc: { kind: 'socket', role: 'stream', home: 'cloud', id: 'ab'.repeat(16), seq: 3, nonblocking: false, lost: false, ...desc } }],
   });
   assert.doesNotThrow(() => parseWasiState(state({}), []));
   assert.throws(() => parseWasiState(state({ id: '../../etc' }), []), (e) => e instanceof StateRefused && /fds\[0\]\.desc\.id: not a socket handle/.test(e.message));
