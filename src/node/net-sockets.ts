@@ -255,7 +255,8 @@ export class NetSockets {
       const wake = () => done(true);
       const aborted = () => done(false);
       this.waiters.add(wake);
-      if (timeoutMs >= 0) timer = setTimeout(() => done(false), timeoutMs);
+      // (setTimeout takes at most 2^31-1 ms; a longer wait is waited again by the caller, which keeps its deadline.)
+      if (timeoutMs >= 0) timer = setTimeout(() => done(false), Math.min(timeoutMs, 2 ** 31 - 1));
       signal?.addEventListener('abort', aborted);
     });
   }

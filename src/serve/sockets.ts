@@ -23,8 +23,8 @@ import { describeRpcError, RpcRefusal, type SocketReply, type SocketRequest } fr
 
 /** Most waits in one poll (a program polls at most as many sockets as it holds). */
 const MAX_WAITS = 1 << 16;
-/** How long a blocking call may wait at the home: as long as the program wants (a day per attempt, as stdin). */
-const BLOCKING_DEADLINE_MS = 24 * 3600_000;
+/** How long a blocking call may wait at the home: as long as the program wants (no deadline). */
+const BLOCKING_DEADLINE_MS = Infinity;
 
 type Answer = { result: SocketResult; data?: Uint8Array };
 
@@ -188,7 +188,7 @@ const requestSchema = z.discriminatedUnion('op', [
   z.object({
     op: z.literal('poll'),
     waits: z.array(z.object({ id: handle, write: z.boolean() })).min(1).max(MAX_WAITS),
-    timeoutMs: z.number().int().min(-1).max(BLOCKING_DEADLINE_MS),
+    timeoutMs: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER),
   }),
 ]);
 
