@@ -23,3 +23,14 @@ export function envLogLevel(env: NodeJS.ProcessEnv = process.env): string {
   }
   return 'info';
 }
+
+/** HOST:PORT ([V6]:PORT for an IPv6 address), as `--tcplisten` takes it. */
+export const hostPort = (v: string): { address: string; port: number } => {
+  const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(v);
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535) throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:8080 (port 1–65535)');
+  return { address: (m[1] ?? m[2])!, port };
+};
+
+/** For a repeatable option that parses each value. */
+export const collectParsed = <T>(parse: (v: string) => T) => (v: string, prev: T[] = []) => [...prev, parse(v)];

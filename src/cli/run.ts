@@ -7,11 +7,11 @@ import { wasmBacktrace } from '../core/trap.js';
 import { createLogger } from '../core/log.js';
 import { writeLogLine, writeProgramStderr } from '../node/stderr-line.js';
 import { NodeFsBackend } from '../node/fs-backend.js';
+import { LocalSockets } from '../node/local-sockets.js';
 import { NO_NN_CONFIG, NodeNn } from '../node/node-nn.js';
 import { readProcessStdin } from '../node/stdin.js';
 import { runWasiModule } from '../run/run.js';
-import { collect } from './arg-parsers.js';
-
+import { collect, collectParsed, hostPort } from './arg-parsers.js';
 
 export function registerRun(program: Command): void {
   program
@@ -22,8 +22,14 @@ export function registerRun(program: Command): void {
     .option('--dir <HOST[::GUEST]>', 'preopen host folder HOST as GUEST (default: the same path); repeatable', collect, [])
     .option('--env <K=V>', 'set an environment variable; repeatable', collect, [])
     .option('--inherit-env', 'pass this process\'s whole environment to the program')
+    .option(
+      '--tcplisten <HOST:PORT>',
+      'give the program a listening TCP socket on HOST:PORT (the descriptor after the --dir folders); repeatable',
+      collectParsed(hostPort),
+      [],
+    )
     .passThroughOptions()
-    .action(async (file: string, args: string[], o: { dir: string[]; env: string[]; inheritEnv?: boolean }) => {
+    .action(async (file: string, args: string[], o: { dir: string[]; env: string[]; inheritEnv?: boolean; tcplisten: Array<{ address: string; port: number }> }) => {
       let bytes: Uint8Array;
       try {
         bytes = readFileSync(file);
@@ -45,20 +51,28 @@ export function registerRun(program: Command): void {
         }
         return { guestPath: guest ?? host, backend: new NodeFsBackend(dir) };
       });
-      process.exitCode = await runWasiModule(bytes, file, {
-        args: [basename(file), ...args],
-        env: [...env].map(([k, v]) => `${k}=${v}`),
-        preopens,
-        stdout: (b) => void process.stdout.write(b),
-        stderr: writeProgramStderr,
-        stdin: readProcessStdin,
-        // WASI-NN with ONNX Runtime, as on a node (no named models: load_by_name gives not_found).
-        moreHost: (wasi) =>
-          new NodeNn(NO_NN_CONFIG, createLogger((l) => void process.stderr.write(l))).host('local', (p, max) => wasi.readFile(p, max)),
-        onTrap: (e) => {
-          writeLogLine(`kafu run: the program trapped: ${e.message}\n`);
-          for (const frame of wasmBacktrace(e)) process.stderr.write(`    at ${frame}\n`);
-        },
-      });
+      const sockets = o.tcplisten.length > 0 ? new LocalSockets() : undefined;
+      try {
+        const listeners = sockets?.listen(o.tcplisten.map((l) => ({ home: 'local', ...l, what: `--tcplisten ${l.address}:${l.port}` })));
+        process.exitCode = await runWasiModule(bytes, file, {
+          args: [basename(file), ...args],
+          env: [...env].map(([k, v]) => `${k}=${v}`),
+          preopens,
+          stdout: (b) => void process.stdout.write(b),
+          stderr: writeProgramStderr,
+          stdin: readProcessStdin,
+          sockets: sockets?.host,
+          listeners,
+          // WASI-NN with ONNX Runtime, as on a node (no named models: load_by_name gives not_found).
+          moreHost: (wasi) =>
+            new NodeNn(NO_NN_CONFIG, createLogger((l) => void process.stderr.write(l))).host('local', (p, max) => wasi.readFile(p, max)),
+          onTrap: (e) => {
+            writeLogLine(`kafu run: the program trapped: ${e.message}\n`);
+            for (const frame of wasmBacktrace(e)) process.stderr.write(`    at ${frame}\n`);
+          },
+        });
+      } finally {
+        await sockets?.close();
+      }
     });
 }

@@ -69,6 +69,14 @@ const nnSchema = z.strictObject({
   gpu_fallback: z.enum(['error', 'cpu'], { error: 'gpu_fallback must be error or cpu' }).default('error'),
 });
 
+// A listening TCP socket for the program, opened on its home node (by default the first node) and reached from
+// wherever the program runs.
+const listenSchema = z.strictObject({
+  node: optional(nonEmpty('node')),
+  address: nonEmpty('address'),
+  port: z.number({ error: 'port must be a number' }).int('port must be an integer').min(1).max(65535),
+});
+
 const appSchema = z
   .strictObject({
     path: optional(nonEmpty('path')),
@@ -86,6 +94,7 @@ const appSchema = z
     // everything to the first node, in program order.
     output: z.enum(['local', 'first_node'], { error: 'output must be local or first_node' }).default('local'),
     nn: nnSchema.prefault({}),
+    listen: z.array(listenSchema).default([]),
   }, { error: (iss) => (iss.input === undefined ? 'app is required' : 'app must be a map') })
   .refine((a) => (a.path === undefined) !== (a.url === undefined), {
     message: 'exactly one of app.path and app.url must be given',
@@ -151,6 +160,16 @@ export const configSchema = z
     cluster: clusterSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
+    const first = Object.keys(c.nodes)[0];
+    const seen = new Set<string>();
+    c.app.listen.forEach((l, i) => {
+      if (l.node !== undefined && !(l.node in c.nodes)) {
+        ctx.addIssue({ code: 'custom', path: ['app', 'listen', i, 'node'], message: `${l.node} is not a node of this config` });
+      }
+      const key = `${l.node ?? first}|${l.address}|${l.port}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['app', 'listen', i], message: `${l.address}:${l.port} is listed twice for node ${l.node ?? first}` });
+      seen.add(key);
+    });
     for (const [name, m] of Object.entries(c.app.nn.models)) {
       for (const [i, n] of (m.nodes ?? []).entries()) {
         if (!(n in c.nodes)) {
@@ -182,6 +201,13 @@ export interface NnConfig {
   gpu_fallback: 'error' | 'cpu';
 }
 
+/** A listener of app.listen, its home resolved (the first node when the config names none). */
+export interface ListenConfig {
+  node: string;
+  address: string;
+  port: number;
+}
+
 export interface KafuConfig {
   name: string;
   app: {
@@ -192,6 +218,8 @@ export interface KafuConfig {
     mounts: MountConfig[];
     output: 'local' | 'first_node';
     nn: NnConfig;
+    /** Listening sockets, in order: the program's descriptors after its folders. */
+    listen: ListenConfig[];
   };
   /** In file order: the first node starts the program. */
   nodes: NodeConfig[];
@@ -247,6 +275,7 @@ export function validateConfig(raw: unknown, nodeOrder: string[]): { config?: Ka
         ],
         output: c.app.output,
         nn: c.app.nn,
+        listen: c.app.listen.map((l) => ({ node: l.node ?? ids[0]!, address: l.address, port: l.port })),
       },
       nodes: ids.map((id) => ({ id, ...c.nodes[id]! })),
       cluster: c.cluster,

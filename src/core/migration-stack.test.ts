@@ -42,3 +42,12 @@ test('a call to a function of the current node inside a migrated one does not mo
 test('an exit without an entry is an internal error', () => {
   assert.throws(() => new MigrationStack().pass(pt('f', 'edge'), POINT_EXIT, 'cloud'), /without a matching entry/);
 });
+
+test('a return to the node the program is on already (a forced migration took it there) does not move', () => {
+  // kafu serve refuses a hand-off from a node to itself, so this must not be a migration.
+  const s = new MigrationStack();
+  const f = pt('f', 'edge');
+  assert.ok(s.pass(f, POINT_ENTRY, 'cloud'));
+  assert.equal(s.pass(f, POINT_EXIT, 'cloud'), undefined);
+  assert.deepEqual(s.state(), { depth: 0, frames: [] });
+});

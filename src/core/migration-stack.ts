@@ -50,6 +50,8 @@ export class MigrationStack {
     const depth = this.depth--;
     if (!top || top.depth !== depth) return undefined;
     this.frames.pop();
+    // Already back where the call came from (a forced migration moved it meanwhile): nothing to do.
+    if (top.from === current) return undefined;
     return { from: current, to: top.from, reason: 'return', fn: point.fn };
   }
 

@@ -11,6 +11,7 @@ import { SnapshotFormatError } from '../core/snapshot.js';
 import { FollowMount, type FollowMountTransfer } from '../wasi/follow-mount.js';
 import { parseFollowMountTransfer } from '../wasi/follow-mount-transfer.js';
 import { parseWasiState, StateRefused, WasiExit, WasiHost } from '../wasi/index.js';
+import type { SocketHost, SocketRef } from '../wasi/sockets.js';
 import { parseState } from '../wasi/state-schema.js';
 import { NodeFsBackend } from './fs-backend.js';
 import { writeProgramStderr } from './stderr-line.js';
@@ -45,6 +46,10 @@ export interface NodeHostOptions {
   nn?: NodeNn;
   /** Told of each mount folder this host had to create. */
   warn?: (message: string) => void;
+  /** The program's sockets: reached from this thread (sync-sockets.ts). */
+  sockets?: SocketHost;
+  /** Its pre-opened listeners (app.listen), for a program that starts here. */
+  listeners?: SocketRef[];
 }
 
 export type StorageIds = Record<string, Record<string, string>>;
@@ -111,6 +116,9 @@ export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
           stdout,
           stderr,
           stdin: opts.stdin,
+          sockets: opts.sockets,
+          // A resumed program brings its own (importState replaces these without closing them).
+          listeners: from ? [] : opts.listeners,
         });
         if (arriving) wasi.importState(arriving.wasi);
         const nn = nnNode.host(node, (path, max) => wasi.readFile(path, max));

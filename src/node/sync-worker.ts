@@ -50,22 +50,16 @@ function pack(arena: SharedArrayBuffer, blobs: readonly Uint8Array[]): { arena: 
   return { arena, refs, grown };
 }
 
-export class SyncWorker {
-  private readonly port: MessagePort;
-  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
-  private readonly worker: Worker;
+/**
+ * The calling side of a synchronous channel: a MessagePort and a shared word, whichever thread serves the other end
+ * (serveSync) — a helper thread of its own (SyncWorker), or the main thread of a node whose program runs in a worker.
+ */
+export class SyncCaller {
   private seq = 0;
   private arena = new SharedArrayBuffer(64 * 1024);
   private arenaSent = false;
 
-  constructor(script: URL, data?: unknown) {
-    const { port1, port2 } = new MessageChannel();
-    this.worker = new Worker(script, { workerData: { port: port2, flag: this.flag, data } satisfies SyncWorkerData, transferList: [port2] });
-    // An idle helper must not keep the process alive.
-    this.worker.unref();
-    port1.unref();
-    this.port = port1;
-  }
+  constructor(private readonly port: MessagePort, private readonly flag: Int32Array) {}
 
   /** `blobs` reach the handler as its second argument; the blobs of its answer come back (copies). */
   call<T>(request: unknown, blobs: readonly Uint8Array[] = []): { answer: T; blobs: Uint8Array[] } {
@@ -87,6 +81,28 @@ export class SyncWorker {
     if (a.arena) this.arena = a.arena;
     return { answer: a.answer as T, blobs: a.blobs.map(([at, n]) => new Uint8Array(this.arena, at, n).slice()) };
   }
+}
+
+/** Both ends of a synchronous channel: `caller` for the thread that blocks, `served` for serveSync. */
+export function syncChannel(): { caller: { port: MessagePort; flag: Int32Array }; served: SyncWorkerData } {
+  const { port1, port2 } = new MessageChannel();
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  return { caller: { port: port1, flag }, served: { port: port2, flag, data: undefined } };
+}
+
+/** A helper thread that runs `script` (which calls serveSync), called synchronously. */
+export class SyncWorker extends SyncCaller {
+  private readonly worker: Worker;
+
+  constructor(script: URL, data?: unknown) {
+    const { port1, port2 } = new MessageChannel();
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    super(port1, flag);
+    this.worker = new Worker(script, { workerData: { port: port2, flag, data } satisfies SyncWorkerData, transferList: [port2] });
+    // An idle helper must not keep the process alive.
+    this.worker.unref();
+    port1.unref();
+  }
 
   terminate(): Promise<number> {
     return this.worker.terminate();
@@ -100,7 +116,7 @@ export class SyncWorker {
 export function serveSync(
   data: SyncWorkerData,
   handle: (request: any, blobs: Uint8Array[]) => Promise<{ answer: unknown; blobs?: Uint8Array[] }>,
-): void {
+): () => void {
   let arena = new SharedArrayBuffer(0);
   let queue = Promise.resolve();
   data.port.on('message', (m: Request) => {
@@ -114,4 +130,6 @@ export function serveSync(
       Atomics.notify(data.flag, 0);
     });
   });
+  /** Stop serving (the port no longer keeps the thread alive). */
+  return () => data.port.close();
 }

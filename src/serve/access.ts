@@ -8,6 +8,9 @@
 //                     (see shutdownAllowed); "the cluster failed" from any node
 //   Migrate           any node (the first node handing a checkpoint back too: cluster.checkpoint); taken only by an
 //                     idle node (handoff.ts checkHandOff), so no second copy of a running program can start
+//   Socket            not while the program runs on this node, only from its destination while this node hands it
+//                     on, and only on handles the caller got from the program's state (a handle is a capability)
+//   Hello's listeners told only to the first node (it hands them to the program)
 import * as grpc from '@grpc/grpc-js';
 import type { NodeContext } from './node-context.js';
 import { RpcRefusal } from './protocol.js';
@@ -39,4 +42,17 @@ export function shutdownAllowed(ctx: NodeContext, caller: string, programFinishe
   if (programFinished && caller !== ctx.state.holder) {
     throw deny(`"program finished" from ${caller}, but the program is on ${ctx.state.holder} as far as ${ctx.nodeId} knows`);
   }
+}
+
+/**
+ * A socket operation is made by the node that runs the program. This node cannot always know which one that is (the
+ * program may have moved on since its last hand-off here), but it knows when the program runs *here* (then no one
+ * else drives its sockets) and, while handing it on, who gets it (that node may run it before the hand-off's reply
+ * arrives). Past that, the handle is the capability: only a node that was handed the program's state has it.
+ */
+export function socketAllowed(ctx: NodeContext, caller: string): void {
+  const { state } = ctx;
+  if (state.ending) throw new RpcRefusal(grpc.status.UNAVAILABLE, `node ${ctx.nodeId} is stopping`);
+  const runs = state.where === 'running' ? ctx.nodeId : state.where === 'departing' ? state.holder : undefined;
+  if (runs !== undefined && caller !== runs) throw deny(`socket calls come from the node that runs the program, which is ${runs}, not ${caller}`);
 }

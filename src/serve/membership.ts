@@ -25,6 +25,7 @@ export async function waitForPeers(ctx: NodeContext): Promise<StorageIds> {
       );
       checkPeer(ctx, n, reply);
       storage[n.id] = reply.storage;
+      ctx.sockets.learn(n.id, reply.listeners);
     }),
   );
   return storage;

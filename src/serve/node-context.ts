@@ -5,6 +5,7 @@ import type { Logger } from '../core/log.js';
 import type { FrameLimits } from '../core/snapshot.js';
 import type { OutputSink } from './output.js';
 import type { Peers } from './peers.js';
+import type { NodeSockets } from './sockets.js';
 import type { ProgramWorker, WorkerEvent } from './program-worker.js';
 import type { NodeTls } from './tls.js';
 
@@ -65,6 +66,8 @@ export interface NodeContext {
   log: Logger;
   peerTimeoutMs: number;
   worker: ProgramWorker;
+  /** The program's sockets whose home is this node, and the relay to the others'. */
+  sockets: NodeSockets;
   /** Where the program's output goes from this node; `local` is this process's terminal. */
   output: OutputSink;
   local: OutputSink;

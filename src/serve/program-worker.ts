@@ -5,6 +5,7 @@ import type { ChecksumMode } from '../core/snapshot.js';
 import { engineStackMb } from '../node/engine-stack.js';
 import type { StorageIds } from '../node/node-system.js';
 import type { SavedOutput } from './saved-program.js';
+import type { SocketRef } from '../wasi/sockets.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
 export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' }>;
@@ -19,6 +20,7 @@ export class ProgramWorker {
     this.worker = new Worker(new URL('./worker.js', import.meta.url), {
       workerData: setup,
       resourceLimits: { stackSizeMb: engineStackMb() },
+      transferList: setup.sockets ? [setup.sockets.port] : [],
     });
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'encoded') {
@@ -33,8 +35,8 @@ export class ProgramWorker {
     });
   }
 
-  start(storage: StorageIds): void {
-    this.send({ type: 'start', storage });
+  start(storage: StorageIds, listeners?: SocketRef[]): void {
+    this.send({ type: 'start', storage, listeners });
   }
 
   resume(bytes: Uint8Array, suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {

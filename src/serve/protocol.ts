@@ -11,7 +11,7 @@ export const PROTO_PATH = fileURLToPath(new URL('../../../proto/kafu.proto', imp
 export const MIGRATE_CHUNK_BYTES = 1 << 20;
 
 export interface HelloRequest { from: string }
-export interface HelloReply { nodeId: string; configName: string; moduleSha256: string; storage: Record<string, string>; runtime: string }
+export interface HelloReply { nodeId: string; configName: string; moduleSha256: string; storage: Record<string, string>; runtime: string; listeners: string[] }
 export interface MigrateStart {
   from: string;
   to: string;
@@ -33,6 +33,30 @@ export interface HeartbeatRequest { from: string; executionStarted: boolean }
 export interface HeartbeatReply { running: boolean }
 export interface ShutdownRequest { from: string; reason: string; exitCode: number; programFinished: boolean }
 export type Empty = Record<string, never>;
+/** The Socket call's messages as proto-loader gives them (every field present, defaults for those not sent). */
+export interface SocketRequest {
+  from: string;
+  op: string;
+  id: string;
+  seq: number;
+  data: Uint8Array;
+  maxBytes: number;
+  peek: boolean;
+  waitAll: boolean;
+  nonblocking: boolean;
+  how: number;
+  waits: Array<{ id: string; write: boolean }>;
+  timeoutMs: number;
+}
+export interface SocketReply {
+  errno: number;
+  message: string;
+  lost: boolean;
+  id: string;
+  count: number;
+  data: Uint8Array;
+  ready: Array<{ ready: boolean; nbytes: number; hangup: boolean; errno: number }>;
+}
 
 /**
  * What a node serves; each handler may throw an RpcRefusal or resolve. `caller` is the node id the caller's TLS
@@ -50,6 +74,8 @@ export interface KafuNodeHandlers {
   input(req: InputRequest, caller: string | undefined): Promise<InputReply>;
   heartbeat(req: HeartbeatRequest, caller: string | undefined): Promise<HeartbeatReply>;
   shutdown(req: ShutdownRequest, caller: string | undefined): Promise<Empty>;
+  /** `cancelled` aborts when the caller cancels the call (or goes away). */
+  socket(req: SocketRequest, caller: string | undefined, cancelled: AbortSignal): Promise<Partial<SocketReply>>;
 }
 
 /** A refusal a handler sends back to the caller, with a gRPC status code. */
@@ -94,6 +120,14 @@ export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): vo
     Input: unary(h.input),
     Heartbeat: unary(h.heartbeat),
     Shutdown: unary(h.shutdown),
+    Socket: ((call: grpc.ServerUnaryCall<SocketRequest, Partial<SocketReply>>, callback: grpc.sendUnaryData<Partial<SocketReply>>) => {
+      const ac = new AbortController();
+      call.on('cancelled', () => ac.abort());
+      h.socket(call.request, callerOf(call), ac.signal).then(
+        (reply) => callback(null, reply),
+        (e: unknown) => callback(toServiceError(e)),
+      );
+    }) as grpc.handleUnaryCall<SocketRequest, Partial<SocketReply>>,
     Migrate: ((call: grpc.ServerReadableStream<MigrateChunk, MigrateReply>, callback: grpc.sendUnaryData<MigrateReply>) => {
       receiveMigrate(call, callback, h);
     }) as grpc.handleClientStreamingCall<MigrateChunk, MigrateReply>,
@@ -218,6 +252,7 @@ export class KafuNodeClient {
   input = (req: InputRequest, o: RpcOptions) => this.call<InputReply>('Input', req, o);
   heartbeat = (req: HeartbeatRequest, o: RpcOptions) => this.call<HeartbeatReply>('Heartbeat', req, o);
   shutdown = (req: ShutdownRequest, o: RpcOptions) => this.call<Empty>('Shutdown', req, o);
+  socket = (req: Partial<SocketRequest>, o: RpcOptions, signal?: AbortSignal) => this.call<SocketReply>('Socket', req, o, signal);
 
   migrate(start: MigrateStart, chunks: Uint8Array[], o: RpcOptions): Promise<MigrateReply> {
     return new Promise((resolve, reject) => {
@@ -244,15 +279,17 @@ export class KafuNodeClient {
     this.client.close();
   }
 
-  private call<Rep>(method: string, req: object, o: RpcOptions): Promise<Rep> {
+  /** `signal`: cancel the call (it then rejects with CANCELLED). */
+  private call<Rep>(method: string, req: object, o: RpcOptions, signal?: AbortSignal): Promise<Rep> {
     return new Promise((resolve, reject) => {
-      (this.client[method] as (r: object, md: grpc.Metadata, opts: object, cb: grpc.requestCallback<Rep>) => void).call(
+      const call = (this.client[method] as (r: object, md: grpc.Metadata, opts: object, cb: grpc.requestCallback<Rep>) => grpc.ClientUnaryCall).call(
         this.client,
         req,
         new grpc.Metadata({ waitForReady: o.waitForReady ?? false }),
         { deadline: Date.now() + o.deadlineMs },
         (err: grpc.ServiceError | null, reply?: Rep) => (err ? reject(err) : resolve(reply!)),
       );
+      signal?.addEventListener('abort', () => call.cancel(), { once: true });
     });
   }
 }

@@ -29,7 +29,8 @@ import { countedOutput, forwardedOutput, localOutput, outputReceiver } from './o
 import { Peers } from './peers.js';
 import { STDIN_CHUNK, answerStdin, processStdinReader, stdinBuffer } from './stdin-bridge.js';
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
-import { admit, heartbeatAllowed, shutdownAllowed } from './access.js';
+import { admit, heartbeatAllowed, shutdownAllowed, socketAllowed } from './access.js';
+import { NodeSockets } from './sockets.js';
 import { PLAINTEXT_WARNING, loadNodeTls, serverCredentials, type NodeTls, type TlsFiles } from './tls.js';
 import {
   BASELINE_MISSING,
@@ -115,6 +116,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   const stdinShared = forwarding ? stdinBuffer() : undefined;
   const stdin = processStdinReader();
   let eventWaiter: ((e: WorkerEvent) => void) | undefined;
+  const sockets = new NodeSockets(nodeId, config.app.listen, peers, log, o.peerTimeoutMs);
 
   const hostDirs = mountDirs(mounts, nodeId, (m) => log.warn(m));
   const ctx: NodeContext = {
@@ -159,6 +161,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         logLevel: o.logLevel,
         logPrefix: o.logPrefix ?? '',
         stdin: stdinShared,
+        sockets: sockets.workerEnd,
       },
       (e) => {
         if (e.type === 'output') ctx.output.write(e.fd, e.data);
@@ -175,6 +178,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         }
       },
     ),
+    sockets,
     state,
     onNextProgramEvent: (onResumed) =>
       new Promise((r) => {
@@ -355,7 +359,9 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     hello: async (req, proven) => {
       const caller = admit(ctx, req.from, proven);
       if (caller === first.id) state.lastHeartbeat = Date.now();
-      return { nodeId, configName: config.name, moduleSha256: ctx.moduleSha256, storage: ctx.storage, runtime: RUNTIME_ID };
+      // Listener handles are capabilities: only the first node, which gives them to the program, is told them.
+      const listeners = caller === first.id ? sockets.ownListeners() : [];
+      return { nodeId, configName: config.name, moduleSha256: ctx.moduleSha256, storage: ctx.storage, runtime: RUNTIME_ID, listeners };
     },
     migrateStart: (start, proven) => {
       warnRefusal(start, () => {
@@ -392,6 +398,11 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       // Resuming counts: the first node must not take a node that is taking the program over for one without it.
       return { running: state.where !== 'idle' || state.resuming };
     },
+    socket: async (req, proven, cancelled) => {
+      const caller = admit(ctx, req.from, proven);
+      socketAllowed(ctx, caller);
+      return sockets.serveRemote(req, cancelled);
+    },
     shutdown: async (req, proven) => {
       const caller = admit(ctx, req.from, proven);
       shutdownAllowed(ctx, caller, req.programFinished);
@@ -416,6 +427,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   try {
     addKafuNodeService(server, handlers);
     healthService.addToServer(server);
+    await sockets.start();
     const listenHost = o.listen ?? (isIP(me.address) ? me.address : '0.0.0.0');
     await bind(server, listenHost, me.port, nodeId, tls);
     if (o.healthPort !== undefined) {
@@ -437,7 +449,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
           if (!saved) {
             log.info(`Program is starting on ${nodeId}`);
             state.where = 'running';
-            ctx.worker.start(storage);
+            ctx.worker.start(storage, sockets.listeners());
           } else if (saved.node === nodeId) {
             log.info(`Program is resuming on ${nodeId} from ${o.resume}`);
             state.where = 'running';
@@ -460,6 +472,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     process.off('SIGTERM', onSignal);
     for (const stop of stops) stop();
     await ctx.worker.stop();
+    await sockets.close();
     stdin.close();
     peers.close();
     server.forceShutdown();

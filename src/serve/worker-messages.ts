@@ -4,8 +4,10 @@ import type { MountConfig, NnConfig } from '../core/config.js';
 import type { Migration } from '../core/migration-stack.js';
 import type { ChecksumMode, FrameLimits } from '../core/snapshot.js';
 import type { Compression, TransferStats } from '../core/transfer.js';
+import type { MessagePort } from 'node:worker_threads';
 import type { StorageIds } from '../node/node-system.js';
 import type { SavedOutput } from './saved-program.js';
+import type { SocketRef } from '../wasi/sockets.js';
 
 export interface WorkerSetup {
   node: string;
@@ -24,11 +26,13 @@ export interface WorkerSetup {
   logPrefix: string;
   /** app.output first_node: stdin comes through the main thread (stdin-bridge.ts), not from fd 0. */
   stdin?: SharedArrayBuffer;
+  /** The program's socket calls go through the main thread (serve/sockets.ts): the worker's end of that channel. */
+  sockets?: { port: MessagePort; flag: Int32Array };
 }
 
 export type ToWorker =
   /** Start the program (first node); `storage`: every node's mount identities, carried along in snapshots. */
-  | { type: 'start'; storage: StorageIds }
+  | { type: 'start'; storage: StorageIds; listeners?: SocketRef[] }
   /**
    * A snapshot (transfer bytes) to resume; `suspendedAtMs` is when the program stopped on the sender; `checksum`
    * 'checked' when the main thread checked it as the bytes arrived.

@@ -14,6 +14,9 @@ import { NodeNn } from '../node/node-nn.js';
 import { nodeProgramHost, type StorageIds } from '../node/node-system.js';
 import { readProcessStdin } from '../node/stdin.js';
 import { withSavedOutput } from './saved-program.js';
+import { SyncSockets } from '../node/sync-sockets.js';
+import { SyncCaller } from '../node/sync-worker.js';
+import type { SocketRef } from '../wasi/sockets.js';
 import { workerStdin } from './stdin-bridge.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
@@ -25,8 +28,11 @@ const log = createLogger((line) => post({ type: 'log', line }), parseLevel(setup
 // One per process: the models this node holds outlive each stretch of the program here.
 const nn = new NodeNn(setup.nn, log);
 
-/** `storage` is given at the start; a resumed program brings it in its snapshot. */
-const hostWith = (storage: StorageIds) =>
+// The program's sockets, wherever their home: through the main thread (serve/sockets.ts).
+const sockets = setup.sockets && new SyncSockets(new SyncCaller(setup.sockets.port, setup.sockets.flag));
+
+/** `storage` and `listeners` are given at the start; a resumed program brings them in its snapshot. */
+const hostWith = (storage: StorageIds, listeners?: SocketRef[]) =>
   nodeProgramHost({
     programName: setup.where,
     args: setup.args,
@@ -38,6 +44,8 @@ const hostWith = (storage: StorageIds) =>
     stdout: (b) => post({ type: 'output', fd: 1, data: b.slice() }),
     stderr: (b) => post({ type: 'output', fd: 2, data: b.slice() }),
     stdin: setup.stdin ? workerStdin(setup.stdin, (maxBytes) => post({ type: 'stdin', maxBytes })) : readProcessStdin,
+    sockets,
+    listeners,
   });
 
 const guestReady = GuestModule.load(setup.moduleBytes, setup.where);
@@ -89,7 +97,7 @@ async function handle(m: ToWorker): Promise<void> {
   let resumed = m.type === 'start';
   let result: SegmentResult;
   try {
-    result = runSegment(guest, setup.node, hostWith(m.type === 'start' ? m.storage : {}), {
+    result = runSegment(guest, setup.node, hostWith(m.type === 'start' ? m.storage : {}, m.type === 'start' ? m.listeners : undefined), {
       from,
       forced: setup.forced,
       onResumed: () => {

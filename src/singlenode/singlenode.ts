@@ -11,10 +11,13 @@ import type { Migration } from '../core/migration-stack.js';
 import { checkPlacement, describeMigration, runSegment } from '../core/program.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { decodeTransfer, encodeTransfer, type Baseline } from '../core/transfer.js';
-import { loadConfigFile } from '../node/config-file.js';
+import { loadConfigFile, type LoadedConfig } from '../node/config-file.js';
+import type { KafuConfig } from '../core/config.js';
+import type { SocketRef } from '../wasi/sockets.js';
 import { readModule } from '../node/module-source.js';
 import { NodeNn } from '../node/node-nn.js';
 import { nodeProgramHost, type NodeHostOptions } from '../node/node-system.js';
+import { LocalSockets } from '../node/local-sockets.js';
 
 export interface SinglenodeOptions {
   log: Logger;
@@ -48,6 +51,27 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
   const { bytes, where } = await readModule(loaded);
   const guest = await GuestModule.load(bytes, where);
   checkPlacement(guest.meta, config.nodes.map((n) => n.id), where);
+  // Every node's listeners in this process: the program reaches them from every node without a relay.
+  const sockets = config.app.listen.length > 0 ? new LocalSockets() : undefined;
+  try {
+    const listeners = sockets?.listen(config.app.listen.map((l, i) => ({ home: l.node, address: l.address, port: l.port, what: `app.listen[${i}]` })));
+    config.app.listen.forEach((l, i) => log.info(`Listening on ${l.address}:${l.port} for the program (app.listen[${i}], node ${l.node})`));
+    return await runNodes(guest, where, config, loaded, opts, sockets, listeners);
+  } finally {
+    await sockets?.close();
+  }
+}
+
+async function runNodes(
+  guest: GuestModule,
+  where: string,
+  config: KafuConfig,
+  loaded: LoadedConfig,
+  opts: SinglenodeOptions,
+  sockets: LocalSockets | undefined,
+  listeners: SocketRef[] | undefined,
+): Promise<SinglenodeResult> {
+  const { log } = opts;
   const host = nodeProgramHost({
     programName: where,
     args: config.app.args,
@@ -59,6 +83,8 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
     stdout: opts.stdout,
     stderr: opts.stderr,
     stdin: opts.stdin,
+    sockets: sockets?.host,
+    listeners,
   });
 
   const forced = opts.forceMigrationEvery

@@ -63,8 +63,15 @@ export abstract class Descriptor {
   /** Whether a poll for reading/writing is ready now, and the byte count to report. */
   pollReadable(): { nbytes: bigint; hangup: boolean } { return ebadf(); }
   pollWritable(): { nbytes: bigint } { return ebadf(); }
-  /** Release host resources. */
+  /** fd_close: release host resources. */
   close(): void {}
+  /**
+   * The program leaves this host (its state was exported) or ended: drop this host's handles. Most kinds close
+   * them; a socket's host socket outlives the stretch of the program on one node (fd-socket.ts).
+   */
+  release(): void {
+    this.close();
+  }
   /** Why this descriptor cannot be exported, or null. */
   migrationBlocker(): string | null { return null; }
 }
@@ -73,6 +80,22 @@ export abstract class Descriptor {
 export function narrowRights(held: bigint, wanted: bigint): bigint {
   if ((wanted & ~held) !== 0n) throw new WasiError(Errno.NOTCAPABLE, 'fd_fdstat_set_rights cannot add rights');
   return wanted;
+}
+
+/**
+ * `data`, which a stream's source handed back for a read of at most `total` bytes, spread over `bufs` in order; the
+ * byte count. More than asked is the source's bug, refused as ERANGE.
+ */
+export function scatter(data: Uint8Array, bufs: Uint8Array[], total: number, source: string): number {
+  if (data.length > total) throw new WasiError(Errno.RANGE, `${source} returned more than asked`);
+  let off = 0;
+  for (const b of bufs) {
+    if (off >= data.length) break;
+    const n = Math.min(b.length, data.length - off);
+    b.set(data.subarray(off, off + n));
+    off += n;
+  }
+  return data.length;
 }
 
 export function filetypeOf(kind: FsStat['kind']): number {

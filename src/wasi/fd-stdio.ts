@@ -2,7 +2,7 @@
 // is just their kind; after a migration they bind to the new host's callbacks.
 
 import { Filetype, Rights } from './constants.js';
-import { Descriptor, type DescriptorState, type Fdstat, type Filestat } from './descriptor.js';
+import { Descriptor, scatter, type DescriptorState, type Fdstat, type Filestat } from './descriptor.js';
 import { Errno, WasiError } from './errno.js';
 
 const espipe = (): never => {
@@ -30,15 +30,7 @@ export class StdinDescriptor extends Descriptor {
     if (total === 0 || !this.source) return 0;
     const data = this.source(total);
     if (!data || data.length === 0) return 0;
-    if (data.length > total) throw new WasiError(Errno.RANGE, 'stdin callback returned more than asked');
-    let off = 0;
-    for (const b of bufs) {
-      if (off >= data.length) break;
-      const n = Math.min(b.length, data.length - off);
-      b.set(data.subarray(off, off + n));
-      off += n;
-    }
-    return data.length;
+    return scatter(data, bufs, total, 'stdin callback');
   }
   override pread(): number { return espipe(); }
   override seek(): bigint { return espipe(); }

@@ -2,6 +2,7 @@
 // randomness. Nothing here touches the host platform directly, so a browser can provide all of it.
 
 import type { FsBackend } from './fs-backend.js';
+import type { SocketHost, SocketRef } from './sockets.js';
 
 export interface Preopen {
   /** The name the guest sees, e.g. "/" or "/data". */
@@ -25,6 +26,10 @@ export interface WasiOptions {
   stderr: (bytes: Uint8Array) => void;
   /** Returns up to maxBytes of input; null or empty means end of input. */
   stdin?: (maxBytes: number) => Uint8Array | null;
+  /** The host's sockets (none: a snapshot holding sockets is refused here). */
+  sockets?: SocketHost;
+  /** Pre-opened listening TCP sockets: the descriptors after the preopened folders, in order (need `sockets`). */
+  listeners?: SocketRef[];
   clocks?: WasiClocks;
   randomFill?: (buf: Uint8Array) => void;
 }

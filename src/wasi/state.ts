@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { PATH_MAX } from './path-resolve.js';
 import { StateRefused } from './state-refused.js';
+import { SOCKET_ID } from './sockets.js';
 import { boundedString, decimal, entryName, I64_MAX, MAX_ENTRIES, mountPath, parseState, U64_MAX } from './state-schema.js';
 
 export const WASI_STATE_VERSION = 1;
@@ -45,6 +46,20 @@ const descriptorSchema = z.discriminatedUnion('kind', [
      * rewind; null (or absent, in state from before it was kept) when none is under way: the next call lists.
      */
     listing: z.array(entryName).max(MAX_ENTRIES).nullable().optional(),
+  }),
+  z.object({
+    kind: z.literal('socket'),
+    /** A pre-opened listener, or a connection it accepted. */
+    role: z.enum(['listener', 'stream']),
+    /** The node that holds the host socket (a node id; the host refuses one it does not know). */
+    home: z.string().min(1).max(63),
+    /** Its handle there (also the capability to use it). */
+    id: z.string().regex(SOCKET_ID, 'not a socket handle'),
+    /** Calls the program made on it (its home counts them too). */
+    seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    nonblocking: z.boolean(),
+    /** Reset because its home was lost: every call fails with ECONNRESET. */
+    lost: z.boolean(),
   }),
 ]);
 

@@ -7,6 +7,7 @@ import { Errno, fail } from './errno.js';
 import { ExactTimes } from './exact-times.js';
 import { DirectoryDescriptor } from './fd-directory.js';
 import { FileDescriptor, fileRights } from './fd-file.js';
+import { SocketDescriptor } from './fd-socket.js';
 import { OutputDescriptor, StdinDescriptor } from './fd-stdio.js';
 import { FdTable } from './fd-table.js';
 import type { FsHandle } from './fs-backend.js';
@@ -35,6 +36,11 @@ export class WasiOs {
     this.table.set(1, this.stdio('stdout'));
     this.table.set(2, this.stdio('stderr'));
     for (const m of this.mounts) this.table.set(3 + m.index, new DirectoryDescriptor(m, '', m.guestPath));
+    // After the folders: wasi-libc looks for preopened folders from fd 3 up and stops at the first descriptor that
+    // is not one, so a listener before them would hide them.
+    const listeners = options.listeners ?? [];
+    if (listeners.length > 0 && !options.sockets) throw new Error('WasiOptions.listeners need WasiOptions.sockets');
+    listeners.forEach((ref, i) => this.table.set(3 + this.mounts.length + i, new SocketDescriptor(options.sockets!, 'listener', ref, false)));
   }
 
   private stdio(kind: 'stdin' | 'stdout' | 'stderr'): Descriptor {
@@ -78,6 +84,17 @@ export class WasiOs {
     if (d instanceof FileDescriptor) fail(Errno.NOTDIR, `fd ${fd} is a file, not a directory`);
     if (!(d instanceof DirectoryDescriptor)) fail(Errno.BADF, `fd ${fd} is not a directory`);
     return d;
+  }
+
+  socket(fd: number): SocketDescriptor {
+    const d = this.table.get(fd);
+    if (!(d instanceof SocketDescriptor)) fail(Errno.NOTSOCK, `fd ${fd} is not a socket`);
+    return d;
+  }
+
+  /** The host's sockets, for poll_oneoff (a table with sockets in it has them). */
+  get sockets() {
+    return this.options.sockets;
   }
 
   close(fd: number): void {
@@ -296,7 +313,7 @@ export class WasiOs {
 
   /** Close every host handle: the program has left this host (its state was exported) or has ended. */
   release(): void {
-    for (const [, d] of this.table.entries()) d.close();
+    for (const [, d] of this.table.entries()) d.release();
     this.table.clear();
   }
 
@@ -310,10 +327,10 @@ export class WasiOs {
     try {
       for (const { fd, desc } of state.fds) built.push([fd, this.reopen(fd, desc)]);
     } catch (e) {
-      for (const [, d] of built) d.close();
+      for (const [, d] of built) d.release();
       throw e;
     }
-    for (const [, d] of this.table.entries()) d.close();
+    for (const [, d] of this.table.entries()) d.release();
     this.table.clear();
     for (const [fd, d] of built) this.table.set(fd, d);
     this.args = [...state.args];
@@ -326,6 +343,10 @@ export class WasiOs {
 
   /** A descriptor of a checked state, its path checked against the disk by the one gate (restoredPath). */
   private reopen(fd: number, s: DescriptorState): Descriptor {
+    if (s.kind === 'socket') {
+      if (!this.options.sockets) throw new StateRefused(`fd ${fd}: a socket, and this host has none`);
+      return new SocketDescriptor(this.options.sockets, s.role, { home: s.home, id: s.id, seq: s.seq }, s.nonblocking, s.lost);
+    }
     if (!('preopen' in s)) return this.stdio(s.kind);
     const m = this.mount(s.preopen);
     const where = `${s.kind} "${s.path}" in preopen ${m.guestPath}`;

@@ -105,7 +105,7 @@ describe('kafu serve: mutual TLS and per-call permissions', () => {
       asked = true;
       throw new Error('not reached');
     };
-    addKafuNodeService(server, { hello: no, migrateStart: noStart, migrate: no, output: no, input: no, heartbeat: no, shutdown: no });
+    addKafuNodeService(server, { hello: no, migrateStart: noStart, migrate: no, output: no, input: no, heartbeat: no, shutdown: no, socket: no });
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(`127.0.0.1:${edgePort}`, serverCredentials(tlsOf(dir, 'fog', configPath)), (e) => (e ? reject(e) : resolve())),
     );
