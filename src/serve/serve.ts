@@ -169,6 +169,10 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
           eventWaiter = undefined;
           waiter?.(e);
           if (e.type === 'refused') state.heldBaseline = e.baselineId;
+          if (e.type === 'refused' && e.checkpointLost && state.checkpoint) {
+            state.checkpoint = undefined;
+            log.warn('a refused hand-off was partly restored into the instance that held the checkpoint of the last hop: that checkpoint is dropped');
+          }
           // A refused hand-off is the Migrate call's business (an error back to its sender), not the run's.
           if (e.type === 'refused' && waiter) return;
           void onProgramEvent(e);
