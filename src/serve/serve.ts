@@ -14,6 +14,7 @@ import type { Logger } from '../core/log.js';
 import { requireMetadata } from '../core/metadata.js';
 import { RUNTIME_ID, checkPlacement } from '../core/program.js';
 import { ChecksumMismatchError, FrameChecksum, type FrameLimits } from '../core/snapshot.js';
+import { warmUpHeaderCheck } from '../core/snapshot-header.js';
 import { MissingBaselineError, decodeTransfer } from '../core/transfer.js';
 import { maxMemoryBytes, parseSections } from '../core/wasm-sections.js';
 import { TRAP_EXIT_CODE } from '../core/trap.js';
@@ -93,6 +94,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     maxStateBytes: config.cluster.migration.max_state_mb * 2 ** 20,
   };
   const saved = o.resume === undefined ? undefined : readSaved(o.resume, moduleSha256, limits);
+  warmUpHeaderCheck(); // (this thread checks each arriving header; its worker warms up the rest)
   const peers = new Peers(nodeId, config.nodes, log, tls);
 
   let finish!: (code: number) => void;

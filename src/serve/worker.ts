@@ -11,7 +11,7 @@ import { INITIAL_BASELINE_ID, decodeTransfer, encodeTransfer, ownBaseline, type 
 import { asTrap, wasmBacktrace } from '../core/trap.js';
 import { concat } from '../core/wasm-sections.js';
 import { NodeNn } from '../node/node-nn.js';
-import { nodeProgramHost, type StorageIds } from '../node/node-system.js';
+import { nodeProgramHost, warmUpArrivalChecks, type StorageIds } from '../node/node-system.js';
 import { readProcessStdin } from '../node/stdin.js';
 import { withSavedOutput } from './saved-program.js';
 import { workerStdin } from './stdin-bridge.js';
@@ -52,6 +52,7 @@ interface ParkedInstance {
  */
 let warm: ParkedInstance | undefined;
 const prepared = guestReady.then((guest) => {
+  warmUpArrivalChecks();
   guest.initialBaseline(); // built now, not on the first hop
   warm = { instance: new GuestInstance(guest), imageId: INITIAL_BASELINE_ID };
 });

@@ -15,7 +15,7 @@ import { concat } from '../core/wasm-sections.js';
 import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
 import { NodeNn } from '../node/node-nn.js';
-import { nodeProgramHost, type NodeHostOptions } from '../node/node-system.js';
+import { nodeProgramHost, warmUpArrivalChecks, type NodeHostOptions } from '../node/node-system.js';
 
 export interface SinglenodeOptions {
   log: Logger;
@@ -88,6 +88,7 @@ export async function singlenodeServe(configFile: string, opts: SinglenodeOption
   // memory holds.
   const parked = new Map<string, { instance: GuestInstance; imageId: string }>();
   parked.set(node, { instance: new GuestInstance(guest), imageId: INITIAL_BASELINE_ID });
+  warmUpArrivalChecks();
   /** The pages the last transfer changed, and the image it is a delta against (if it is one). */
   let changed: number[] | undefined;
   let against: string | undefined;
