@@ -94,7 +94,8 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     maxStateBytes: config.cluster.migration.max_state_mb * 2 ** 20,
   };
   const saved = o.resume === undefined ? undefined : readSaved(o.resume, moduleSha256, limits);
-  warmUpHeaderCheck(); // (this thread checks each arriving header; its worker warms up the rest)
+  // This thread checks each arriving header (its worker warms up the rest): zod's first use, once the node is up.
+  setImmediate(warmUpHeaderCheck);
   const peers = new Peers(nodeId, config.nodes, log, tls);
 
   let finish!: (code: number) => void;
