@@ -1,6 +1,7 @@
 // npm run bench:instrument — what instrumentation costs: compile time, code size, execution time.
-// Compiles each program with the bundled toolchain twice (--kafu-no-instrument, and instrumented), then runs
-// bench/programs/compute.c both ways with no migration. Prints a table; compare ratios within one run.
+// Compiles each program with the bundled toolchain twice (--kafu-no-instrument, and instrumented), then runs the
+// kernels of bench/programs/kernels.c both ways with no migration. Prints tables; compare ratios within one run.
+// `-- --quick`: one run of each kernel (what CI runs: a check that it works, not a timing).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import { compile } from '../src/clang/index.js';
 import { inspectModule } from '../src/inspect/inspect.js';
 import { runWasiModule } from '../src/run/run.js';
 import { codeSize } from '../src/core/wasm-sections.js';
+import { percentiles } from './stats.js';
+import { buildWasm } from '../test/support/build.js';
 
 const programs: { name: string; sources: string[]; cxx?: boolean; args?: string[] }[] = [
   { name: 'examples/basic', sources: ['examples/basic/main.c'] },
@@ -36,20 +39,20 @@ async function build(p: (typeof programs)[number], instrument: boolean): Promise
   return { file, ms: performance.now() - t0 };
 }
 
-async function runMs(file: string): Promise<number> {
+async function runMs(file: string, args: string[] = []): Promise<number> {
   const bytes = readFileSync(file);
   const t0 = performance.now();
-  await runWasiModule(bytes, file, { args: ['bench'], env: [], preopens: [], stdout: () => {}, stderr: () => {} });
+  await runWasiModule(bytes, file, { args: ['bench', ...args], env: [], preopens: [], stdout: () => {}, stderr: () => {} });
   return performance.now() - t0;
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
+const quick = process.argv.includes('--quick');
 try {
   // Load the toolchain once so the first row's compile time is comparable with the others.
-  await build(programs[0]!, false);
+  if (!quick) await build(programs[0]!, false);
   console.log('program               compile plain  compile kafu   code plain    code kafu   ratio  points');
-  const outputs = new Map<string, { plain: string; kafu: string }>();
-  for (const p of programs) {
+  for (const p of quick ? [] : programs) {
     const plain = await build(p, false);
     const kafu = await build(p, true);
     const r = inspectModule(readFileSync(kafu.file));
@@ -58,20 +61,32 @@ try {
       `${p.name.padEnd(20)} ${pad(plain.ms.toFixed(0) + ' ms', 14)} ${pad(kafu.ms.toFixed(0) + ' ms', 13)} ` +
         `${pad(plainCode, 12)} ${pad(r.codeSize, 12)} ${pad('x' + (r.codeSize / plainCode).toFixed(2), 7)} ${pad(r.points.length, 7)}`,
     );
-    outputs.set(p.name, { plain: plain.file, kafu: kafu.file });
   }
-  const compute = outputs.get('compute (-O2)')!;
-  const runs = 5;
-  const plainTimes: number[] = [];
-  const kafuTimes: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    plainTimes.push(await runMs(compute.plain));
-    kafuTimes.push(await runMs(compute.kafu));
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  // Execution overhead: the kernels of bench/programs/kernels.c (migration points on hot paths), plain and
+  // instrumented builds alternating, each kernel its own run; medians. `--quick`: one run each (CI).
+  const kernels = ['qsort', 'interp', 'recursion', 'hash', 'float'];
+  const kernelsSpec = { sources: ['bench/programs/kernels.c'], args: ['-O2'] };
+  const plainK = { file: await buildWasm({ ...kernelsSpec, instrument: false }) };
+  const kafuK = { file: await buildWasm(kernelsSpec) };
+  const [sizePlain, sizeKafu] = [codeSize(readFileSync(plainK.file)), inspectModule(readFileSync(kafuK.file)).codeSize];
+  const runs = quick ? 1 : 7;
   console.log('');
-  console.log(`execution, compute (-O2), no migration, median of ${runs} (interleaved):`);
-  console.log(`  plain ${median(plainTimes).toFixed(1)} ms   kafu ${median(kafuTimes).toFixed(1)} ms   ratio x${(median(kafuTimes) / median(plainTimes)).toFixed(3)}`);
+  console.log(`execution, bench/programs/kernels.c (-O2), no migration, median of ${runs} (plain and kafu alternating):`);
+  console.log('kernel        plain ms   kafu ms   ratio');
+  const ratios: number[] = [];
+  for (const k of kernels) {
+    const plainTimes: number[] = [];
+    const kafuTimes: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      plainTimes.push(await runMs(plainK.file, [k]));
+      kafuTimes.push(await runMs(kafuK.file, [k]));
+    }
+    const [p, q] = [percentiles(plainTimes).p50, percentiles(kafuTimes).p50];
+    ratios.push(q / p);
+    console.log(`${k.padEnd(12)} ${pad(p.toFixed(1), 9)} ${pad(q.toFixed(1), 9)} ${pad('x' + (q / p).toFixed(3), 7)}`);
+  }
+  const geomean = Math.exp(ratios.reduce((n, r) => n + Math.log(r), 0) / ratios.length);
+  console.log(`geomean x${geomean.toFixed(3)}, worst x${Math.max(...ratios).toFixed(3)} (targets x1.03, x1.10); code ${sizePlain} -> ${sizeKafu} bytes, x${(sizeKafu / sizePlain).toFixed(3)} (target x1.15)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

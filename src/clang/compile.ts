@@ -185,7 +185,7 @@ async function instrumentModule(
     throw e;
   }
   const t0 = Date.now();
-  const options = { optimizeLevel: Math.max(optLevel, 1), systemCallPoints };
+  const options = { optimizeLevel: Math.max(optLevel, 1), systemCallPoints, optimizeAfter: optLevel >= 1 };
   // The same linked module instrumented the same way: the instrumenter (and binaryen) need not even load.
   const key = new CacheKey()
     .add(codeIdentity({ binaryen: installedPackageVersion('binaryen') }))

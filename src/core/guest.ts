@@ -35,7 +35,21 @@ export class GuestModule {
     checkExports(module, meta, where);
     return new GuestModule(module, meta, readFrameBounds(bytes), await sha256Hex(bytes), bytes.byteLength);
   }
+
+  private initial: MemoryImage | undefined;
+
+  /**
+   * The memory a fresh instance starts with (its data segments), as a baseline of id INITIAL_BASELINE_ID that the
+   * caller may change: every node builds the same, so a first hop to a node is a delta against it.
+   */
+  initialBaseline(): { id: string; memory: MemoryImage } {
+    const image = (this.initial ??= new GuestInstance(this).initialImage());
+    return { id: INITIAL_BASELINE_ID, memory: { byteLength: image.byteLength, pages: image.pages.map(({ index, data }) => ({ index, data: data.slice() })) } };
+  }
 }
+
+/** The id of the memory image a fresh instance of the module starts with (GuestModule.initialBaseline). */
+export const INITIAL_BASELINE_ID = 'initial';
 
 /** What the runtime calls and reads in an instance must be there, of the right kind, before anything runs. */
 function checkExports(module: WebAssembly.Module, meta: KafuMetadata, where: string): void {
@@ -106,38 +120,97 @@ interface AsyncifyExports {
 
 const REWINDING = 2;
 
-/** One instance of the program. Each resume builds a new one: nothing carries over but the captured state. */
+/** Function imports as the instance sees them: one trampoline each, calling whatever `bind` put in `fns`. */
+interface ImportSlot {
+  module: string;
+  name: string;
+}
+
+/**
+ * One instance of the program. A node may keep it when the program leaves (parked, its memory holding the image it
+ * left with) and resume the program in it when it comes back: `bind` gives it the next stretch's library OS, and
+ * `resume` writes only what differs from what its memory holds. Nothing else of an instance outlives a stretch:
+ * every mutable global is exported and restored, Asyncify's state is reset by the rewind.
+ */
 export class GuestInstance {
   private readonly exports: AsyncifyExports & Record<string, unknown>;
+  private options: GuestOptions | undefined;
+  private readonly slots: ImportSlot[];
+  /** What each import slot calls, from the bound library OS. */
+  private fns: ((...args: never[]) => unknown)[] = [];
   private unwindArea: UnwindArea | undefined;
   private pending: Migration | undefined;
   private resumeValue: number | undefined;
   private suspendedAt = 0;
+  /**
+   * Pages of the memory that may be non-zero: every page of a fresh instance's initial memory (its data segments
+   * are there), else the pages of the image it last captured or resumed.
+   */
+  private nonZero: Iterable<number>;
+  /** Whether the program ran in it and may run again (it suspended, so its stack is saved, not lost). */
+  private used = false;
+  /** Whether a resume has started writing its memory (after it failed, the memory holds no known image). */
+  written = false;
 
+  /** `options` now, or later through `bind` (an instance prepared ahead, before the program arrives). */
   constructor(
     private readonly guest: GuestModule,
-    private readonly options: GuestOptions,
+    options?: GuestOptions,
   ) {
-    const calls = (fns: Record<string, (...args: never[]) => unknown>) =>
-      (guest.meta.systemCallPoints ? this.suspendableSystemCalls(fns) : fns) as WebAssembly.ModuleImports;
-    const more = Object.entries(options.system.importModules?.() ?? {}).map(([m, fns]) => [m, calls(fns)] as const);
+    this.slots = WebAssembly.Module.imports(guest.module)
+      .filter((i) => i.kind === 'function' && !(i.module === MIGRATION_IMPORT.module && i.name === MIGRATION_IMPORT.name))
+      .map(({ module, name }) => ({ module, name }));
+    const imports: Record<string, Record<string, (...args: never[]) => unknown>> = {};
+    this.slots.forEach(({ module, name }, i) => {
+      (imports[module] ??= {})[name] = (...args: never[]) => this.fns[i]!(...args);
+    });
+    (imports[MIGRATION_IMPORT.module] ??= {})[MIGRATION_IMPORT.name] = (id: number, kind: number) => this.migrationPoint(id, kind);
     let instance: WebAssembly.Instance;
     try {
-      instance = new WebAssembly.Instance(guest.module, {
-        ...Object.fromEntries(more),
-        wasi_snapshot_preview1: calls(options.system.imports()),
-        [MIGRATION_IMPORT.module]: { [MIGRATION_IMPORT.name]: (id: number, kind: number) => this.migrationPoint(id, kind) },
-      });
+      instance = new WebAssembly.Instance(guest.module, imports as WebAssembly.Imports);
     } catch (e) {
-      // A LinkError or TypeError (an import the runtime does not provide) or a data segment that does not fit (a
-      // RuntimeError): the module's fault, not the runtime's.
+      // A LinkError (an import of another kind than functions) or a data segment that does not fit (a RuntimeError):
+      // the module's fault, not the runtime's.
       if (e instanceof WebAssembly.LinkError || e instanceof WebAssembly.RuntimeError || e instanceof TypeError) {
         throw new UserError(`the module cannot be instantiated: ${e.message}`);
       }
       throw e;
     }
     this.exports = instance.exports as unknown as AsyncifyExports & Record<string, unknown>;
+    const initialPages = this.exports.memory.buffer.byteLength / PAGE_SIZE;
+    this.nonZero = { [Symbol.iterator]: () => Array.from({ length: initialPages }, (_, i) => i)[Symbol.iterator]() };
+    if (options) this.bind(options);
+  }
+
+  /** The library OS and decisions of the stretch about to run in this instance (a fresh one, or a parked one). */
+  bind(options: GuestOptions): void {
+    const calls = (fns: Record<string, (...args: never[]) => unknown>) =>
+      this.guest.meta.systemCallPoints ? this.suspendableSystemCalls(fns) : fns;
+    const modules: Record<string, Record<string, (...args: never[]) => unknown>> = {
+      ...Object.fromEntries(Object.entries(options.system.importModules?.() ?? {}).map(([m, fns]) => [m, calls(fns)])),
+      wasi_snapshot_preview1: calls(options.system.imports()),
+    };
+    this.fns = this.slots.map(({ module, name }) => {
+      const fn = modules[module]?.[name];
+      if (typeof fn !== 'function') {
+        throw new UserError(`the module cannot be instantiated: it imports function ${module}.${name}, which this runtime does not provide`);
+      }
+      return fn;
+    });
+    this.options = options;
     options.system.setMemory(this.exports.memory);
+  }
+
+  /** The byte length of its linear memory now. */
+  get memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+
+  /** The memory image of a fresh instance, copied (the pages its data segments fill): what every node can build. */
+  initialImage(): MemoryImage {
+    if (this.used) throw new Error('kafu: initialImage of an instance the program ran in');
+    const image = memoryImage(new Uint8Array(this.exports.memory.buffer));
+    return { byteLength: image.byteLength, pages: image.pages.map(({ index, data }) => ({ index, data: data.slice() })) };
   }
 
   /** Run the program from its beginning. */
@@ -145,26 +218,44 @@ export class GuestInstance {
     return this.enter();
   }
 
-  /** Load captured state into this fresh instance and continue where the program stopped. */
-  resume(state: CapturedState): RunOutcome {
+  /**
+   * Load captured state into this instance and continue where the program stopped. `changed`, for a parked
+   * instance whose memory holds exactly the image `state.memory` is a delta against: the only pages that differ
+   * from it (so only those are written). Otherwise every page of the image is written and the others cleared.
+   */
+  resume(state: CapturedState, changed?: Iterable<number>): RunOutcome {
     const memory = this.exports.memory;
-    const initial = memory.buffer.byteLength;
-    const missing = state.memory.byteLength - initial;
-    if (missing < 0) throw new Error('kafu: snapshot memory is smaller than the module\'s initial memory');
-    if (missing > 0) memory.grow(missing / PAGE_SIZE);
-    // The fresh instance's data segments are live in its initial memory: clear what the snapshot has as zero pages
-    // there. Grown memory is zero already (and stays untouched, so the system need not back it).
-    const view = new Uint8Array(memory.buffer);
-    const clear = (from: number, to: number) => from < initial && view.fill(0, from, Math.min(to, initial));
-    let next = 0;
-    for (const { index, data } of state.memory.pages) {
-      if (index > next) clear(next * PAGE_SIZE, index * PAGE_SIZE);
-      view.set(data, index * PAGE_SIZE);
-      next = index + 1;
-    }
-    clear(next * PAGE_SIZE, initial);
+    const current = memory.buffer.byteLength;
+    const missing = state.memory.byteLength - current;
+    if (missing < 0) throw new Error("kafu: snapshot memory is smaller than the instance's memory");
     const globals = this.guest.meta.globals;
     if (globals.length !== state.globals.length) throw new Error('kafu: snapshot global count does not match the module');
+    this.written = true;
+    // Pages that are this memory already (an image taken from it in place) need no copy; told before a grow moves it.
+    const before = memory.buffer;
+    const inPlace = (index: number, data: Uint8Array) => data.buffer === before && data.byteOffset === index * PAGE_SIZE;
+    const pages = new Array<Uint8Array | undefined>(state.memory.byteLength / PAGE_SIZE);
+    const skip = new Uint8Array(pages.length);
+    for (const { index, data } of state.memory.pages) {
+      pages[index] = data;
+      if (inPlace(index, data)) skip[index] = 1;
+    }
+    if (missing > 0) memory.grow(missing / PAGE_SIZE);
+    // Grown memory is zero already (and stays untouched, so the system need not back it).
+    const view = new Uint8Array(memory.buffer);
+    const write = (index: number) => {
+      if (skip[index]) return;
+      const data = pages[index];
+      if (data) view.set(data, index * PAGE_SIZE);
+      else if (index * PAGE_SIZE < current) view.fill(0, index * PAGE_SIZE, (index + 1) * PAGE_SIZE);
+    };
+    if (changed) {
+      for (const index of changed) write(index);
+    } else {
+      for (const index of this.nonZero) if (!pages[index]) write(index);
+      for (const { index } of state.memory.pages) write(index);
+    }
+    this.nonZero = state.memory.pages.map((p) => p.index);
     globals.forEach(({ name }, i) => {
       const g = this.exports[name] as WebAssembly.Global;
       const saved = state.globals[i]!;
@@ -172,15 +263,17 @@ export class GuestInstance {
     });
     this.unwindArea = state.unwindArea;
     this.resumeValue = state.resumeValue;
+    this.pending = undefined;
     this.exports.asyncify_start_rewind(state.unwindArea.ptr);
     return this.enter();
   }
 
   private enter(): RunOutcome {
+    this.used = true;
     try {
       this.exports._start();
     } catch (e) {
-      const code = this.options.exitCode(e);
+      const code = this.bound.exitCode(e);
       if (code === undefined) throw e;
       return { kind: 'exited', code };
     }
@@ -191,17 +284,22 @@ export class GuestInstance {
     return { kind: 'suspended', migration, state: this.capture(), suspendedAt: this.suspendedAt };
   }
 
+  private get bound(): GuestOptions {
+    if (!this.options) throw new Error('kafu: an instance ran before it was bound to a library OS');
+    return this.options;
+  }
+
   private migrationPoint(id: number, kind: number): void {
     const ex = this.exports;
     if (ex.asyncify_get_state() === REWINDING) {
       // Resumed: this is the call that suspended on the previous node; carry on from here.
       ex.asyncify_stop_rewind();
-      this.options.onResumed?.();
+      this.bound.onResumed?.();
       return;
     }
     const point = this.guest.meta.points[id];
     if (!point) throw new UserError(`the module reached migration point ${id}, which its kafu.meta does not list; rebuild it with \`kafu clang\``);
-    const migration = this.options.decide(point, kind);
+    const migration = this.bound.decide(point, kind);
     if (migration) this.suspend(migration);
   }
 
@@ -230,13 +328,13 @@ export class GuestInstance {
         const ex = this.exports;
         if (ex.asyncify_get_state() === REWINDING) {
           ex.asyncify_stop_rewind();
-          this.options.onResumed?.();
+          this.bound.onResumed?.();
           const value = this.resumeValue;
           this.resumeValue = undefined;
           return value;
         }
         const result = fn(...args);
-        const migration = this.options.afterSystemCall?.(name);
+        const migration = this.bound.afterSystemCall?.(name);
         if (migration) this.suspend(migration, result as number);
         return result;
       };
@@ -249,8 +347,10 @@ export class GuestInstance {
       const v = (this.exports[name] as WebAssembly.Global).value as number | bigint;
       return type === 'i64' ? { type, value: v.toString() } : { type, value: v as number };
     });
+    const memory = memoryImage(new Uint8Array(this.exports.memory.buffer));
+    this.nonZero = memory.pages.map((p) => p.index);
     return {
-      memory: memoryImage(new Uint8Array(this.exports.memory.buffer)),
+      memory,
       globals,
       unwindArea: this.unwindArea!,
       resumeValue: this.resumeValue,

@@ -33,7 +33,8 @@ export interface ProgramHost {
 
 export type SegmentResult =
   | { kind: 'exited'; node: string; code: number }
-  | { kind: 'migrate'; migration: Migration; snapshot: Snapshot; suspendedAt: number };
+  /** `instance`: the suspended instance, whose memory the snapshot's image is a view of (a node may park it). */
+  | { kind: 'migrate'; migration: Migration; snapshot: Snapshot; suspendedAt: number; instance: GuestInstance };
 
 export class MigrationRefused extends UserError {}
 
@@ -49,6 +50,16 @@ export interface SegmentOptions {
   forced?: ForcedMigrations;
   /** Called when a resumed program runs again (its stack rewound): the end of a migration's downtime. */
   onResumed?: () => void;
+  /**
+   * Run in this instance rather than a fresh one: one prepared ahead, or one the program left on this node (parked),
+   * whose memory still holds the image it left with.
+   */
+  instance?: GuestInstance;
+  /**
+   * With `instance` and `from`: the memory `instance` holds is the image `from`'s memory is a delta against, and
+   * these are the only pages that differ from it (decodeTransfer's `changed`); only they are written.
+   */
+  changed?: Iterable<number>;
 }
 
 export function runSegment(guest: GuestModule, node: string, host: ProgramHost, options: SegmentOptions = {}): SegmentResult {
@@ -75,7 +86,8 @@ export function runSegment(guest: GuestModule, node: string, host: ProgramHost, 
     // Refused before suspending: the program stops here with its state (files included) intact.
     if (blocker) throw new MigrationRefused(`cannot migrate ${m.from} -> ${m.to} at ${where}: ${blocker} — it cannot be carried to ${m.to}`);
   };
-  const instance = new GuestInstance(guest, {
+  const instance = options.instance ?? new GuestInstance(guest);
+  instance.bind({
     system,
     exitCode: host.exitCode,
     onResumed: options.onResumed,
@@ -95,20 +107,16 @@ export function runSegment(guest: GuestModule, node: string, host: ProgramHost, 
     },
   });
   try {
-    const outcome = from ? resumeFrom(instance, from) : instance.start();
-    return finishSegment(guest, node, stack, system, systemCalls, outcome);
+    const outcome = from ? resumeFrom(instance, from, options.changed) : instance.start();
+    return finishSegment(guest, node, stack, system, systemCalls, outcome, instance);
   } finally {
     system.release();
   }
 }
 
-function resumeFrom(instance: GuestInstance, from: Snapshot) {
-  return instance.resume({
-    memory: from.memory,
-    globals: from.header.globals,
-    unwindArea: from.header.unwindArea,
-    resumeValue: from.header.resumeValue,
-  });
+function resumeFrom(instance: GuestInstance, from: Snapshot, changed: Iterable<number> | undefined) {
+  const state = { memory: from.memory, globals: from.header.globals, unwindArea: from.header.unwindArea, resumeValue: from.header.resumeValue };
+  return instance.resume(state, changed);
 }
 
 function finishSegment(
@@ -118,6 +126,7 @@ function finishSegment(
   system: NodeSystem,
   systemCalls: number,
   outcome: RunOutcome,
+  instance: GuestInstance,
 ): SegmentResult {
   if (outcome.kind === 'exited') return { kind: 'exited', node, code: outcome.code };
   const { migration, state, suspendedAt } = outcome;
@@ -126,6 +135,7 @@ function finishSegment(
     kind: 'migrate',
     migration,
     suspendedAt,
+    instance,
     snapshot: {
       header: {
         moduleSha256: guest.sha256,

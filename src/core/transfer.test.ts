@@ -15,6 +15,7 @@ import {
   MissingBaselineError,
   decodeTransfer,
   encodeTransfer,
+  ownBaseline,
   transferBaselineId,
   type Baseline,
   type Compression,
@@ -320,4 +321,30 @@ test('without the host memcmp (engines other than Node) deltas still leave uncha
     const back = module.decodeTransfer(delta.chunks, () => memoryImage(programMemory()));
     assert.deepEqual(flattenMemory(back.snapshot.memory), memory);
   }
+});
+
+test('ownBaseline: the sender keeps a copy of its own, updated in place for the changed pages only', () => {
+  const pages = 8;
+  const memory = new Uint8Array(pages * PAGE_SIZE);
+  for (let i = 0; i < memory.length; i += 97) memory[i] = (i >> 5) & 0xff || 1;
+  const first = encodeTransfer({ header, memory: memoryImage(memory), blobs: [] }, { compression: true });
+  const own = ownBaseline(first.baseline, undefined, first.changed);
+  assert.deepEqual(flattenMemory(own.memory), memory);
+  assert.equal(own.id, first.baseline.id);
+  // Not a view of the memory: the program writing it again does not change the baseline.
+  memory[5 * PAGE_SIZE + 12] ^= 0xff;
+  memory.fill(0, 2 * PAGE_SIZE, 3 * PAGE_SIZE); // a page that becomes zero
+  assert.notEqual(flattenMemory(own.memory)[5 * PAGE_SIZE + 12], memory[5 * PAGE_SIZE + 12]);
+  const unchanged = own.memory.pages.find((p) => p.index === 1)!.data;
+  const changedPage = own.memory.pages.find((p) => p.index === 5)!.data;
+  const next = encodeTransfer({ header, memory: memoryImage(memory), blobs: [] }, { compression: true, baseline: own });
+  assert.deepEqual(next.changed, [2, 5]);
+  const after = ownBaseline(next.baseline, own, next.changed);
+  assert.deepEqual(flattenMemory(after.memory), memory);
+  assert.equal(after.memory.pages.find((p) => p.index === 1)!.data, unchanged, 'an unchanged page is the same array');
+  assert.equal(after.memory.pages.find((p) => p.index === 5)!.data, changedPage, 'a changed page is updated in place');
+  assert.equal(after.memory.pages.some((p) => p.index === 2), false, 'a page that became zero is dropped');
+  // The receiver's side: the pages a delta changed, and the image it is against.
+  const decoded = decodeTransfer(concat(next.chunks), (id) => (id === own.id ? first.baseline.memory : undefined));
+  assert.deepEqual([decoded.changed, decoded.against], [[2, 5], own.id]);
 });

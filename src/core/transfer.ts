@@ -72,6 +72,12 @@ import {
 
 export const TRANSFER_VERSION = 4;
 
+/**
+ * A first hop to a node is a delta against the memory a fresh instance of the module starts with (its data
+ * segments, guest.ts GuestModule.initialBaseline), which every node builds: no page equal to it is sent.
+ */
+export { INITIAL_BASELINE_ID } from './guest.js';
+
 /** A memory image both ends of a hop hold. */
 export interface Baseline {
   id: string;
@@ -135,7 +141,7 @@ const ARENA = 1 << 20;
 export function encodeTransfer(
   snapshot: SnapshotInput,
   opts: TransferOptions,
-): { chunks: Uint8Array[]; stats: TransferStats; baseline: Baseline } {
+): { chunks: Uint8Array[]; stats: TransferStats; baseline: Baseline; changed: number[] } {
   const t0 = performance.now();
   const { memory } = snapshot;
   const { compression } = opts;
@@ -149,7 +155,9 @@ export function encodeTransfer(
   const arena = new Arena();
   let pages = 0;
   let pagesUnchanged = 0;
+  const changed: number[] = [];
   const push = (index: number, encoding: number, payload: Uint8Array) => {
+    changed.push(index);
     const at = RECORD * pages++;
     headView.setUint32(at, index, true);
     headView.setUint32(at + 4, encoding, true);
@@ -208,7 +216,35 @@ export function encodeTransfer(
     pagesUnchanged,
     encodeMs: performance.now() - t0,
   };
-  return { chunks, stats, baseline: { id, memory } };
+  return { chunks, stats, baseline: { id, memory }, changed };
+}
+
+/**
+ * The baseline a sender keeps after a hop, in memory of its own: encodeTransfer's `next` is a view of the suspended
+ * instance's memory, which the program changes again when it runs there. After a delta against `previous` (which
+ * this takes over: its pages are updated in place) only the `changed` pages are copied; else every page is.
+ */
+export function ownBaseline(next: Baseline, previous: Baseline | undefined, changed: number[]): Baseline {
+  const count = pageCount(next.memory.byteLength);
+  const now = pageTable(next.memory, count);
+  const arena = new Arena(PAGE_SIZE * 16);
+  const own = (data: Uint8Array, into: Uint8Array | undefined) => {
+    if (into) {
+      into.set(data);
+      return into;
+    }
+    return arena.copy(data);
+  };
+  if (!previous) return { id: next.id, memory: { byteLength: next.memory.byteLength, pages: next.memory.pages.map(({ index, data }) => ({ index, data: own(data, undefined) })) } };
+  const table = pageTable(previous.memory, count);
+  table.length = count;
+  for (const index of changed) {
+    const data = now[index];
+    table[index] = data && own(data, table[index]);
+  }
+  const pages: MemoryImage['pages'] = [];
+  table.forEach((data, index) => data && pages.push({ index, data }));
+  return { id: next.id, memory: { byteLength: next.memory.byteLength, pages } };
 }
 
 /**
@@ -246,7 +282,7 @@ export function decodeTransfer(
   baselines: (id: string) => MemoryImage | undefined,
   limits: FrameLimits = DEFAULT_LIMITS,
   checksum: ChecksumMode = 'check',
-): { snapshot: Snapshot; baseline: Baseline } {
+): { snapshot: Snapshot; baseline: Baseline; changed: number[]; against?: string } {
   const frame = openFrame(input, [TRANSFER_VERSION], limits, checksum);
   const { header, reader, fail } = frame;
   const { byteLength, pages: records, baseline: ref } = header.memory;
@@ -306,8 +342,10 @@ export function decodeTransfer(
   }
   const blobs = readFrameEnd(frame);
   const image: MemoryImage = { byteLength, pages: [] };
+  const changed: number[] = [];
   for (let index = 0; index < count; index++) {
     const encoding = encodings[index];
+    if (encoding !== NONE) changed.push(index);
     let data: Uint8Array | undefined;
     if (encoding === NONE) data = base?.[index];
     else if (encoding === SPARSE || encoding === XOR_SPARSE) {
@@ -319,7 +357,8 @@ export function decodeTransfer(
     if (data) image.pages.push({ index, data });
   }
   const snapshot = { header: { ...header, memory: { byteLength, pages: image.pages.length } }, memory: image, blobs };
-  return { snapshot, baseline: { id, memory: image } };
+  // `changed`: the pages with a record, the only ones that differ from the baseline `against` (a delta's).
+  return { snapshot, baseline: { id, memory: image }, changed, against: ref?.id };
 }
 
 const EMPTY = new Uint8Array();
@@ -395,8 +434,10 @@ class Arena {
   private bytes = EMPTY;
   private at = 0;
 
+  constructor(private readonly size = ARENA) {}
+
   copy(payload: Uint8Array): Uint8Array {
-    if (this.at + payload.byteLength > this.bytes.byteLength) [this.bytes, this.at] = [new Uint8Array(ARENA), 0];
+    if (this.at + payload.byteLength > this.bytes.byteLength) [this.bytes, this.at] = [new Uint8Array(Math.max(this.size, payload.byteLength)), 0];
     const copy = this.bytes.subarray(this.at, this.at + payload.byteLength);
     copy.set(payload);
     this.at += payload.byteLength;

@@ -8,7 +8,7 @@ import { UserError } from '../core/errors.js';
 import type { Migration } from '../core/migration-stack.js';
 import { describeMigration } from '../core/program.js';
 import { ChecksumMismatchError, type FrameChecksum } from '../core/snapshot.js';
-import { maxTransferBytes, transferBaselineId } from '../core/transfer.js';
+import { INITIAL_BASELINE_ID, maxTransferBytes, transferBaselineId } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
 import type { NodeContext } from './node-context.js';
 import { savedProgramFile } from './saved-program.js';
@@ -188,7 +188,8 @@ export async function receiveProgram(
   } catch (e) {
     throw refuse((e as Error).message, grpc.status.INVALID_ARGUMENT);
   }
-  if (needs !== undefined && needs !== state.heldBaseline) throw refuse(`no memory baseline ${needs}`, BASELINE_MISSING);
+  // (Every node builds the module's initial image: a first hop to a node is a delta against it.)
+  if (needs !== undefined && needs !== INITIAL_BASELINE_ID && needs !== state.heldBaseline) throw refuse(`no memory baseline ${needs}`, BASELINE_MISSING);
   // Nothing of this node's state changes until the worker says the program runs (another hand-off meanwhile is told
   // to retry): a refused one leaves it as it was. Then the output that came with the program is delivered, before
   // anything it prints here.

@@ -14,6 +14,7 @@ import type { Logger } from '../core/log.js';
 import { requireMetadata } from '../core/metadata.js';
 import { RUNTIME_ID, checkPlacement } from '../core/program.js';
 import { ChecksumMismatchError, FrameChecksum, type FrameLimits } from '../core/snapshot.js';
+import { warmUpHeaderCheck } from '../core/snapshot-header.js';
 import { MissingBaselineError, decodeTransfer } from '../core/transfer.js';
 import { maxMemoryBytes, parseSections } from '../core/wasm-sections.js';
 import { TRAP_EXIT_CODE } from '../core/trap.js';
@@ -93,6 +94,8 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     maxStateBytes: config.cluster.migration.max_state_mb * 2 ** 20,
   };
   const saved = o.resume === undefined ? undefined : readSaved(o.resume, moduleSha256, limits);
+  // This thread checks each arriving header (its worker warms up the rest): zod's first use, once the node is up.
+  setImmediate(warmUpHeaderCheck);
   const peers = new Peers(nodeId, config.nodes, log, tls);
 
   let finish!: (code: number) => void;
@@ -172,6 +175,10 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
           eventWaiter = undefined;
           waiter?.(e);
           if (e.type === 'refused') state.heldBaseline = e.baselineId;
+          if (e.type === 'refused' && e.checkpointLost && state.checkpoint) {
+            state.checkpoint = undefined;
+            log.warn('a refused hand-off was partly restored into the instance that held the checkpoint of the last hop: that checkpoint is dropped');
+          }
           // A refused hand-off is the Migrate call's business (an error back to its sender), not the run's.
           if (e.type === 'refused' && waiter) return;
           void onProgramEvent(e);

@@ -67,7 +67,16 @@ export type FromWorker =
    * A snapshot to resume was refused (it does not decode, or restoring it failed) before the program ran: nothing of
    * it stays, the worker is as before except that it holds `baselineId` (none when a refused delta used its baseline).
    */
-  | { type: 'refused'; message: string; baselineId?: string }
+  | {
+      type: 'refused';
+      message: string;
+      baselineId?: string;
+      /**
+       * Restoring had written into the instance whose memory the kept snapshot of the last hop from here views
+       * (cluster.checkpoint: hops): that snapshot is gone.
+       */
+      checkpointLost?: boolean;
+    }
   /** Stopped at a migration point, already encoded for the destination. */
   | { type: 'suspended'; migration: Migration; suspendedAtMs: number; encoded: Encoded }
   | { type: 'encoded'; encoded: Encoded }

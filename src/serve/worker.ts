@@ -3,15 +3,15 @@
 // memory image of the last hop as the baseline for page deltas.
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserError } from '../core/errors.js';
-import { GuestModule } from '../core/guest.js';
+import { GuestInstance, GuestModule } from '../core/guest.js';
 import { createLogger, parseLevel } from '../core/log.js';
 import { runSegment, type SegmentResult } from '../core/program.js';
 import type { Snapshot } from '../core/snapshot.js';
-import { decodeTransfer, encodeTransfer, type Baseline } from '../core/transfer.js';
+import { INITIAL_BASELINE_ID, decodeTransfer, encodeTransfer, ownBaseline, type Baseline } from '../core/transfer.js';
 import { asTrap, wasmBacktrace } from '../core/trap.js';
 import { concat } from '../core/wasm-sections.js';
 import { NodeNn } from '../node/node-nn.js';
-import { nodeProgramHost, type StorageIds } from '../node/node-system.js';
+import { nodeProgramHost, warmUpArrivalChecks, type StorageIds } from '../node/node-system.js';
 import { readProcessStdin } from '../node/stdin.js';
 import { withSavedOutput } from './saved-program.js';
 import { SyncSockets } from '../node/sync-sockets.js';
@@ -49,6 +49,21 @@ const hostWith = (storage: StorageIds, listeners?: SocketRef[]) =>
   });
 
 const guestReady = GuestModule.load(setup.moduleBytes, setup.where);
+/** An instance the program is not running in; its memory holds the image `imageId` (a baseline's id). */
+interface ParkedInstance {
+  instance: GuestInstance;
+  imageId: string;
+}
+/**
+ * The one instance this node keeps for the program: prepared at start (so that the program's first arrival pays
+ * for its bytes only), then the one it left in, which holds the image it left with.
+ */
+let warm: ParkedInstance | undefined;
+const prepared = guestReady.then((guest) => {
+  warmUpArrivalChecks();
+  guest.initialBaseline(); // built now, not on the first hop
+  warm = { instance: new GuestInstance(guest), imageId: INITIAL_BASELINE_ID };
+});
 let baseline: Baseline | undefined;
 /**
  * The other node that holds `baseline`: the other end of this node's last hop. Since then the program has been
@@ -65,26 +80,36 @@ port.on('message', (m: ToWorker) => {
 
 async function handle(m: ToWorker): Promise<void> {
   const guest = await guestReady;
+  await prepared;
   if (m.type === 'encode') {
     // The destination lacks our baseline after all, or the program is saved to a file: everything.
-    const encoded = encode(m.output ? withSavedOutput(pending!, m.output) : pending!, undefined, pending!.header.node);
+    const { encoded, next, changed: sent } = encode(m.output ? withSavedOutput(pending!, m.output) : pending!, undefined, pending!.header.node);
     post({ type: 'encoded', encoded }, [encoded.bytes.buffer as ArrayBuffer]);
+    if (setup.transfer.delta) baseline = ownBaseline(next, undefined, sent);
+    if (warm) warm.imageId = next.id; // the same memory, under the id this encoding gave it
     return;
   }
   let from: Snapshot | undefined;
+  let changed: number[] | undefined;
   let suspendedAtMs = 0;
+  const t0 = performance.now();
+  let decodedAt = t0;
   const before = { baseline, baselinePeer };
   /** A delta was decoded against the baseline, whose pages it changed in place. */
   let baselineUsed = false;
   if (m.type === 'resume') {
     try {
       const held = (id: string) => {
-        const memory = baseline?.id === id ? baseline.memory : undefined;
-        baselineUsed = memory !== undefined;
+        // (Every node builds the module's initial image: a first hop here is a delta against it.)
+        const memory = baseline?.id === id ? baseline.memory : id === INITIAL_BASELINE_ID ? guest.initialBaseline().memory : undefined;
+        baselineUsed = memory !== undefined && baseline?.id === id;
         return memory;
       };
       const decoded = decodeTransfer(m.bytes, held, setup.transfer.limits, m.checksum);
       from = decoded.snapshot;
+      // Only the changed pages need writing when the parked instance holds the image the delta is against.
+      changed = decoded.against !== undefined && warm?.imageId === decoded.against ? decoded.changed : undefined;
+      decodedAt = performance.now();
       baseline = setup.transfer.delta ? decoded.baseline : undefined;
       baselinePeer = decoded.snapshot.header.migration?.from;
     } catch (e) {
@@ -96,14 +121,25 @@ async function handle(m: ToWorker): Promise<void> {
   }
   let resumed = m.type === 'start';
   let result: SegmentResult;
+  // The program runs in the parked instance if its memory can take the image (memory never shrinks), else in a
+  // fresh one. `pending` (the checkpoint of the last hop from here) is a view of the parked instance's memory.
+  const instance = !from || (warm && warm.instance.memoryBytes <= from.memory.byteLength) ? warm?.instance : undefined;
+  if (!instance) changed = undefined;
+  const parked = warm;
+  warm = undefined;
   try {
     result = runSegment(guest, setup.node, hostWith(m.type === 'start' ? m.storage : {}, m.type === 'start' ? m.listeners : undefined), {
       from,
+      instance,
+      changed,
       forced: setup.forced,
       onResumed: () => {
         resumed = true;
         pending = undefined; // the program runs here again: a hop's whole re-encoding is no longer wanted
         post({ type: 'resumed', downtimeMs: wallClockMs() - suspendedAtMs, baselineId: baseline?.id });
+        const [decodeMs, restoreMs] = [decodedAt - t0, performance.now() - decodedAt];
+        const how = !instance ? 'a fresh instance' : changed ? `the parked instance, ${changed.length} pages written` : 'the parked instance, all pages written';
+        log.debug(`resumed in ${how}: decode ${decodeMs.toFixed(2)} ms, restore ${restoreMs.toFixed(2)} ms`);
       },
     });
   } catch (e) {
@@ -111,7 +147,11 @@ async function handle(m: ToWorker): Promise<void> {
       // Restoring failed (the library-OS state, the memory, the globals …; even a trap while the stack rewinds):
       // the hand-off is refused, not the program's end. A delta has changed its baseline's pages already.
       [baseline, baselinePeer] = baselineUsed ? [undefined, undefined] : [before.baseline, before.baselinePeer];
-      post({ type: 'refused', message: (e as Error).message, baselineId: baseline?.id });
+      // The parked instance is kept only if restoring wrote nothing into it; else `pending`, a view of its memory,
+      // is no longer the program as it left, and goes too.
+      if (instance && !instance.written) warm = parked;
+      else if (instance) pending = undefined;
+      post({ type: 'refused', message: (e as Error).message, baselineId: baseline?.id, checkpointLost: instance?.written === true && !!parked && parked.instance === instance });
       return;
     }
     const trap = asTrap(e);
@@ -125,20 +165,30 @@ async function handle(m: ToWorker): Promise<void> {
   }
   pending = result.snapshot;
   // A delta when the destination is the other end of the last hop; no round trip to ask. (Should it have lost
-  // the baseline since, e.g. restarted, it says so and the main thread asks for a whole snapshot.)
+  // the baseline since, e.g. restarted, it says so and the main thread asks for a whole snapshot.) Any other node
+  // gets a delta against the module's initial image, which it builds itself.
   const to = result.migration.to;
-  const encoded = encode(pending, setup.transfer.delta && baselinePeer === to ? baseline : undefined, to);
+  const against = !setup.transfer.delta ? undefined : baselinePeer === to ? baseline : guest.initialBaseline();
+  const { encoded, next, changed: sent } = encode(pending, against, to);
   post(
     { type: 'suspended', migration: result.migration, suspendedAtMs: performance.timeOrigin + result.suspendedAt, encoded },
     [encoded.bytes.buffer as ArrayBuffer],
   );
+  // Off the downtime (the bytes are on their way): the baseline in memory of its own, so that the parked instance
+  // can run the program again; its memory is the image just sent.
+  if (setup.transfer.delta) baseline = ownBaseline(next, against, sent);
+  warm = { instance: result.instance, imageId: next.id };
 }
 
-function encode(snapshot: Snapshot, against: Baseline | undefined, to: string): Encoded {
-  const { chunks, stats, baseline: next } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against });
+function encode(snapshot: Snapshot, against: Baseline | undefined, to: string): { encoded: Encoded; next: Baseline; changed: number[] } {
+  const { chunks, stats, baseline: next, changed } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against });
+  // (A view of the suspended instance's memory until handle() makes it a copy; nothing runs in between.)
   baseline = setup.transfer.delta ? next : undefined;
   baselinePeer = to;
-  return { bytes: concat(chunks), stats, snapshotId: next.id, delta: against !== undefined, baselineId: baseline?.id };
+  // (A delta against the module's initial image is a first hop, logged as whole.)
+  const delta = against !== undefined && against.id !== INITIAL_BASELINE_ID;
+  const encoded = { bytes: concat(chunks), stats, snapshotId: next.id, delta, baselineId: baseline?.id };
+  return { encoded, next, changed };
 }
 
 /** Milliseconds since the epoch, sub-millisecond: comparable between processes of one machine. */

@@ -1,8 +1,8 @@
 // `kafu singlenode serve`: every node of the config in one process. Unlike Kafu's emulator, each migration
-// really checkpoints to snapshot bytes and restores them into a fresh instance, so a local run exercises the same
-// state capture as production, and the same transfer: deltas against the memory each node holds from its last hop
-// and compression, as cluster.migration configures them.
-import { GuestModule } from '../core/guest.js';
+// really checkpoints to snapshot bytes and restores them, so a local run exercises the same state capture as
+// production, and the same transfer: deltas against the memory each node holds from its last hop and compression,
+// as cluster.migration configures them, and each node's one parked instance, as kafu serve keeps them.
+import { GuestInstance, GuestModule } from '../core/guest.js';
 import type { Logger } from '../core/log.js';
 import { asTrap, TRAP_EXIT_CODE, wasmBacktrace } from '../core/trap.js';
 
@@ -10,13 +10,14 @@ export { TRAP_EXIT_CODE };
 import type { Migration } from '../core/migration-stack.js';
 import { checkPlacement, describeMigration, runSegment } from '../core/program.js';
 import type { Snapshot } from '../core/snapshot.js';
-import { decodeTransfer, encodeTransfer, type Baseline } from '../core/transfer.js';
+import { INITIAL_BASELINE_ID, decodeTransfer, encodeTransfer, ownBaseline, type Baseline } from '../core/transfer.js';
+import { concat } from '../core/wasm-sections.js';
 import { loadConfigFile, type LoadedConfig } from '../node/config-file.js';
 import type { KafuConfig } from '../core/config.js';
 import type { SocketRef } from '../wasi/sockets.js';
 import { readModule } from '../node/module-source.js';
 import { NodeNn } from '../node/node-nn.js';
-import { nodeProgramHost, type NodeHostOptions } from '../node/node-system.js';
+import { nodeProgramHost, warmUpArrivalChecks, type NodeHostOptions } from '../node/node-system.js';
 import { LocalSockets } from '../node/local-sockets.js';
 
 export interface SinglenodeOptions {
@@ -42,6 +43,12 @@ export interface SinglenodeResult {
   maxDowntimeMs: number;
   /** Bytes all transfers carried together. */
   bytesSent: number;
+  /**
+   * Resumes in the instance a node kept (the one the program left there, or one prepared ahead) rather than a fresh
+   * one, and of those, how many wrote only the pages a delta changed.
+   */
+  warmResumes: number;
+  deltaResumes: number;
 }
 
 export async function singlenodeServe(configFile: string, opts: SinglenodeOptions): Promise<SinglenodeResult> {
@@ -96,23 +103,45 @@ async function runNodes(
   let downtimeMs = 0;
   let maxDowntimeMs = 0;
   let bytesSent = 0;
+  let warmResumes = 0;
+  let deltaResumes = 0;
   let result0 = 0;
   const { memory_migration: mode, memory_compression: compression } = config.cluster.migration;
   // Each node holds the memory of the last hop it took part in (delta mode): the sender's own image, the receiver's
   // as decoded, just as two machines would.
   const held = new Map<string, Baseline>();
+  // Each node's one parked instance (the one the program left it in, or one prepared ahead) and the image its
+  // memory holds.
+  const parked = new Map<string, { instance: GuestInstance; imageId: string }>();
+  parked.set(node, { instance: new GuestInstance(guest), imageId: INITIAL_BASELINE_ID });
+  warmUpArrivalChecks();
+  /** The pages the last transfer changed, and the image it is a delta against (if it is one). */
+  let changed: number[] | undefined;
+  let against: string | undefined;
+  /** The sender's work after a hop that is off the downtime (on two machines it runs while the receiver resumes). */
+  let afterResume: (() => void) | undefined;
   log.info(`Program is starting on ${node}`);
   for (;;) {
     let result: ReturnType<typeof runSegment>;
+    const warm = parked.get(node) ?? { instance: new GuestInstance(guest), imageId: INITIAL_BASELINE_ID };
+    parked.delete(node);
+    const fits = !snapshot || warm.instance.memoryBytes <= snapshot.memory.byteLength;
+    const onlyChanged = fits && against !== undefined && against === warm.imageId ? changed : undefined;
+    if (snapshot && fits) warmResumes++;
+    if (snapshot && onlyChanged) deltaResumes++;
     try {
       result = runSegment(guest, node, host, {
         from: snapshot,
         forced,
+        instance: fits ? warm.instance : undefined,
+        changed: onlyChanged,
         onResumed: () => {
           const d = performance.now() - result0;
           downtimeMs += d;
           maxDowntimeMs = Math.max(maxDowntimeMs, d);
           log.debug(`resumed on ${node}, downtime ${d.toFixed(2)} ms`);
+          afterResume?.();
+          afterResume = undefined;
         },
       });
     } catch (e) {
@@ -120,26 +149,35 @@ async function runNodes(
       if (!trap) throw e;
       log.error(`Program trapped on ${node}: ${trap.message}`);
       for (const frame of wasmBacktrace(trap)) log.error(`    at ${frame}`);
-      return { exitCode: TRAP_EXIT_CODE, migrations, downtimeMs, maxDowntimeMs, bytesSent };
+      return { exitCode: TRAP_EXIT_CODE, migrations, downtimeMs, maxDowntimeMs, bytesSent, warmResumes, deltaResumes };
     }
     if (result.kind === 'exited') {
       log.info(`Program finished on ${node} (exit code ${result.code})`);
       if (migrations > 0) {
         log.debug(`${migrations} migrations, downtime ${downtimeMs.toFixed(1)} ms in all, ${(downtimeMs / migrations).toFixed(2)} ms each`);
       }
-      return { exitCode: result.code, migrations, downtimeMs, maxDowntimeMs, bytesSent };
+      return { exitCode: result.code, migrations, downtimeMs, maxDowntimeMs, bytesSent, warmResumes, deltaResumes };
     }
     result0 = result.suspendedAt;
     const to = result.migration.to;
     const [mine, theirs] = [held.get(node), held.get(to)];
     // A delta needs the receiver to hold the same image (with three nodes or more, it may not).
-    const baseline = mode === 'delta' && mine && theirs?.id === mine.id ? mine : undefined;
+    // Else a delta against the module's initial image, which every node builds.
+    const baseline = mode !== 'delta' ? undefined : mine && theirs?.id === mine.id ? mine : guest.initialBaseline();
     const sent = encodeTransfer(result.snapshot, { compression, baseline });
     const t1 = performance.now();
-    const received = decodeTransfer(sent.chunks, (id) => (theirs?.id === id ? theirs.memory : undefined));
+    // One buffer, as on the wire: nothing received is a view of the sender's memory.
+    const received = decodeTransfer([concat(sent.chunks)], (id) =>
+      theirs?.id === id ? theirs.memory : id === INITIAL_BASELINE_ID ? guest.initialBaseline().memory : undefined,
+    );
     snapshot = received.snapshot;
+    ({ changed, against } = received);
+    parked.set(node, { instance: result.instance, imageId: sent.baseline.id });
     if (mode === 'delta') {
-      held.set(node, sent.baseline);
+      // The sender's baseline is a view of its parked instance's memory until this makes it a copy.
+      const [from, next, sentPages] = [node, sent.baseline, sent.changed];
+      held.set(from, next);
+      afterResume = () => held.set(from, ownBaseline(next, baseline, sentPages));
       held.set(to, received.baseline);
     }
     migrations++;

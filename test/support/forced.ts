@@ -54,6 +54,9 @@ export interface ForcedMigratingRun extends ForcedRun {
   migrations: number;
   /** Runtime log lines without timestamp and level. */
   logs: string[];
+  /** Resumes in an instance a node kept, and of those, the ones that wrote only the pages a delta changed. */
+  warmResumes: number;
+  deltaResumes: number;
 }
 
 export interface ForcedResult {
@@ -166,7 +169,8 @@ export async function serveModule(wasm: string, workDir: string, o: ServeOptions
     stderr: err.write,
     forceMigrationEvery: o.forceMigrationEvery,
   });
-  return { stdout: out.text(), stderr: err.text(), exitCode: result.exitCode, migrations: result.migrations, logs };
+  const { exitCode, migrations, warmResumes, deltaResumes } = result;
+  return { stdout: out.text(), stderr: err.text(), exitCode, migrations, logs, warmResumes, deltaResumes };
 }
 
 /** The two builds of a program: plain, and with system-call migration points. */

@@ -1,0 +1,39 @@
+// The benchmarks' short versions (`-- --quick`), as CI runs them: each runs to the end and prints its table with
+// a row per case and numbers in it. No timing is asserted (this machine's load decides those).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from '../support/build.js';
+
+function runBench(name: string): string {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'bench', `${name}.js`), '--quick'], { cwd: repoRoot, encoding: 'utf8', timeout: 170_000 });
+  assert.equal(r.status, 0, `bench ${name} failed:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+const T = { timeout: 180_000 };
+
+test('bench:serve --quick: p50/p90/max, bytes and the breakdown for each case between two kafu serve processes', T, () => {
+  const out = runBench('serve');
+  for (const name of ['small program, warm hop', '4 MiB heap, 10 % dirtied', '4 MiB heap, first hop']) {
+    const row = out.split('\n').find((l) => l.startsWith(name));
+    assert.ok(row, `no row for ${name}:\n${out}`);
+    // hops, p50, p90, max, sent (n unit), encode, decode, restore, wire, baseline, ratio, target
+    assert.match(row.slice(name.length), /^\s+\d+(\s+-?[\d.]+){3}\s+[\d.]+ (KB|MB)(\s+-?[\d.]+){5}\s+x[\d.]+\s+[\d.]+$/, row);
+  }
+  // A first hop of a 4 MiB heap carries about the heap; a warm hop with a tenth of 1 MiB changed, a few KB.
+  assert.match(out, /^4 MiB heap, first hop .* 4\.\d MB /m);
+});
+
+test('bench:migrate --quick: first and later hops, full and delta, in one process', T, () => {
+  const out = runBench('migrate');
+  const rows = out.split('\n').filter((l) => /^\s+\d+\s+(full|delta\+compression)\s/.test(l));
+  assert.equal(rows.length, 4, out);
+});
+
+test('bench:instrument --quick: the kernels plain and instrumented, with ratios, geomean and code size', T, () => {
+  const out = runBench('instrument');
+  for (const k of ['qsort', 'interp', 'recursion', 'hash', 'float']) assert.match(out, new RegExp(`^${k}\\s+[\\d.]+\\s+[\\d.]+\\s+x[\\d.]+$`, 'm'));
+  assert.match(out, /^geomean x[\d.]+, worst x[\d.]+ .* code \d+ -> \d+ bytes, x[\d.]+/m);
+});
