@@ -189,6 +189,7 @@ async function runClusterOnce(wasmPath: string, o: ClusterOptions, seen: string[
   const dir = o.dir ?? tmp;
   const procs = new Map<string, ChildProcess>();
   const runs = new Map<string, SpawnedKafu>();
+  let killer: NodeJS.Timeout | undefined;
   try {
     const modulePath = join(tmp, PROGRAM_NAME);
     await symlink(wasmPath, modulePath);
@@ -199,10 +200,15 @@ async function runClusterOnce(wasmPath: string, o: ClusterOptions, seen: string[
       procs.set(id, run.proc);
       runs.set(id, run);
     };
-    for (const id of o.startOrder ?? [...o.nodes].reverse()) start(id);
-    const killer = setTimeout(() => {
+    killer = setTimeout(() => {
       for (const p of procs.values()) p.kill('SIGKILL');
     }, o.timeoutMs ?? 60_000);
+    for (const id of o.startOrder ?? [...o.nodes].reverse()) {
+      // The first node gives the others --peer-timeout to answer: on a loaded machine a short one (a test of a
+      // failure) can run out while they load, so it starts once those started before it listen (or ended).
+      if (id === o.nodes[0]) await Promise.all([...runs.values()].map((r) => r.printed('listening on').catch(() => undefined)));
+      start(id);
+    }
     await o.whileRunning?.({
       procs,
       printed: (id, text) => runs.get(id)!.printed(text),
@@ -217,6 +223,7 @@ async function runClusterOnce(wasmPath: string, o: ClusterOptions, seen: string[
     clearTimeout(killer);
     return { nodes, logs: Object.values(nodes).flatMap((n) => logMessages(n.stderr)), configPath };
   } finally {
+    clearTimeout(killer);
     for (const p of procs.values()) if (p.exitCode === null) p.kill('SIGKILL');
     for (const run of runs.values()) seen.push((await run.done).stderr);
     await rm(tmp, { recursive: true, force: true });
