@@ -9,11 +9,17 @@
 // leaves alone (UTIME_OMIT) is rewritten from a stat and so is truncated to the microsecond too (libuv has no
 // way to omit one of the two). See libuvSeconds() for how the microsecond is made exact; it is for times within
 // ±2^32 s of the epoch (years 1834 to 2106), beyond which a double cannot hold the microsecond.
+//
+// The same node:fs calls on the other engines (hostTime()): Bun does not truncate, it keeps the double's value to
+// the nanosecond (so a whole millisecond is exact, finer times are within 0.25 µs today); Deno truncates to the
+// millisecond and reads a negative number or numeric string as "now", so it gets a Date. Times that are whole
+// milliseconds therefore come out the same on every engine, which is what a program moving between them sees.
 
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { FsError, type FsBackend, type FsHandle, type FsKind, type FsOpenFlags, type FsStat } from '../wasi/fs-backend.js';
 import { pathEscape } from '../wasi/path-resolve.js';
+import { ENGINE } from './engine.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC } = fs.constants;
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
@@ -51,6 +57,16 @@ export function libuvSeconds(ns: bigint): string {
   const aim = us >= 0n ? us * 1000n + 500n : us * 1000n - 500n;
   const abs = aim < 0n ? -aim : aim;
   return `${aim < 0n ? '-' : ''}${abs / 1_000_000_000n}.${(abs % 1_000_000_000n).toString().padStart(9, '0')}`;
+}
+
+/** A time in ns as this engine's node:fs takes it best (see the top of this file). */
+export function hostTime(ns: bigint): string | Date {
+  if (ENGINE === 'deno') return new Date(Number(ns >= 0n ? ns / 1_000_000n : -((-ns + 999_999n) / 1_000_000n)));
+  if (ENGINE === 'bun') {
+    const abs = ns < 0n ? -ns : ns;
+    return `${ns < 0n ? '-' : ''}${abs / 1_000_000_000n}.${(abs % 1_000_000_000n).toString().padStart(9, '0')}`;
+  }
+  return libuvSeconds(ns);
 }
 
 export class NodeFsBackend implements FsBackend {
@@ -120,7 +136,7 @@ export class NodeFsBackend implements FsBackend {
 
   futimes(h: FsHandle, atimNs: bigint | null, mtimNs: bigint | null): void {
     const st = atimNs === null || mtimNs === null ? this.fstat(h) : null;
-    fs.futimesSync(h, libuvSeconds(atimNs ?? st!.atimNs), libuvSeconds(mtimNs ?? st!.mtimNs));
+    fs.futimesSync(h, hostTime(atimNs ?? st!.atimNs), hostTime(mtimNs ?? st!.mtimNs));
   }
 
   utimes(path: string, atimNs: bigint | null, mtimNs: bigint | null, follow: boolean): void {
@@ -128,8 +144,8 @@ export class NodeFsBackend implements FsBackend {
     const st = atimNs === null || mtimNs === null
       ? toStat(follow ? fs.statSync(full, { bigint: true }) : fs.lstatSync(full, { bigint: true }))
       : null;
-    const a = libuvSeconds(atimNs ?? st!.atimNs);
-    const m = libuvSeconds(mtimNs ?? st!.mtimNs);
+    const a = hostTime(atimNs ?? st!.atimNs);
+    const m = hostTime(mtimNs ?? st!.mtimNs);
     if (follow) fs.utimesSync(full, a, m);
     else fs.lutimesSync(full, a, m);
   }
