@@ -71,3 +71,34 @@ describe('engine matrix: nested migrations over three engines', { skip }, () => 
     });
   }
 });
+
+describe('engine matrix: file times to the nanosecond, whatever each engine\'s node:fs stores', { skip }, () => {
+  // Node keeps microseconds, Deno milliseconds, Bun a double's precision; the library OS reports the program's own
+  // times all the same (exact-times.ts, FsBackend.timeSlackNs). Each rotation has another engine set the times.
+  const rotations: Engine[][] = ENGINES.map((_, i) => [...ENGINES.slice(i), ...ENGINES.slice(0, i)]);
+  for (const engines of rotations) {
+    test(`gaps.c times-ns moved after every WASI call over ${engines.join(', ')}`, async () => {
+      const wasm = await buildForced(['test/programs/wasi/gaps.c']);
+      const work = await freshDir('kafu-engines-times-');
+      try {
+        const nodes = ['a', 'b', 'c'];
+        const run = await runCluster(wasm.migrating, {
+          nodes,
+          nodeLaunch: launches(nodes, engines),
+          args: ['times-ns'],
+          output: 'first_node',
+          dir: work,
+          appYaml: ['  mounts:', '    - { guest: /, host: "./state/${node}" }'],
+          flags: ['--force-migration-every', '1'],
+          timeoutMs: 120_000,
+        });
+        assert.equal(run.nodes.a!.exitCode, 0, nodes.map((id) => `${id}:\n${run.nodes[id]!.stderr}`).join('\n'));
+        const t = 'atime 1234567890.123456789 mtime 1300000000.987654321\n';
+        assert.equal(run.nodes.a!.stdout, `futimens: 0\n${t}utimensat: 0\n${t}`);
+        assert.ok(moved(run.logs).length >= 6, run.logs.join('\n'));
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    });
+  }
+});
