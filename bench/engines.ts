@@ -3,8 +3,9 @@
 //     other; mutual TLS, default migration settings), from the nodes' own log: p50, p90 and max per direction,
 //     and each pairing's p50 against Node↔Node's;
 //  2. instrumentation overhead on each engine: bench/programs/compute.c, plain and instrumented, run without
-//     migration through the library OS (in-process, start-up not counted), median of 5.
-// `npm run bench:engines -- --hops 50 --heap 1` sets the round trips and heap MB of part 1.
+//     migration through the library OS (in-process, start-up not counted), median of --runs (11).
+// `npm run bench:engines -- --hops 50 --heap 1 --runs 11` sets the round trips and heap MB of part 1 and the runs of
+// part 2; `--only deno-bun` runs part 1 for that pairing alone.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ const hops = flag('hops', 30);
 /** `--only deno-bun` runs that pairing alone. */
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const heapMb = flag('heap', 1);
+const runs = flag('runs', 11);
 const missing = missingEngines(ENGINES);
 const engines = ENGINES.filter((e) => missingEngines([e]).length === 0);
 for (const m of missing) console.log(`skipped ${m}`);
@@ -102,10 +104,10 @@ try {
   const plain = await build('bench/programs/compute.c', false, 'compute.plain.wasm');
   const kafu = await build('bench/programs/compute.c', true, 'compute.wasm');
   const helper = join(repoRoot, 'dist', 'bench', 'engine-run.js');
-  console.log('instrumentation overhead, bench/programs/compute.c (-O2), no migration, median of 5 (interleaved)');
+  console.log(`instrumentation overhead, bench/programs/compute.c (-O2), no migration, median of ${runs} (interleaved)`);
   console.log('engine   plain ms   kafu ms   ratio');
   for (const engine of engines) {
-    const r = await run(scriptOn(engine, helper), [plain, kafu, '5']);
+    const r = await run(scriptOn(engine, helper), [plain, kafu, String(runs)]);
     if (r.code !== 0) throw new Error(`${engine}: ${r.stderr}`);
     const t = JSON.parse(r.stdout.trim().split('\n').pop()!) as { plain: number[]; kafu: number[] };
     console.log(`${engine.padEnd(6)} ${f1(median(t.plain)).padStart(10)} ${f1(median(t.kafu)).padStart(9)}   x${(median(t.kafu) / median(t.plain)).toFixed(3)}`);
