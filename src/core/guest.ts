@@ -4,7 +4,8 @@ import { UserError } from './errors.js';
 import { readFrameBounds, requireMetadata, MIGRATION_IMPORT, type KafuMetadata, type MigrationPoint } from './metadata.js';
 import type { Migration } from './migration-stack.js';
 import { PAGE_SIZE, memoryImage, type GlobalValue, type MemoryImage } from './snapshot.js';
-import { ensureUnwindArea, resetUnwindHeader, unwindBytesNeeded, type UnwindArea } from './unwind-area.js';
+import { ensureUnwindArea, indexByName, resetUnwindHeader, unwindBytesNeeded, type FrameBounds, type UnwindArea } from './unwind-area.js';
+import { functionNames, parseSections } from './wasm-sections.js';
 
 /** The library OS seen from the core: something that provides imports and needs the memory. */
 export interface GuestSystem {
@@ -18,7 +19,7 @@ export class GuestModule {
   private constructor(
     readonly module: WebAssembly.Module,
     readonly meta: KafuMetadata,
-    readonly frameBounds: Uint32Array,
+    readonly frameBounds: FrameBounds,
     readonly sha256: string,
     readonly byteLength: number,
   ) {}
@@ -33,7 +34,12 @@ export class GuestModule {
       throw new UserError(`${where}: not a module this engine accepts: ${(e as Error).message}`);
     }
     checkExports(module, meta, where);
-    return new GuestModule(module, meta, readFrameBounds(bytes), await sha256Hex(bytes), bytes.byteLength);
+    const frames: FrameBounds = {
+      bounds: readFrameBounds(bytes),
+      importedFunctions: meta.importedFunctions,
+      indexByName: indexByName(functionNames(parseSections(bytes))),
+    };
+    return new GuestModule(module, meta, frames, await sha256Hex(bytes), bytes.byteLength);
   }
 
   private initial: MemoryImage | undefined;
@@ -306,7 +312,7 @@ export class GuestInstance {
   /** Start unwinding into the unwind area; `_start` returns once the whole stack is saved. */
   private suspend(migration: Migration, resumeValue?: number): void {
     const ex = this.exports;
-    const needed = unwindBytesNeeded(this.guest.frameBounds, this.guest.meta.importedFunctions);
+    const needed = unwindBytesNeeded(this.guest.frameBounds);
     this.unwindArea = ensureUnwindArea(ex.memory, this.unwindArea, needed);
     resetUnwindHeader(ex.memory, this.unwindArea);
     this.pending = migration;

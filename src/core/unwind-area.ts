@@ -4,6 +4,7 @@
 // the per-function bounds in `kafu.frames`, so there is no fixed cap on stack depth.
 
 import { UserError } from './errors.js';
+import { wasmFramesOnStack } from './stack-frames.js';
 
 export interface UnwindArea {
   ptr: number;
@@ -12,24 +13,36 @@ export interface UnwindArea {
 
 const PAGE = 65536;
 const MIN_AREA = PAGE;
-/** Used when the engine gives no wasm frames in stack traces (non-V8); generous but finite. */
+/** Used when the engine reports no wasm frames (stack-frames.ts); generous but finite. */
 const FALLBACK_AREA = 16 * 1024 * 1024;
 
-/** Upper bound of the bytes Asyncify will save, from the current stack trace; undefined if it cannot tell. */
-export function unwindBytesNeeded(frameBounds: Uint32Array, importedFunctions: number): number | undefined {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = Infinity;
-  const stack = new Error().stack ?? '';
-  Error.stackTraceLimit = limit;
+/** What the unwind area's size is computed from: the module's `kafu.frames` and how frames are named. */
+export interface FrameBounds {
+  /** Bytes Asyncify saves at most for a frame of each defined function (imports not counted). */
+  bounds: Uint32Array;
+  importedFunctions: number;
+  /** Function index by name-section name (engines that name frames; stack-frames.ts); -1 for a name used twice. */
+  indexByName: Map<string, number>;
+}
+
+/** Upper bound of the bytes Asyncify will save, from the current stack; undefined if the engine does not tell. */
+export function unwindBytesNeeded(f: FrameBounds): number | undefined {
   let maxBound = 0;
-  for (const b of frameBounds) maxBound = Math.max(maxBound, b);
+  for (const b of f.bounds) maxBound = Math.max(maxBound, b);
+  const frames = wasmFramesOnStack();
   let total = 0;
-  let frames = 0;
-  for (const m of stack.matchAll(/wasm-function\[(\d+)\]/g)) {
-    total += frameBounds[Number(m[1]) - importedFunctions] ?? maxBound;
-    frames++;
+  for (const frame of frames) {
+    const index = 'index' in frame ? frame.index : (f.indexByName.get(frame.name) ?? -1);
+    total += (index >= 0 ? f.bounds[index - f.importedFunctions] : undefined) ?? maxBound;
   }
-  return frames === 0 ? undefined : total;
+  return frames.length === 0 ? undefined : total;
+}
+
+/** Function index by name (functionNames() of the module), for FrameBounds. */
+export function indexByName(names: Map<number, string>): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const [index, name] of names) byName.set(name, byName.has(name) ? -1 : index);
+  return byName;
 }
 
 /** Make sure `area` can hold `needed` bytes of frames; grows memory for a new area when it cannot. */

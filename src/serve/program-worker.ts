@@ -8,12 +8,14 @@ import type { SavedOutput } from './saved-program.js';
 import type { SocketRef } from '../wasi/sockets.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
-export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' }>;
+export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' | 'ready' }>;
 
 export class ProgramWorker {
   private readonly worker: Worker;
   private encoded: ((r: Encoded) => void) | undefined;
   private stopped = false;
+  /** Messages for the worker until it says it listens (worker-messages.ts, 'ready'); then undefined. */
+  private early: [ToWorker, ArrayBuffer[] | undefined][] | undefined = [];
 
   constructor(setup: WorkerSetup, onEvent: (e: WorkerEvent) => void) {
     // The program's thread gets an engine stack for deep recursion (node/engine-stack.ts).
@@ -23,7 +25,11 @@ export class ProgramWorker {
       transferList: setup.sockets ? [setup.sockets.port] : [],
     });
     this.worker.on('message', (m: FromWorker) => {
-      if (m.type === 'encoded') {
+      if (m.type === 'ready') {
+        const early = this.early ?? [];
+        this.early = undefined;
+        for (const [msg, transfer] of early) this.worker.postMessage(msg, transfer);
+      } else if (m.type === 'encoded') {
         const resolve = this.encoded;
         this.encoded = undefined;
         resolve?.(m.encoded);
@@ -57,6 +63,7 @@ export class ProgramWorker {
   }
 
   private send(m: ToWorker, transfer?: ArrayBuffer[]): void {
-    this.worker.postMessage(m, transfer);
+    if (this.early) this.early.push([m, transfer]);
+    else this.worker.postMessage(m, transfer);
   }
 }

@@ -57,6 +57,11 @@ export interface Encoded {
 }
 
 export type FromWorker =
+  /**
+   * The worker listens for messages: the main thread sends none before. Deno (2.x) drops what reaches a
+   * worker before its module has attached the listener; Node and Bun queue it.
+   */
+  | { type: 'ready' }
   | { type: 'output'; fd: 1 | 2; data: Uint8Array }
   | { type: 'log'; line: string }
   /** The program waits for stdin: answer through the shared buffer. */

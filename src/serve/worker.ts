@@ -77,6 +77,7 @@ port.on('message', (m: ToWorker) => {
     post({ type: 'failed', message: e instanceof Error ? e.message : String(e), user: e instanceof UserError });
   });
 });
+post({ type: 'ready' });
 
 async function handle(m: ToWorker): Promise<void> {
   const guest = await guestReady;

@@ -15,6 +15,12 @@ const MAX_KEPT = 4096;
 
 export class ExactTimes {
   private readonly kept = new Map<string, Kept>();
+  private readonly slack: bigint;
+
+  /** `slackNs`: how far what a host stores may be from the time set (FsBackend.timeSlackNs). */
+  constructor(slackNs = 0) {
+    this.slack = BigInt(slackNs);
+  }
 
   /** The program set times at path (null: left alone); `host` is a stat of it right after. */
   set(path: string, atim: bigint | null, mtim: bigint | null, host: { atim: bigint; mtim: bigint }): void {
@@ -30,7 +36,10 @@ export class ExactTimes {
   apply<T extends { atim: bigint; mtim: bigint }>(path: string, st: T): T {
     const k = this.kept.get(path);
     if (!k) return st;
-    const exact = (host: bigint, kept: Kept['atim']) => (kept !== undefined && kept[1] === host ? kept[0] : host);
+    // What this host stored, or (after a migration, where another engine may have stored it: src/node/fs-backend.ts)
+    // a time within the backend's slack of the program's.
+    const near = (host: bigint, set: bigint) => host >= set - this.slack && host <= set + this.slack;
+    const exact = (host: bigint, kept: Kept['atim']) => (kept !== undefined && (kept[1] === host || near(host, kept[0])) ? kept[0] : host);
     return { ...st, atim: exact(st.atim, k.atim), mtim: exact(st.mtim, k.mtim) };
   }
 

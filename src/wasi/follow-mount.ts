@@ -107,7 +107,11 @@ class RecordingBackend implements FsBackend {
   readonly dirty = new Set<string>();
   private readonly handles = new Map<FsHandle, string>();
 
-  constructor(private readonly fs: FsBackend) {}
+  readonly timeSlackNs: number | undefined;
+
+  constructor(private readonly fs: FsBackend) {
+    this.timeSlackNs = fs.timeSlackNs;
+  }
 
   private touch(path: string): void {
     this.dirty.add(path);

@@ -29,6 +29,11 @@ export interface FsOpenFlags {
 export type FsHandle = number;
 
 export interface FsBackend {
+  /**
+   * How far a file time this host stores may be from the time set, in ns (it may keep less than the nanosecond;
+   * exact-times.ts); absent: exact.
+   */
+  readonly timeSlackNs?: number;
   /** Stat without following a final symlink. */
   lstat(path: string): FsStat;
   /** Open a regular file (never follows a final symlink: ELOOP if it is one). */

@@ -31,7 +31,7 @@ export class WasiOs {
     this.env = [...options.env];
     this.clocks = options.clocks ?? defaultClocks;
     this.randomFill = options.randomFill ?? defaultRandomFill;
-    this.mounts = options.preopens.map((p, index) => ({ index, guestPath: p.guestPath, backend: p.backend, times: new ExactTimes() }));
+    this.mounts = options.preopens.map((p, index) => ({ index, guestPath: p.guestPath, backend: p.backend, times: new ExactTimes(p.backend.timeSlackNs) }));
     this.table.set(0, this.stdio('stdin'));
     this.table.set(1, this.stdio('stdout'));
     this.table.set(2, this.stdio('stderr'));

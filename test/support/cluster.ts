@@ -24,6 +24,8 @@ export interface ClusterOptions {
   flags?: string[];
   /** Per node: more flags (e.g. a different config). */
   nodeFlags?: Record<string, string[]>;
+  /** Per node: how its `kafu` starts (another engine, engines.ts); default this checkout on this Node. */
+  nodeLaunch?: Record<string, KafuLaunch>;
   /** Start nodes in this order (default: config order reversed, so the first node waits for nobody). */
   startOrder?: string[];
   /** Called once every process is spawned, e.g. to kill one once it printed something. */
@@ -196,7 +198,7 @@ async function runClusterOnce(wasmPath: string, o: ClusterOptions, seen: string[
     const configPath = await clusterConfig(dir, modulePath, o);
     const start = (id: string) => {
       const args = ['serve', '--node-id', id, ...(o.flags ?? []), ...(o.nodeFlags?.[id] ?? []), configPath];
-      const run = spawnKafu(args, dir, id === o.nodes[0] ? o.stdin : undefined);
+      const run = spawnKafu(args, dir, id === o.nodes[0] ? o.stdin : undefined, o.nodeLaunch?.[id]);
       procs.set(id, run.proc);
       runs.set(id, run);
     };
