@@ -88,6 +88,7 @@ export function sendProgram(
       timeoutMs: ctx.peerTimeoutMs,
       attemptMs: 30_000 + snapshot.bytes.byteLength / 10_000, // ≥ 10 MB/s
       onFirstFailure: (why) => ctx.log.warn(`node ${to} is ${why}; waiting for it`),
+      tellAfterMs: 1000,
     },
     (c, deadlineMs) =>
       c.migrate(start, [snapshot.bytes], { deadlineMs }).catch((e: { code?: number }) => {

@@ -13,6 +13,12 @@ export interface RetryOptions {
   attemptMs: number;
   /** Told once, at the first failure, so that a wait is visible. */
   onFirstFailure?: (why: string) => void;
+  /**
+   * Tell onFirstFailure only once failures have lasted this long (default 0: at once). A peer whose connection is
+   * still backing off from before it started (every node opens its connections at start, in any order) answers
+   * the next retry; that is not worth a warning.
+   */
+  tellAfterMs?: number;
 }
 
 export class Peers {
@@ -50,7 +56,8 @@ export class Peers {
    * node. Errors that are not gRPC statuses (the caller's own) pass through unchanged.
    */
   async retry<T>(id: string, what: string, o: RetryOptions, fn: (c: KafuNodeClient, deadlineMs: number) => Promise<T>): Promise<T> {
-    const until = Date.now() + o.timeoutMs;
+    const started = Date.now();
+    const until = started + o.timeoutMs;
     let backoff = 200;
     let told = false;
     for (;;) {
@@ -63,7 +70,7 @@ export class Peers {
         if (Date.now() + backoff > until) {
           throw new UserError(`${what}: node ${id} (${this.where(id)}) is ${why}; gave up after ${Math.round(o.timeoutMs / 1000)} s`);
         }
-        if (!told) {
+        if (!told && Date.now() - started >= (o.tellAfterMs ?? 0)) {
           told = true;
           o.onFirstFailure?.(why);
         }
