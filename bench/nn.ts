@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../src/core/log.js';
+import { sessionOptions } from '../src/node/onnx-convert.js';
 import { singlenodeServe } from '../src/singlenode/singlenode.js';
 import { buildWasm } from '../test/support/build.js';
 import { SILERO_MODEL } from '../test/support/silero.js';
@@ -19,7 +20,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function direct(): Promise<{ compute: number; frame: number }> {
   const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(SILERO_MODEL);
+  // The session options the node uses (no spin-waiting between runs), so the difference is wasi-nn's own cost.
+  const session = await ort.InferenceSession.create(SILERO_MODEL, sessionOptions(['cpu']));
   const input = new Float32Array(576).map((_, i) => ((i * 7919) % 2000 - 1000) / 4000);
   const feeds = {
     input: new ort.Tensor('float32', input, [1, 576]),

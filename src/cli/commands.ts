@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 /** Register the command `argv` names (the first non-option argument), or every command (help, a typo). */
 export async function registerCommands(program: Command, argv: string[]): Promise<void> {
   const first = argv.find((a) => !a.startsWith('-'));
+  if (first === undefined && argv.some((a) => a === '-V' || a === '--version')) return; // `kafu --version` needs none
   const only = first !== undefined && Object.hasOwn(COMMANDS, first) ? COMMANDS[first]! : undefined;
   const loaders = only ? [only] : [...new Set(Object.values(COMMANDS))];
   const registered = new Set<Register>();
