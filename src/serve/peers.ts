@@ -43,6 +43,12 @@ export class Peers {
 
   client(id: string): KafuNodeClient {
     let c = this.clients.get(id);
+    // A connection that failed earlier (the peer was not up yet when this node started) waits out gRPC's reconnect
+    // backoff, failing every call meanwhile: a call that needs the peer now starts a fresh connection instead.
+    if (c?.backingOff()) {
+      c.close();
+      c = undefined;
+    }
     if (!c) {
       c = new KafuNodeClient(this.where(id), id, this.tls);
       this.clients.set(id, c);

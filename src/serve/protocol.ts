@@ -279,6 +279,11 @@ export class KafuNodeClient {
     this.client.close();
   }
 
+  /** The last attempt to connect failed and the channel is backing off: a call now would fail at once. */
+  backingOff(): boolean {
+    return this.client.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE;
+  }
+
   /** `signal`: cancel the call (it then rejects with CANCELLED). */
   private call<Rep>(method: string, req: object, o: RpcOptions, signal?: AbortSignal): Promise<Rep> {
     return new Promise((resolve, reject) => {
