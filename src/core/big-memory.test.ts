@@ -5,19 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAGE_SIZE, memoryImage } from './snapshot.js';
 import { decodeTransfer, encodeTransfer } from './transfer.js';
+import { testHeader } from './snapshot-header.testlib.js';
 
-const header = {
-  moduleSha256: 'cd'.repeat(32),
-  node: 'edge',
-  migration: { from: 'cloud', to: 'edge', reason: 'enter' as const, fn: 'f' },
-  migrationStack: { depth: 1, frames: [{ from: 'cloud', to: 'edge', fn: 'f', depth: 1 }] },
-  globals: [{ type: 'i32' as const, value: 65536 }],
-  unwindArea: { ptr: 3 * PAGE_SIZE, size: PAGE_SIZE },
-  wasi: {},
-  resources: {},
-  systemCalls: 0,
-  createdBy: 'test',
-};
+const header = testHeader({ wasi: {}, systemCalls: 0 });
 
 test('a memory past 2 GiB is imaged, sent whole, then as a delta whose pages above 2 GiB change in place', () => {
   const memory = new Uint8Array(2 ** 31 + 4 * PAGE_SIZE);

@@ -15,23 +15,17 @@ import {
   type FrameLimits,
 } from './snapshot.js';
 import { concat } from './wasm-sections.js';
+import { testHeader } from './snapshot-header.testlib.js';
 
-const header = {
+const header = testHeader({
   moduleSha256: 'ab'.repeat(32),
-  node: 'edge',
-  migration: { from: 'cloud', to: 'edge', reason: 'enter' as const, fn: 'f' },
-  migrationStack: { depth: 1, frames: [{ from: 'cloud', to: 'edge', fn: 'f', depth: 1 }] },
   globals: [
-    { type: 'i32' as const, value: 65536 },
-    { type: 'i64' as const, value: '-9007199254740993' },
+    { type: 'i32', value: 65536 },
+    { type: 'i64', value: '-9007199254740993' },
   ],
-  unwindArea: { ptr: 3 * PAGE_SIZE, size: PAGE_SIZE },
-  wasi: { fds: [1, 2, 3] },
-  resources: {},
   systemCalls: 12,
   resumeValue: 0,
-  createdBy: 'test',
-};
+});
 
 test('round trip keeps header and memory; zero pages are not stored', () => {
   const memory = new Uint8Array(8 * PAGE_SIZE);

@@ -21,19 +21,9 @@ import {
   type Compression,
 } from './transfer.js';
 import { concat } from './wasm-sections.js';
+import { testHeader } from './snapshot-header.testlib.js';
 
-const header = {
-  moduleSha256: 'cd'.repeat(32),
-  node: 'edge',
-  migration: { from: 'cloud', to: 'edge', reason: 'enter' as const, fn: 'f' },
-  migrationStack: { depth: 1, frames: [{ from: 'cloud', to: 'edge', fn: 'f', depth: 1 }] },
-  globals: [{ type: 'i32' as const, value: 65536 }],
-  unwindArea: { ptr: 3 * PAGE_SIZE, size: PAGE_SIZE },
-  wasi: { fds: [1, 2, 3] },
-  resources: {},
-  systemCalls: 3,
-  createdBy: 'test',
-};
+const header = testHeader();
 
 const MODES: Compression[] = [false, true, 'deflate'];
 const noBaselines = () => undefined;

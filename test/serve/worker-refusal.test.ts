@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { GuestModule, INITIAL_BASELINE_ID } from '../../src/core/guest.js';
-import { DEFAULT_LIMITS, PAGE_SIZE } from '../../src/core/snapshot.js';
+import { PAGE_SIZE } from '../../src/core/snapshot.js';
 import { decodeTransfer, encodeTransfer } from '../../src/core/transfer.js';
 import { concat } from '../../src/core/wasm-sections.js';
-import { NO_NN_CONFIG } from '../../src/node/node-nn.js';
-import { ProgramWorker, type WorkerEvent } from '../../src/serve/program-worker.js';
+import { type WorkerEvent } from '../../src/serve/program-worker.js';
 import { buildWasm } from '../support/build.js';
+import { startTestWorker } from '../support/program-worker.js';
 
 test('a delta that decodes against the held baseline but does not restore is refused, and the baseline is dropped', async () => {
   const wasm = await buildWasm({ sources: ['test/programs/serve/comeback.c'], args: ['-O1'] });
@@ -23,24 +23,10 @@ test('a delta that decodes against the held baseline but does not restore is ref
       await new Promise<void>((r) => (wake = r));
     }
   };
-  const worker = new ProgramWorker(
-    {
-      node: 'cloud',
-      moduleBytes: new Uint8Array(await readFile(wasm)),
-      where: wasm,
-      args: [],
-      env: [],
-      mounts: [],
-      nn: NO_NN_CONFIG,
-      transfer: { delta: true, compression: true, limits: DEFAULT_LIMITS },
-      logLevel: 'error',
-      logPrefix: '',
-    },
-    (e) => {
-      events.push(e);
-      wake?.();
-    },
-  );
+  const worker = startTestWorker(wasm, (e) => {
+    events.push(e);
+    wake?.();
+  });
   try {
     worker.start({});
     // comeback.c calls on_edge first: the program stops here, encoded whole; this worker now holds its memory.
