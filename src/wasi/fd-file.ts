@@ -193,7 +193,10 @@ export class FileDescriptor extends Descriptor {
     else this.backend.fsync(this.handle);
   }
 
-  override advise(_offset: bigint, _len: bigint, advice: number): void {
+  override advise(offset: bigint, len: bigint, advice: number): void {
+    // posix_fadvise takes signed offsets and lengths: at or past 2^63 they are EINVAL there (and in wasmtime).
+    checkOffset(offset, 'advise offset');
+    checkOffset(len, 'advise length');
     if (advice < 0 || advice > 5) throw new WasiError(Errno.INVAL, `bad advice ${advice}`);
   }
 

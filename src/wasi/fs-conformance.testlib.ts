@@ -388,6 +388,9 @@ export function fsConformance(label: string, make: () => BackendFixture): void {
       assert.equal(g.w.fd_sync!(3), Errno.BADF);
       assert.equal(g.w.fd_advise!(f, 0n, 0n, 1), 0);
       assert.equal(g.w.fd_advise!(f, 0n, 0n, 9), Errno.INVAL);
+      assert.equal(g.w.fd_advise!(f, 1n << 63n, 0n, 1), Errno.INVAL, 'an offset at 2^63 (negative for loff_t)');
+      assert.equal(g.w.fd_advise!(f, 0n, (1n << 64n) - 1n, 1), Errno.INVAL, 'a length past 2^63');
+      assert.equal(g.w.fd_advise!(f, (1n << 63n) - 1n, 1n, 1), 0, 'the largest offset is advice like any other');
       assert.equal(g.w.fd_advise!(1, 0n, 0n, 1), Errno.BADF);
       assert.equal(g.w.fd_allocate!(f, 0n, 10n), Errno.NOTSUP);
       assert.equal(g.w.fd_allocate!(3, 0n, 10n), Errno.BADF);
