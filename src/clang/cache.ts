@@ -12,7 +12,21 @@ import { fileURLToPath } from 'node:url';
 
 /** Total size the cache folder is kept under (per kind). */
 export const CACHE_MAX_BYTES = 512 * 1024 * 1024;
-const FORMAT = 'kafu-clang-cache-1';
+const FORMAT = 'kafu-clang-cache-2';
+/**
+ * An entry file is MAGIC, then SHA-256(key, payload), then the payload. A file damaged in any way (cut short, a
+ * flipped bit, renamed onto another key, left by an older kafu) fails the seal and is a miss, removed: a cache never
+ * turns a disk error into a wrong object file. (It is not a defence against someone who can write the cache
+ * folder: they could write a valid seal too, as they could replace kafu itself; keep KAFU_CACHE_DIR private.)
+ */
+const MAGIC = Buffer.from('kafucch2', 'latin1');
+const SEAL_BYTES = 32;
+/** The largest entry kept (and read back: a larger file is not ours). */
+const MAX_ENTRY_BYTES = CACHE_MAX_BYTES / 4;
+
+function seal(key: string, data: Uint8Array): Buffer {
+  return createHash('sha256').update(key).update(data).digest();
+}
 
 export type CacheKind = 'clang' | 'instrument';
 
@@ -68,11 +82,19 @@ export function cacheGet(kind: CacheKind, key: string, env?: NodeJS.ProcessEnv):
   if (!dir) return undefined;
   const file = join(dir, kind, key);
   try {
+    if (statSync(file).size > MAGIC.length + SEAL_BYTES + MAX_ENTRY_BYTES) throw new Error('too large');
     const bytes = readFileSync(file);
+    const data = bytes.subarray(MAGIC.length + SEAL_BYTES);
+    if (bytes.length < MAGIC.length + SEAL_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC) ||
+        !bytes.subarray(MAGIC.length, MAGIC.length + SEAL_BYTES).equals(seal(key, data))) {
+      throw new Error('damaged');
+    }
     const now = new Date();
     utimesSync(file, now, now);
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  } catch {
+    return new Uint8Array(data.buffer, data.byteOffset, data.length);
+  } catch (e) {
+    // Not there is a miss; anything else that is there is damaged and goes, so that the rebuild replaces it.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') removeEntry(file);
     return undefined;
   }
 }
@@ -80,16 +102,24 @@ export function cacheGet(kind: CacheKind, key: string, env?: NodeJS.ProcessEnv):
 /** Store an entry (atomically: a reader sees all of it or nothing); any failure only means no caching. */
 export function cachePut(kind: CacheKind, key: string, data: Uint8Array, env?: NodeJS.ProcessEnv): void {
   const dir = cacheDir(env);
-  if (!dir || data.length > CACHE_MAX_BYTES / 4) return;
+  if (!dir || data.length > MAX_ENTRY_BYTES) return;
   const folder = join(dir, kind);
   try {
     mkdirSync(folder, { recursive: true });
     const tmp = join(folder, `.${key}.${process.pid}.tmp`);
-    writeFileSync(tmp, data);
+    writeFileSync(tmp, Buffer.concat([MAGIC, seal(key, data), data]));
     renameSync(tmp, join(folder, key));
     prune(folder);
   } catch {
     /* a read-only or full disk: build without the cache */
+  }
+}
+
+function removeEntry(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    /* gone already, or a read-only cache: a miss all the same */
   }
 }
 
@@ -109,12 +139,8 @@ function prune(folder: string): void {
   entries.sort((a, b) => a.used - b.used);
   for (const e of entries) {
     if (total <= CACHE_MAX_BYTES * 0.75) break;
-    try {
-      unlinkSync(join(folder, e.n));
-      total -= e.size;
-    } catch {
-      /* gone already */
-    }
+    removeEntry(join(folder, e.n));
+    total -= e.size;
   }
 }
 
