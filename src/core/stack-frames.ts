@@ -9,7 +9,14 @@
 /** A wasm frame: the function's index in the module (imports counted), or its name in the name section. */
 export type WasmFrame = { index: number } | { name: string };
 
-type PrepareStackTrace = (error: Error, callSites: { toString(): string }[]) => unknown;
+export type PrepareStackTrace = (error: Error, callSites: { toString(): string }[]) => unknown;
+
+/** A wasm frame from one of JavaScriptCore's call sites (".wasm-function[NAME] (native)"), or undefined. */
+export function wasmFrameOfCallSite(site: string): WasmFrame | undefined {
+  const m = /^\.wasm-function\[(.*)\] \(native\)$/.exec(site);
+  if (!m) return undefined;
+  return /^\d+$/.test(m[1]!) ? { index: Number(m[1]) } : { name: m[1]! };
+}
 
 export function wasmFramesOnStack(): WasmFrame[] {
   const E = Error as unknown as { stackTraceLimit?: number; prepareStackTrace?: PrepareStackTrace; captureStackTrace?: (o: object) => void };
@@ -28,12 +35,7 @@ export function wasmFramesOnStack(): WasmFrame[] {
       E.prepareStackTrace = prepare;
     }
     const sites = Array.isArray(holder.stack) ? (holder.stack as string[]) : [];
-    const frames: WasmFrame[] = [];
-    for (const site of sites) {
-      const m = /^\.wasm-function\[(.*)\] \(native\)$/.exec(site);
-      if (m) frames.push(/^\d+$/.test(m[1]!) ? { index: Number(m[1]) } : { name: m[1]! });
-    }
-    return frames;
+    return sites.map(wasmFrameOfCallSite).filter((f): f is WasmFrame => f !== undefined);
   } finally {
     E.stackTraceLimit = limit;
   }

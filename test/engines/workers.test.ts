@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildWasm, repoRoot } from '../support/build.js';
-import { ENGINES, missingEngines, scriptOn } from '../support/engines.js';
+import { ENGINES, launchOf, missingEngines, scriptOn } from '../support/engines.js';
 
 describe('program worker: a start sent at once is never lost', () => {
   for (const engine of ENGINES) {
@@ -20,6 +20,23 @@ describe('program worker: a start sent at once is never lost', () => {
         const r = spawnSync(command[0]!, [...command.slice(1), wasm], { env, encoding: 'utf8', timeout: 60_000 });
         assert.equal(r.stdout.trim(), 'suspended for edge', `run ${i + 1}: ${r.stdout}${r.stderr}`);
       }
+    });
+  }
+});
+
+// A trapping program's backtrace names its C functions on every engine: V8 writes wasm frames into the stack text,
+// JavaScriptCore only into its structured call sites (src/core/trap.ts reads both).
+describe('a trap is reported with the program\'s function names', () => {
+  for (const engine of ENGINES) {
+    const missing = missingEngines([engine]);
+    test(`on ${engine}`, { skip: missing.length > 0 ? missing.join('') : false }, async () => {
+      const wasm = await buildWasm({ sources: ['test/programs/core/trap.c'] });
+      const { command, env } = launchOf(engine);
+      const r = spawnSync(command[0]!, [...command.slice(1), 'run', wasm], { env, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 134, r.stderr);
+      assert.equal(r.stdout, 'on edge\n');
+      const frames = [...r.stderr.matchAll(/^ {4}at (\S+)/gm)].map((m) => m[1]);
+      assert.deepEqual(frames.slice(0, 3), ['crash', 'f', 'f'], r.stderr);
     });
   }
 });
