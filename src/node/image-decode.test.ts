@@ -20,3 +20,14 @@ test('a JPEG decodes to RGB, a PNG to RGBA (grey repeated), anything else is ref
   assert.throws(() => decodeImage(new Uint8Array([0x47, 0x49, 0x46, 0x38])), /neither JPEG nor PNG/);
   assert.throws(() => decodeImage(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0])));
 });
+
+test('a PNG that declares more pixels than the limit is refused before anything is allocated', () => {
+  const png = new PNG({ width: 1, height: 1 });
+  png.data = Buffer.from([1, 2, 3, 255]);
+  const bytes = Buffer.from(PNG.sync.write(png));
+  // IHDR's width and height (bytes 16-23) rewritten to 30000×30000: 3.6 GB of RGBA if decoded. (Its CRC is now
+  // wrong too; the size check comes first.)
+  bytes.writeUInt32BE(30000, 16);
+  bytes.writeUInt32BE(30000, 20);
+  assert.throws(() => decodeImage(bytes), /30000×30000 pixels is over the limit of 100 million/);
+});

@@ -3,7 +3,9 @@
 // a hop carries is what it would carry between machines); each stretch of the program gets an NnHost over it.
 import type { NnConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
+import type { Snapshot } from '../core/snapshot.js';
 import { NnHost } from '../wasi/nn/host.js';
+import { withEveryModel } from '../wasi/nn/nn-os.js';
 import type { NnBackend } from '../wasi/nn/types.js';
 import { decodeImage } from './image-decode.js';
 import { namedModels, namedOn, NodeModelStore } from './nn-models.js';
@@ -24,6 +26,20 @@ export class NodeNn {
       warn: (m) => log.warn(m),
       thread: process.env['KAFU_NN_THREAD'] === 'helper' ? 'helper' : 'direct',
     });
+  }
+
+  /**
+   * `snapshot`, taken on `node`, made to carry every wasi-nn model its graphs use (under `resource`, its key among
+   * the snapshot's resources): a whole snapshot — saved, a checkpoint handed on, or re-sent to a node that lost its
+   * models — must resume where no model is left.
+   */
+  selfContained(snapshot: Snapshot, node: string, resource: string): Snapshot {
+    const raw = snapshot.header.resources[resource];
+    const store = this.stores.get(node);
+    if (raw === undefined || !store) return snapshot;
+    const blobs = [...snapshot.blobs];
+    const nn = withEveryModel(raw, blobs, store);
+    return { ...snapshot, header: { ...snapshot.header, resources: { ...snapshot.header.resources, [resource]: nn } }, blobs };
   }
 
   /** A host for one stretch of the program on `node`; `readFile` reads the program's files (WasiHost.readFile). */

@@ -87,7 +87,7 @@ export function mountDir(mount: MountConfig, node: string): string {
 
 const FOLLOW_RESOURCE = 'kafu.mounts';
 const STORAGE_RESOURCE = 'kafu.storage';
-const NN_RESOURCE = 'kafu.nn';
+export const NN_RESOURCE = 'kafu.nn';
 
 export function nodeProgramHost(opts: NodeHostOptions): ProgramHost {
   const stdout = opts.stdout ?? ((b: Uint8Array) => void process.stdout.write(b));

@@ -205,6 +205,8 @@ export async function receiveProgram(
   ctx.worker.resume(bytes, start.suspendedAtMs, checksum ? 'checked' : 'check');
   state.resuming = true;
   const e = await outcome.finally(() => (state.resuming = false));
+  // (The sender then sends a whole snapshot, which carries every model.)
+  if (e.type === 'refused' && e.wholeNeeded) throw refuse(`node ${nodeId} could not resume the program: ${e.message}`, BASELINE_MISSING);
   if (e.type === 'refused' || e.type === 'failed') {
     throw refuse(
       `node ${nodeId} could not resume the program: ${e.message}`,

@@ -299,7 +299,7 @@ export class KafuNodeClient {
   }
 }
 
-/** The status a node answers a delta snapshot with when it does not hold the memory image the delta is against. */
+/** The status a node answers a snapshot with when it lacks what it is against (the memory image of a delta, a wasi-nn model it lost): send a whole one. */
 export const BASELINE_MISSING = grpc.status.NOT_FOUND;
 
 /** Errors worth another attempt: the peer is (still) down, restarting or slow. Refusals are not retried. */

@@ -88,5 +88,7 @@ export function saveFolder(configFile: string, mountDirs: string[]): string {
 
 /** A new file name in `dir` for a program of config `name`. */
 export function savedProgramFile(dir: string, name: string): string {
-  return join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.kafusnap`);
+  // The config's name is any text (as in the original Kafu): only its file-name-safe characters make the file's.
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'program';
+  return join(dir, `${safe}-${new Date().toISOString().replace(/[:.]/g, '-')}.kafusnap`);
 }

@@ -93,7 +93,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     maxMemoryBytes: maxMemoryBytes(parseSections(bytes)),
     maxStateBytes: config.cluster.migration.max_state_mb * 2 ** 20,
   };
-  const saved = o.resume === undefined ? undefined : readSaved(o.resume, moduleSha256, limits);
+  const saved = o.resume === undefined ? undefined : readSaved(o.resume, moduleSha256, limits, ids);
   // This thread checks each arriving header (its worker warms up the rest): zod's first use, once the node is up.
   setImmediate(warmUpHeaderCheck);
   const peers = new Peers(nodeId, config.nodes, log, tls);
@@ -491,6 +491,7 @@ function readSaved(
   file: string,
   moduleSha256: string,
   limits: FrameLimits,
+  nodeIds: string[],
 ): { bytes: Uint8Array; node: string; snapshotId: string; output: SavedOutput } {
   let bytes: Uint8Array;
   try {
@@ -510,6 +511,12 @@ function readSaved(
   if (header.moduleSha256 !== moduleSha256) {
     throw new UserError(
       `--resume: ${file} holds a program of module ${header.moduleSha256.slice(0, 12)}…, the config's module is ${moduleSha256.slice(0, 12)}…`,
+    );
+  }
+  if (!nodeIds.includes(header.node)) {
+    throw new UserError(
+      `--resume: ${file} holds a program stopped for node ${header.node}, which the config does not have ` +
+        `(nodes: ${nodeIds.join(', ')}); resume it with the config it ran under`,
     );
   }
   let output: SavedOutput;

@@ -76,6 +76,8 @@ export type FromWorker =
       type: 'refused';
       message: string;
       baselineId?: string;
+      /** It needs a wasi-nn model this node lost since the program recorded that it holds it: a whole snapshot will do. */
+      wholeNeeded?: boolean;
       /**
        * Restoring had written into the instance whose memory the kept snapshot of the last hop from here views
        * (cluster.checkpoint: hops): that snapshot is gone.

@@ -11,7 +11,8 @@ import { INITIAL_BASELINE_ID, decodeTransfer, encodeTransfer, ownBaseline, type 
 import { asTrap, wasmBacktrace } from '../core/trap.js';
 import { concat } from '../core/wasm-sections.js';
 import { NodeNn } from '../node/node-nn.js';
-import { nodeProgramHost, warmUpArrivalChecks, type StorageIds } from '../node/node-system.js';
+import { NN_RESOURCE, nodeProgramHost, warmUpArrivalChecks, type StorageIds } from '../node/node-system.js';
+import { MissingModelError } from '../wasi/nn/nn-os.js';
 import { readProcessStdin } from '../node/stdin.js';
 import { withSavedOutput } from './saved-program.js';
 import { SyncSockets } from '../node/sync-sockets.js';
@@ -84,7 +85,9 @@ async function handle(m: ToWorker): Promise<void> {
   await prepared;
   if (m.type === 'encode') {
     // The destination lacks our baseline after all, or the program is saved to a file: everything.
-    const { encoded, next, changed: sent } = encode(m.output ? withSavedOutput(pending!, m.output) : pending!, undefined, pending!.header.node);
+    // It carries every wasi-nn model too: the destination may have lost those it held (restarted), or it is a file.
+    const whole = nn.selfContained(pending!, setup.node, NN_RESOURCE);
+    const { encoded, next, changed: sent } = encode(m.output ? withSavedOutput(whole, m.output) : whole, undefined, pending!.header.node);
     post({ type: 'encoded', encoded }, [encoded.bytes.buffer as ArrayBuffer]);
     if (setup.transfer.delta) baseline = ownBaseline(next, undefined, sent);
     if (warm) warm.imageId = next.id; // the same memory, under the id this encoding gave it
@@ -152,7 +155,13 @@ async function handle(m: ToWorker): Promise<void> {
       // is no longer the program as it left, and goes too.
       if (instance && !instance.written) warm = parked;
       else if (instance) pending = undefined;
-      post({ type: 'refused', message: (e as Error).message, baselineId: baseline?.id, checkpointLost: instance?.written === true && !!parked && parked.instance === instance });
+      post({
+        type: 'refused',
+        message: (e as Error).message,
+        baselineId: baseline?.id,
+        checkpointLost: instance?.written === true && !!parked && parked.instance === instance,
+        ...(e instanceof MissingModelError ? { wholeNeeded: true } : {}),
+      });
       return;
     }
     const trap = asTrap(e);

@@ -1,7 +1,7 @@
 // The library OS proper: descriptor table, path operations inside preopen capabilities, clocks, and the
 // export/import of all of it. Works on plain values; guest memory and the ABI are abi.ts's business.
 
-import { ClockId, Oflags, Rights } from './constants.js';
+import { ClockId, Oflags, PREOPEN_RIGHTS_INHERITING, Rights } from './constants.js';
 import { Descriptor, filestatOf, type DescriptorState, type Filestat, type Mount } from './descriptor.js';
 import { Errno, fail } from './errno.js';
 import { ExactTimes } from './exact-times.js';
@@ -133,6 +133,13 @@ export class WasiOs {
     if (wantDir && (create || excl || trunc)) fail(Errno.INVAL, 'O_DIRECTORY with O_CREAT/O_EXCL/O_TRUNC');
     const read = (rightsBase & Rights.FD_READ) !== 0n;
     const write = (rightsBase & Rights.FD_WRITE) !== 0n;
+    // What the program dropped from the directory's inheriting rights (fd_fdstat_set_rights) no file opened under it
+    // holds, and an open mode that needs it is refused. (Rights a preopen never passes on, like SOCK_ACCEPT, are
+    // not "dropped": files report them as wasmtime does.)
+    const dropped = PREOPEN_RIGHTS_INHERITING & ~d.fdstat().rightsInheriting;
+    if ((read && (dropped & Rights.FD_READ) !== 0n) || (write && (dropped & Rights.FD_WRITE) !== 0n)) {
+      fail(Errno.NOTCAPABLE, `${path}: the directory passes on no ${read && (dropped & Rights.FD_READ) !== 0n ? 'read' : 'write'} right`);
+    }
     const r = this.resolve(d, path, (lookupflags & 1) !== 0);
     const backend = d.mount.backend;
     let handle: FsHandle;
@@ -154,7 +161,7 @@ export class WasiOs {
       handle = backend.open(r.path, { read, write, create: false, exclusive: false, truncate: trunc });
     }
     // The file holds every right its open mode gives (as wasmtime reports them), whatever was asked.
-    const held = fileRights(read, write);
+    const held = fileRights(read, write) & ~dropped;
     return this.table.insert(new FileDescriptor(d.mount, r.path, handle, {
       read, write, fdflags: fdflags & 0x1f, offset: 0n, rightsBase: held, rightsInheriting: held,
     }));

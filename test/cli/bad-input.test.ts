@@ -123,4 +123,19 @@ describe('bad input: one clear line, never a stack trace', { concurrency: 1 }, (
     assert.match(r.stderr, /--resume: .*nosha\.kafusnap.*moduleSha256/);
     noTrace(r.stderr);
   });
+
+  test('kafu serve --resume: a snapshot for a node the config does not have is refused in one line, naming the file', T, async () => {
+    const sha = createHash('sha256').update(kafuModule).digest('hex');
+    const configPath = await clusterConfig(dir, kafuPath, { nodes: ['cloud', 'edge'] });
+    const bytes = concat(encodeTransfer(
+      { header: fuzzHeader(sha, 'fog'), memory: memoryImage(new Uint8Array(2 * PAGE_SIZE)), blobs: [] },
+      { compression: true },
+    ).chunks);
+    const file = join(dir, 'fog.kafusnap');
+    await writeFile(file, bytes);
+    const r = await spawnKafu(['serve', '--node-id', 'cloud', '--resume', file, configPath], dir).done;
+    assert.equal(r.exitCode, 1, r.stderr);
+    assert.match(r.stderr, /--resume: .*fog\.kafusnap holds a program stopped for node fog, which the config does not have \(nodes: cloud, edge\)/);
+    noTrace(r.stderr);
+  });
 });

@@ -29,7 +29,7 @@ describe('kafu serve: mutual TLS and per-call permissions', () => {
     work = await freshDir('kafu-security-');
   });
 
-  test('strangers, another CA and a member overstepping are refused; the program finishes untouched', async () => {
+  test('strangers, another CA and a member speaking as another node or beyond its role are refused; the program finishes untouched', async () => {
     const dir = join(work, 'attack');
     await mkdir(dir);
     const foreign = join(work, 'foreign');
@@ -55,7 +55,9 @@ describe('kafu serve: mutual TLS and per-call permissions', () => {
         const impostor = new KafuNodeClient(cloudAt, 'cloud', tlsOf(foreign, 'edge', configPath));
         results.foreignCa = await outcome(impostor.shutdown({ from: 'edge', reason: 'pwned', exitCode: 0, programFinished: true }, rpc));
         impostor.close();
-        // fog is a member, but the program is on edge: it may not say the program finished, speak for edge, or beat.
+        // fog is a member, but the program is on edge: it may not say the program finished, speak for edge (here: read
+        // the first node's stdin as edge), or beat. (Input and Output under its own name it may use: a member is
+        // trusted with the program's input and output — README "Security".)
         const fogTls = tlsOf(dir, 'fog', configPath)!;
         const fog = new KafuNodeClient(cloudAt, 'cloud', fogTls);
         results.fogFinished = await outcome(fog.shutdown({ from: 'fog', reason: 'pwned', exitCode: 0, programFinished: true }, rpc));

@@ -147,11 +147,13 @@ export function spawnKafu(args: string[], cwd: string, stdin?: string, launch?: 
       if (closed && waiters.some((w) => w.text === text)) reject(ended(text));
     });
   const done = new Promise<NodeRun>((resolve) => {
-    proc.on('close', (code) => {
+    proc.on('close', (code, signal) => {
       closed = true;
       check();
       for (const w of waiters.splice(0)) w.reject(ended(w.text));
-      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code });
+      // A process ended by a signal says which at the end of its stderr (what a failed exit-code assertion shows).
+      const said = Buffer.concat(err).toString('utf8') + (signal ? `\n[ended by ${signal}]\n` : '');
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: said, exitCode: code });
     });
   });
   return { proc, done, printed, stdoutSoFar: () => Buffer.concat(out).toString('utf8') };

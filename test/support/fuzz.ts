@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { PAGE_SIZE, SnapshotFormatError, decodeSnapshot, encodeSnapshot, flattenMemory, memoryImage, resealFrame, u32 } from '../../src/core/snapshot.js';
+import { testHeader } from '../../src/core/snapshot-header.testlib.js';
 import { decodeTransfer, encodeTransfer, type Baseline } from '../../src/core/transfer.js';
 import { concat } from '../../src/core/wasm-sections.js';
 import { PROTO_PATH, type MigrateChunk, type MigrateStart } from '../../src/serve/protocol.js';
@@ -50,18 +51,14 @@ export const newTally = (): Tally => ({ cases: 0, refusals: 0, accepted: 0, fail
 
 /** A test program's header: any engine would restore it only as far as its globals (this module has none). */
 export function fuzzHeader(moduleSha256 = 'cd'.repeat(32), node = 'edge') {
-  return {
+  return testHeader({
     moduleSha256,
     node,
-    migration: { from: 'cloud', to: node, reason: 'enter' as const, fn: 'f' },
+    migration: { from: 'cloud', to: node, reason: 'enter', fn: 'f' },
     migrationStack: { depth: 1, frames: [{ from: 'cloud', to: node, fn: 'f', depth: 1 }] },
-    globals: [{ type: 'i32' as const, value: 65536 }, { type: 'i64' as const, value: '-5' }],
-    unwindArea: { ptr: 3 * PAGE_SIZE, size: PAGE_SIZE },
-    wasi: { fds: [1, 2, 3] },
-    resources: {},
-    systemCalls: 3,
+    globals: [{ type: 'i32', value: 65536 }, { type: 'i64', value: '-5' }],
     createdBy: 'fuzz',
-  };
+  });
 }
 
 /** Program-like memory: text, random, sparse, zero and structured pages. */

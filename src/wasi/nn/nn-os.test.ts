@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { NnOs } from './nn-os.js';
+import { MissingModelError, NnOs, withEveryModel } from './nn-os.js';
 import type { NnState } from './state.js';
 import { NnError, NnErrno, type GraphInfo, type ModelStore, type NnBackend, type NnTensor } from './types.js';
 
@@ -118,6 +118,36 @@ describe('NnOs', () => {
     // Handles go on from where they were: a new graph does not replace graph 0.
     b.os.arrive(s, blobs);
     assert.equal(b.os.load([MODEL], 1, 0), g + 1);
+  });
+
+  test('a node that lost a model it held refuses the hop as MissingModelError; a whole snapshot carries every model', () => {
+    const a = node('a');
+    const b = node('b');
+    const g = a.os.load([MODEL], 1, 0);
+    const c = a.os.initExecutionContext(g);
+    let blobs: Uint8Array[] = [];
+    b.os.arrive(a.os.depart('b', blobs), blobs); // b holds the model now
+    blobs = [];
+    const back = b.os.depart('a', blobs);
+    a.os.arrive(back, blobs);
+    blobs = [];
+    const again = a.os.depart('b', blobs);
+    assert.equal(again.models.length, 0, 'b is recorded as holding it');
+    // b restarts: a fresh node with an empty store.
+    const restarted = node('b');
+    assert.throws(() => restarted.os.arrive(again, blobs), MissingModelError);
+    // The same snapshot made whole (as the sender's worker does for a whole snapshot): it resumes there.
+    const whole = withEveryModel(again, blobs, a.store);
+    assert.equal(whole.models.length, 1);
+    assert.deepEqual(whole.held, {}, 'no node is taken to hold anything any more');
+    restarted.os.arrive(whole, blobs);
+    restarted.os.setInput(c, 0, x(5));
+    restarted.os.setInput(c, 1, sr);
+    restarted.os.compute(c);
+    assert.deepEqual(restarted.os.getOutput(c, 0, 100), f32(10));
+    // A model already carried is not carried twice.
+    const twice = withEveryModel(whole, blobs, a.store);
+    assert.equal(twice.models.length, 1);
   });
 
   test('a model the config gives every node by name is never carried; each node loads its own copy', () => {

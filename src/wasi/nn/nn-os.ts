@@ -21,6 +21,31 @@ interface Context {
   outputs: NnTensor[] | null;
 }
 
+/**
+ * A snapshot needs a model the receiving node does not hold: it lost it (restarted) since the program recorded that
+ * it holds it. The sender can send a whole snapshot instead, which carries every model (`withEveryModel`).
+ */
+export class MissingModelError extends Error {}
+
+/**
+ * A snapshot's wasi-nn state (`raw`, this node's own) made to carry every model its graphs use that `store` holds,
+ * appended to `blobs`; and recording that no node holds anything, so that later hops carry a model once more to
+ * each node. For whole snapshots — a saved program, a checkpoint handed on, a receiver that lost its models — which
+ * may be resumed where the models are gone.
+ */
+export function withEveryModel(raw: unknown, blobs: Uint8Array[], store: Pick<NnOptions['store'], 'get'>): NnState {
+  const s = parseNnState(raw, blobs);
+  const carried = new Set(s.models.map((m) => m.id));
+  const models = [...s.models];
+  for (const g of s.graphs) {
+    const bytes = store.get(g.model);
+    if (carried.has(g.model) || !bytes) continue;
+    carried.add(g.model);
+    models.push({ id: g.model, blob: blobs.push(bytes) - 1 });
+  }
+  return { ...s, models, held: {} };
+}
+
 export class NnOs {
   private readonly graphs = new Map<number, Graph>();
   private readonly contexts = new Map<number, Context>();
@@ -201,7 +226,7 @@ export class NnOs {
     for (const m of s.models) store.put(m.id, blobs[m.blob]!);
     for (const g of s.graphs) {
       if (!store.get(g.model) && !(g.name !== undefined && this.options.namedOn(g.name, node))) {
-        throw new Error(`wasi-nn state: graph ${g.handle} needs model ${g.model.slice(0, 12)}…, which node ${node} does not hold (restarted since it received it?)`);
+        throw new MissingModelError(`wasi-nn state: graph ${g.handle} needs model ${g.model.slice(0, 12)}…, which node ${node} does not hold (restarted since it received it?)`);
       }
     }
     const tensor = (t: TensorRef): NnTensor => ({ type: t.type, dims: [...t.dims], data: blobs[t.blob]!.slice() });

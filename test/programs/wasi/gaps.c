@@ -160,6 +160,22 @@ static int rights_scenario(void) {
   CHECKE("regrow FD_WRITE", __wasi_fd_fdstat_set_rights(rw, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0));
   CHECKE("drop a directory's PATH_OPEN", __wasi_fd_fdstat_set_rights(d, __WASI_RIGHTS_FD_READDIR, __WASI_RIGHTS_FD_READ));
   CHECK("openat after the drop", openat(d, "x", O_CREAT | O_WRONLY, 0644));
+  // A right dropped from what a directory passes on: no file opened under it gets it, and a mode needing it fails.
+  int d2 = open("/rd", O_RDONLY | O_DIRECTORY);
+  close(open("/rd/y.txt", O_CREAT | O_WRONLY, 0644));
+  __wasi_fdstat_t st;
+  __wasi_fd_fdstat_get(d2, &st);
+  CHECKE("drop FD_WRITE from what a directory passes on",
+         __wasi_fd_fdstat_set_rights(d2, st.fs_rights_base, st.fs_rights_inheriting & ~__WASI_RIGHTS_FD_WRITE));
+  // (wasi-libc's openat asks only for what the directory passes on: the file opens, without the right.)
+  int fw = openat(d2, "y.txt", O_WRONLY);
+  rights("opened for writing under it", fw);
+  CHECK("write through it", write(fw, "x", 1));
+  // A path_open that asks for the dropped right itself is refused.
+  __wasi_fd_t raw;
+  CHECKE("path_open asking for FD_WRITE under it",
+         __wasi_path_open(d2, 0, "y.txt", 0, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0, 0, &raw));
+  rights("read-only file under it", openat(d2, "y.txt", O_RDONLY));
   CHECKE("fd_fdstat_set_rights on stdout", __wasi_fd_fdstat_set_rights(1, 0, 0));
   return 0;
 }
