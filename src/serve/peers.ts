@@ -44,9 +44,10 @@ export class Peers {
   client(id: string): KafuNodeClient {
     let c = this.clients.get(id);
     // A connection that failed earlier (the peer was not up yet when this node started) waits out gRPC's reconnect
-    // backoff, failing every call meanwhile: a call that needs the peer now starts a fresh connection instead.
+    // backoff, failing every call meanwhile: a call that needs the peer now starts a fresh connection instead. The
+    // old one closes once its calls settle (a waitForReady call queued on it waits for its own deadline).
     if (c?.backingOff()) {
-      c.close();
+      c.retire();
       c = undefined;
     }
     if (!c) {

@@ -232,6 +232,9 @@ export interface RpcOptions {
 /** A client for one peer node; each method is one attempt (callers decide about retries). */
 export class KafuNodeClient {
   private readonly client: grpc.Client & Record<string, (...a: unknown[]) => unknown>;
+  /** Calls not settled yet, and whether to close once there are none (retire). */
+  private inFlight = 0;
+  private retiring = false;
 
   /** `nodeId`: the node expected at `target` (with TLS, its certificate must say so). */
   constructor(readonly target: string, nodeId: string, tls: NodeTls | undefined) {
@@ -255,7 +258,7 @@ export class KafuNodeClient {
   socket = (req: Partial<SocketRequest>, o: RpcOptions, signal?: AbortSignal) => this.call<SocketReply>('Socket', req, o, signal);
 
   migrate(start: MigrateStart, chunks: Uint8Array[], o: RpcOptions): Promise<MigrateReply> {
-    return new Promise((resolve, reject) => {
+    return this.counted(new Promise((resolve, reject) => {
       const stream = (this.client.Migrate as (md: object, cb: grpc.requestCallback<MigrateReply>) => grpc.ClientWritableStream<MigrateChunk>)
         .call(this.client, { deadline: Date.now() + o.deadlineMs }, (err: grpc.ServiceError | null, reply?: MigrateReply) =>
           err ? reject(err) : resolve(reply!),
@@ -267,7 +270,7 @@ export class KafuNodeClient {
         }
       }
       stream.end();
-    });
+    }));
   }
 
   /** Start connecting (and keep reconnecting with backoff) without waiting for a call. */
@@ -279,6 +282,22 @@ export class KafuNodeClient {
     this.client.close();
   }
 
+  /**
+   * Close once the calls already made settle: closing a channel cancels the calls queued on it (a waitForReady call
+   * waiting out a reconnect backoff, say), which a caller replacing the channel must not do to the others.
+   */
+  retire(): void {
+    this.retiring = true;
+    if (this.inFlight === 0) this.client.close();
+  }
+
+  private counted<T>(p: Promise<T>): Promise<T> {
+    this.inFlight++;
+    return p.finally(() => {
+      if (--this.inFlight === 0 && this.retiring) this.client.close();
+    });
+  }
+
   /** The last attempt to connect failed and the channel is backing off: a call now would fail at once. */
   backingOff(): boolean {
     return this.client.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE;
@@ -286,7 +305,7 @@ export class KafuNodeClient {
 
   /** `signal`: cancel the call (it then rejects with CANCELLED). */
   private call<Rep>(method: string, req: object, o: RpcOptions, signal?: AbortSignal): Promise<Rep> {
-    return new Promise((resolve, reject) => {
+    return this.counted(new Promise((resolve, reject) => {
       const call = (this.client[method] as (r: object, md: grpc.Metadata, opts: object, cb: grpc.requestCallback<Rep>) => grpc.ClientUnaryCall).call(
         this.client,
         req,
@@ -295,7 +314,7 @@ export class KafuNodeClient {
         (err: grpc.ServiceError | null, reply?: Rep) => (err ? reject(err) : resolve(reply!)),
       );
       signal?.addEventListener('abort', () => call.cancel(), { once: true });
-    });
+    }));
   }
 }
 
