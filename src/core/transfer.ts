@@ -54,6 +54,7 @@
 // npm run bench:migrate (the README) measures whole migrations.
 import { deflateSync, inflateSync } from 'fflate';
 import { BITMAP, PageDiff } from './page-diff.js';
+import { randomHex } from './random-id.js';
 import {
   CHECKSUM_BYTES,
   DEFAULT_LIMITS,
@@ -493,5 +494,5 @@ function inflatePage(payload: Uint8Array, bad: (why: string) => never): Uint8Arr
 }
 
 function newBaselineId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  return randomHex(16);
 }

@@ -5,6 +5,7 @@
 import type { Peers } from './peers.js';
 import { writeProgramStderr } from '../node/stderr-line.js';
 import type { OutputChunk, OutputRequest } from './protocol.js';
+import { randomHex } from '../core/random-id.js';
 
 /** One request carries at most this much output. */
 const MAX_BATCH_BYTES = 1 << 20;
@@ -66,7 +67,7 @@ export function countedOutput(sink: OutputSink): OutputSink & { printed(): numbe
  */
 export function forwardedOutput(peers: Peers, firstNode: string, o: { timeoutMs: number; onLost: (e: Error) => void }): OutputSink {
   const queue: OutputChunk[] = [];
-  const stream = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+  const stream = randomHex(8);
   let seq = 0;
   let sending: Promise<void> | undefined;
   let holding = false;
