@@ -91,8 +91,9 @@ export function sendProgram(
       tellAfterMs: 1000,
     },
     (c, deadlineMs) =>
-      c.migrate(start, [snapshot.bytes], { deadlineMs }).catch((e: { code?: number }) => {
-        throw e.code === BASELINE_MISSING ? new BaselineMissing() : e;
+      c.migrate(start, [snapshot.bytes], { deadlineMs }).catch((e: { code?: number; details?: string }) => {
+        // (Its message is the refusal's, for callers that cannot send a whole snapshot: a checkpoint already is one.)
+        throw e.code === BASELINE_MISSING ? new BaselineMissing(`node ${to} refused the snapshot: ${e.details ?? 'it lacks what it is against'}`) : e;
       }),
   );
 }
