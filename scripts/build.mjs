@@ -9,6 +9,18 @@ import { createRequire } from 'node:module';
 const r = spawnSync(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], {
   encoding: 'utf8',
 });
+// The browser node's page scripts (dist/browser), bundled with esbuild, a devDependency: an install without it
+// (the published package ships the bundle) skips this.
+let esbuild = true;
+try {
+  createRequire(import.meta.url).resolve('esbuild');
+} catch {
+  esbuild = false;
+}
+if (esbuild) {
+  const b = spawnSync(process.execPath, [new URL('./bundle-browser.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+  if (b.status !== 0) process.exit(b.status ?? 1);
+}
 if (r.status === 0) process.exit(0);
 const missing = ['binaryen', '@yowasp/clang'].filter((p) => {
   try {

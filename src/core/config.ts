@@ -45,10 +45,20 @@ const wholeNumber = (what: string, min: number, max: number) => {
 /** The longest timer Node's setTimeout/setInterval keeps (2^31 - 1 ms); longer ones fire after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+// A browser node: its `kafu serve` process (at `address`, gRPC on `port` like any node) bridges a browser tab, which
+// runs the program; the tab opens the page it serves on `browser.port` (README "A browser tab as a node").
+const browserSchema = z.strictObject({
+  port: wholeNumber('port', 1, 65535),
+  // How long a hop to this node waits for a tab to connect before it fails (within the 30 s a sender gives one
+  // attempt of a hand-off).
+  tab_wait_s: wholeNumber('tab_wait_s', 1, 25).default(20),
+});
+
 const nodeSchema = z.strictObject({
   address: nonEmpty('address'),
   port: wholeNumber('port', 1, 65535),
   placement: optional(nonEmpty('placement')),
+  browser: browserSchema.optional(),
 });
 
 const mountSchema = z.strictObject({
@@ -161,10 +171,16 @@ export const configSchema = z
   })
   .superRefine((c, ctx) => {
     const first = Object.keys(c.nodes)[0];
+    // The first node starts the program, prints its output and reads its input: a node process's job, not a tab's.
+    if (first !== undefined && c.nodes[first]!.browser) {
+      ctx.addIssue({ code: 'custom', path: ['nodes', first, 'browser'], message: `the first node (${first}) cannot be a browser node: list another node first` });
+    }
     const seen = new Set<string>();
     c.app.listen.forEach((l, i) => {
       if (l.node !== undefined && !(l.node in c.nodes)) {
         ctx.addIssue({ code: 'custom', path: ['app', 'listen', i, 'node'], message: `${l.node} is not a node of this config` });
+      } else if (l.node !== undefined && c.nodes[l.node]!.browser) {
+        ctx.addIssue({ code: 'custom', path: ['app', 'listen', i, 'node'], message: `${l.node} is a browser node, which cannot listen (a tab cannot accept connections)` });
       }
       const key = `${l.node ?? first}|${l.address}|${l.port}`;
       if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['app', 'listen', i], message: `${l.address}:${l.port} is listed twice for node ${l.node ?? first}` });
@@ -184,6 +200,8 @@ export interface NodeConfig {
   address: string;
   port: number;
   placement?: string;
+  /** A browser node: the port of the page its process serves for the tab that runs the program. */
+  browser?: { port: number; tab_wait_s: number };
 }
 
 export interface MountConfig {
@@ -292,11 +310,15 @@ export function sharedEndpoints(nodes: readonly NodeConfig[]): ConfigIssue[] {
   const taken = new Map<string, string>();
   const issues: ConfigIssue[] = [];
   for (const n of nodes) {
-    const key = `${n.address}:${n.port}`;
-    const other = taken.get(key);
-    if (other !== undefined) {
-      issues.push({ path: ['nodes', n.id, 'port'], message: `${key} is also node ${other}'s: give each node its own port` });
-    } else taken.set(key, n.id);
+    const ports: [number, (string | number)[]][] = [[n.port, ['nodes', n.id, 'port']]];
+    if (n.browser) ports.push([n.browser.port, ['nodes', n.id, 'browser', 'port']]);
+    for (const [port, path] of ports) {
+      const key = `${n.address}:${port}`;
+      const other = taken.get(key);
+      if (other !== undefined) {
+        issues.push({ path, message: `${key} is also node ${other}'s: give each node its own port` });
+      } else taken.set(key, n.id);
+    }
   }
   return issues;
 }

@@ -6,7 +6,7 @@ import type { FrameLimits } from '../core/snapshot.js';
 import type { OutputSink } from './output.js';
 import type { Peers } from './peers.js';
 import type { NodeSockets } from './sockets.js';
-import type { ProgramWorker, WorkerEvent } from './program-worker.js';
+import type { NodeWorker, WorkerEvent } from './program-worker.js';
 import type { NodeTls } from './tls.js';
 
 /** idle: the program is elsewhere; running: it runs here; departing: it stopped here and is being handed on. */
@@ -65,7 +65,8 @@ export interface NodeContext {
   tls: NodeTls | undefined;
   log: Logger;
   peerTimeoutMs: number;
-  worker: ProgramWorker;
+  /** Runs the program here: a thread of this process, or a browser node's tab. */
+  worker: NodeWorker;
   /** The program's sockets whose home is this node, and the relay to the others'. */
   sockets: NodeSockets;
   /** Where the program's output goes from this node; `local` is this process's terminal. */

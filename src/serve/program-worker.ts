@@ -10,6 +10,9 @@ import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messag
 
 export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' | 'ready' }>;
 
+/** What runs a node's program: this class (a thread of the process), or a browser tab (tab-program.ts). */
+export type NodeWorker = Pick<ProgramWorker, 'start' | 'resume' | 'encodeFull' | 'stop'>;
+
 export class ProgramWorker {
   private readonly worker: Worker;
   private encoded: ((r: Encoded) => void) | undefined;

@@ -6,8 +6,10 @@
 // program's exit code. This file wires the parts together and runs the node's life from start to exit.
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { basename } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { sha256Hex } from '../core/guest.js';
 import type { Logger } from '../core/log.js';
@@ -15,7 +17,8 @@ import { requireMetadata } from '../core/metadata.js';
 import { RUNTIME_ID, checkPlacement } from '../core/program.js';
 import { ChecksumMismatchError, FrameChecksum, type FrameLimits } from '../core/snapshot.js';
 import { warmUpHeaderCheck } from '../core/snapshot-header.js';
-import { MissingBaselineError, decodeTransfer } from '../core/transfer.js';
+import { MissingBaselineError, decodeTransfer, maxTransferBytes } from '../core/transfer.js';
+import type { NodeConfig } from '../core/config.js';
 import { maxMemoryBytes, parseSections } from '../core/wasm-sections.js';
 import { TRAP_EXIT_CODE } from '../core/trap.js';
 import { loadConfigFile } from '../node/config-file.js';
@@ -30,6 +33,9 @@ import { countedOutput, forwardedOutput, localOutput, outputReceiver } from './o
 import { Peers } from './peers.js';
 import { STDIN_CHUNK, answerStdin, processStdinReader, stdinBuffer } from './stdin-bridge.js';
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
+import type { WorkerSetup } from './worker-messages.js';
+import { BrowserBridge } from './browser-bridge.js';
+import { TabProgram } from './tab-program.js';
 import { admit, heartbeatAllowed, shutdownAllowed, socketAllowed } from './access.js';
 import { NodeSockets } from './sockets.js';
 import { PLAINTEXT_WARNING, loadNodeTls, serverCredentials, type NodeTls, type TlsFiles } from './tls.js';
@@ -121,7 +127,49 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   let eventWaiter: ((e: WorkerEvent) => void) | undefined;
   const sockets = new NodeSockets(nodeId, config.app.listen, peers, log, o.peerTimeoutMs);
 
-  const hostDirs = mountDirs(mounts, nodeId, (m) => log.warn(m));
+  const workerSetup: WorkerSetup = {
+    node: nodeId,
+    moduleBytes: bytes,
+    where,
+    args: config.app.args,
+    env: Object.entries(config.app.env).map(([k, v]) => `${k}=${v}`),
+    mounts,
+    nn: loaded.nn,
+    transfer: {
+      delta: config.cluster.migration.memory_migration === 'delta',
+      compression: config.cluster.migration.memory_compression,
+      limits,
+    },
+    forced: o.forceMigrationEvery ? { every: o.forceMigrationEvery, nodes: ids } : undefined,
+    logLevel: o.logLevel,
+    logPrefix: o.logPrefix ?? '',
+    stdin: stdinShared,
+    sockets: sockets.workerEnd,
+  };
+  const onWorkerEvent = (e: WorkerEvent): void => {
+    if (e.type === 'output') ctx.output.write(e.fd, e.data);
+    else if (e.type === 'log') writeLogLine(e.line);
+    else if (e.type === 'stdin') void readStdin(e.maxBytes).then((b) => answerStdin(stdinShared!, b));
+    else {
+      const waiter = eventWaiter;
+      eventWaiter = undefined;
+      waiter?.(e);
+      if (e.type === 'refused') state.heldBaseline = e.baselineId;
+      if (e.type === 'refused' && e.checkpointLost && state.checkpoint) {
+        state.checkpoint = undefined;
+        log.warn('a refused hand-off was partly restored into the instance that held the checkpoint of the last hop: that checkpoint is dropped');
+      }
+      // A refused hand-off is the Migrate call's business (an error back to its sender), not the run's.
+      if (e.type === 'refused' && waiter) return;
+      void onProgramEvent(e);
+    }
+  };
+  // A browser node's folders are its tab's, in memory: no other node shares them.
+  const browser = me.browser;
+  const hostDirs = browser ? [] : mountDirs(mounts, nodeId, (m) => log.warn(m));
+  const listenHost = o.listen ?? (isIP(me.address) ? me.address : '0.0.0.0');
+  let bridge: BrowserBridge | undefined;
+  let pageUrl = '';
   const ctx: NodeContext = {
     nodeId,
     configFile,
@@ -132,7 +180,9 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     coordinator,
     moduleSha256,
     limits,
-    storage: Object.fromEntries(hostDirs.map((dir, i) => [mounts[i]!.guest, storageIdentity(dir)])),
+    storage: browser
+      ? Object.fromEntries(mounts.map((m) => [m.guest, `browser:${nodeId}:${randomUUID()}`]))
+      : Object.fromEntries(hostDirs.map((dir, i) => [mounts[i]!.guest, storageIdentity(dir)])),
     peers,
     tls,
     log,
@@ -146,45 +196,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
             onLost: (e) => log.warn(`program output cannot reach the first node: ${e.message}; this node keeps it`),
           })
         : local,
-    worker: new ProgramWorker(
-      {
-        node: nodeId,
-        moduleBytes: bytes,
-        where,
-        args: config.app.args,
-        env: Object.entries(config.app.env).map(([k, v]) => `${k}=${v}`),
-        mounts,
-        nn: loaded.nn,
-        transfer: {
-          delta: config.cluster.migration.memory_migration === 'delta',
-          compression: config.cluster.migration.memory_compression,
-          limits,
-        },
-        forced: o.forceMigrationEvery ? { every: o.forceMigrationEvery, nodes: ids } : undefined,
-        logLevel: o.logLevel,
-        logPrefix: o.logPrefix ?? '',
-        stdin: stdinShared,
-        sockets: sockets.workerEnd,
-      },
-      (e) => {
-        if (e.type === 'output') ctx.output.write(e.fd, e.data);
-        else if (e.type === 'log') writeLogLine(e.line);
-        else if (e.type === 'stdin') void readStdin(e.maxBytes).then((b) => answerStdin(stdinShared!, b));
-        else {
-          const waiter = eventWaiter;
-          eventWaiter = undefined;
-          waiter?.(e);
-          if (e.type === 'refused') state.heldBaseline = e.baselineId;
-          if (e.type === 'refused' && e.checkpointLost && state.checkpoint) {
-            state.checkpoint = undefined;
-            log.warn('a refused hand-off was partly restored into the instance that held the checkpoint of the last hop: that checkpoint is dropped');
-          }
-          // A refused hand-off is the Migrate call's business (an error back to its sender), not the run's.
-          if (e.type === 'refused' && waiter) return;
-          void onProgramEvent(e);
-        }
-      },
-    ),
+    worker: browser ? browserNode(browser) : new ProgramWorker(workerSetup, onWorkerEvent),
     sockets,
     state,
     onNextProgramEvent: (onResumed) =>
@@ -199,6 +211,57 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     holderLost,
     coordinatorLost,
   };
+
+  /** A browser node: its program runs in the tab the bridge connects (tab-program.ts, browser-bridge.ts). */
+  function browserNode(b: NonNullable<NodeConfig['browser']>): TabProgram {
+    const compression = config.cluster.migration.memory_compression;
+    const tab = new TabProgram({
+      node: nodeId,
+      nodes: ids,
+      setup: {
+        type: 'setup',
+        node: nodeId,
+        programName: basename(where),
+        args: workerSetup.args,
+        env: workerSetup.env,
+        mounts: mounts.map((m) => ({ guest: m.guest, host: '', mode: m.mode })),
+        compression,
+        limits,
+        forced: workerSetup.forced,
+        debug: o.logLevel === 'debug',
+      },
+      moduleBytes: bytes,
+      moduleSha256,
+      limits,
+      compression,
+      tabWaitMs: b.tab_wait_s * 1000,
+      url: () => pageUrl,
+      log,
+      onEvent: onWorkerEvent,
+      onLost: tabLost,
+    });
+    bridge = new BrowserBridge({
+      node: nodeId,
+      listenHost,
+      address: me!.address,
+      port: b.port,
+      maxFrameBytes: maxTransferBytes(limits),
+      log,
+      onTab: (ws) => tab.connect(ws),
+    });
+    return tab;
+  }
+
+  /**
+   * The browser node's tab went away while the program ran in it: the program is gone from this node, as from a
+   * node that died. The first node sees this node idle, and continues from its checkpoint (cluster.checkpoint: hops)
+   * or ends the run (README "When a node dies").
+   */
+  function tabLost(why: string): void {
+    if (state.where !== 'running' || state.ending) return;
+    state.where = 'idle';
+    log.warn(`browser node ${nodeId}: ${why} while the program ran there: the program is gone from this node`);
+  }
 
   async function onProgramEvent(e: WorkerEvent): Promise<void> {
     switch (e.type) {
@@ -435,8 +498,11 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     addKafuNodeService(server, handlers);
     healthService.addToServer(server);
     await sockets.start();
-    const listenHost = o.listen ?? (isIP(me.address) ? me.address : '0.0.0.0');
     await bind(server, listenHost, me.port, nodeId, tls);
+    if (bridge) {
+      pageUrl = await bridge.listen();
+      log.info(`Browser node ${nodeId}: open ${pageUrl} in a browser (one tab at a time is this node)`);
+    }
     if (o.healthPort !== undefined) {
       const health = new grpc.Server();
       healthService.addToServer(health);
@@ -479,6 +545,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     process.off('SIGTERM', onSignal);
     for (const stop of stops) stop();
     await ctx.worker.stop();
+    bridge?.close();
     await sockets.close();
     stdin.close();
     peers.close();

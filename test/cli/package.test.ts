@@ -3,6 +3,7 @@
 // installed package, and a CMake + Ninja project builds with CC="kafu clang".
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -41,6 +42,8 @@ test('the packed package installs into a new project, where npx kafu compiles an
   sh('npx', ['--no-install', 'kafu', 'clang', 'main.c', '-o', 'main.wasm'], { cwd: project, env: env() });
   const out = sh('npx', ['--no-install', 'kafu', 'singlenode', 'serve', 'kafu-config.yaml'], { cwd: project, env: env() });
   assert.equal(out, 'Hello, from cloud!\nHello, from edge!\nBack on cloud.\n');
+  // A browser node's bridge serves the page's bundled scripts from the package.
+  for (const f of ['tab-page.js', 'tab-worker.js']) assert.ok(existsSync(join(project, 'node_modules', 'kafu', 'dist', 'browser', f)), `the package lacks dist/browser/${f}`);
 });
 
 test('the original Kafu\'s Makefile builds with KAFU_SDK_PATH set to the installed package', async (t) => {

@@ -18,6 +18,8 @@ export interface ClusterOptions {
   output?: 'local' | 'first_node';
   /** More YAML under `app:` (two-space indented lines), e.g. mounts. */
   appYaml?: string[];
+  /** Per node: more YAML under it (four-space indented lines), e.g. `    browser: { port: 8080 }`. */
+  nodeYaml?: Record<string, string[]>;
   /** YAML for the top-level `cluster:` key (indented lines). */
   clusterYaml?: string[];
   /** More flags for every `kafu serve` process. */
@@ -60,6 +62,8 @@ export interface RunningCluster {
   procs: Map<string, ChildProcess>;
   /** Resolves once node `id` has written `text` to stdout or stderr. */
   printed(id: string, text: string): Promise<void>;
+  /** What node `id` wrote to stderr so far (its log). */
+  stderr(id: string): string;
   /** Kill node `id` (SIGKILL) and start it again; its result is then the new process's. */
   restart(id: string): Promise<void>;
 }
@@ -87,7 +91,7 @@ export async function clusterConfig(dir: string, modulePath: string, o: ClusterO
     `  output: ${o.output ?? 'local'}`,
     ...(o.appYaml ?? []),
     'nodes:',
-    ...o.nodes.flatMap((id, i) => [`  ${JSON.stringify(id)}:`, '    address: 127.0.0.1', `    port: ${ports[i]}`]),
+    ...o.nodes.flatMap((id, i) => [`  ${JSON.stringify(id)}:`, '    address: 127.0.0.1', `    port: ${ports[i]}`, ...(o.nodeYaml?.[id] ?? [])]),
     'cluster:',
     ...(o.clusterYaml ?? ['  heartbeat:', '    interval_ms: 200']),
     ...(o.tls === 'plaintext'
@@ -108,6 +112,8 @@ export interface SpawnedKafu {
   printed(text: string): Promise<void>;
   /** What the process wrote to stdout so far. */
   stdoutSoFar(): string;
+  /** What the process wrote to stderr so far. */
+  stderrSoFar(): string;
 }
 
 /** How `kafu` is started: this checkout's bin/kafu.js, unless another install's command and environment are given. */
@@ -156,7 +162,7 @@ export function spawnKafu(args: string[], cwd: string, stdin?: string, launch?: 
       resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: said, exitCode: code });
     });
   });
-  return { proc, done, printed, stdoutSoFar: () => Buffer.concat(out).toString('utf8') };
+  return { proc, done, printed, stdoutSoFar: () => Buffer.concat(out).toString('utf8'), stderrSoFar: () => Buffer.concat(err).toString('utf8') };
 }
 
 /** Log messages in `stderr` (the part after "<time> <LEVEL> "). */
@@ -216,6 +222,7 @@ async function runClusterOnce(wasmPath: string, o: ClusterOptions, seen: string[
     await o.whileRunning?.({
       procs,
       printed: (id, text) => runs.get(id)!.printed(text),
+      stderr: (id) => runs.get(id)!.stderrSoFar(),
       restart: async (id) => {
         procs.get(id)!.kill('SIGKILL');
         await runs.get(id)!.done;

@@ -1,0 +1,196 @@
+// A browser node's program "worker": instead of a thread of this process, the tab connected to the bridge
+// (browser-bridge.ts) runs the program. It offers serve.ts what ProgramWorker offers (resume a hand-off, hand back
+// the stopped program encoded, stop) and turns the tab's messages into the same events. Every message from the
+// tab is hostile: checked as a frame (browser/tab-protocol.ts), against the state of the conversation, and a
+// snapshot it sends with the decoder and limits of any hand-off; anything wrong disconnects the tab, and the bridge
+// stays up. A tab that goes while it holds the program is `onLost` (serve.ts: as a node that died).
+import type { WebSocket } from 'ws';
+import type { Logger } from '../core/log.js';
+import type { ChecksumMode, FrameLimits, Snapshot } from '../core/snapshot.js';
+import { decodeTransfer, encodeTransfer, maxTransferBytes, type Compression } from '../core/transfer.js';
+import { concat } from '../core/wasm-sections.js';
+import { MAX_OUTPUT_BYTES, decodeFrame, encodeFrame, fromTabSchema, FrameError, type FromTab, type ToTab } from '../browser/tab-protocol.js';
+import type { WorkerEvent } from './program-worker.js';
+import { withSavedOutput, type SavedOutput } from './saved-program.js';
+import type { Encoded } from './worker-messages.js';
+
+export interface TabProgramOptions {
+  node: string;
+  /** Every node of the cluster. */
+  nodes: string[];
+  /** The setup message every tab gets first, with the module. */
+  setup: Extract<ToTab, { type: 'setup' }>;
+  moduleBytes: Uint8Array;
+  moduleSha256: string;
+  limits: FrameLimits;
+  compression: Compression;
+  /** How long a hand-off waits for a tab to connect. */
+  tabWaitMs: number;
+  /** Where to open the page (for messages). */
+  url: () => string;
+  log: Logger;
+  onEvent(e: WorkerEvent): void;
+  /** The tab went away (closed, disconnected, refused for a bad message) while it held the program. */
+  onLost(why: string): void;
+}
+
+/** Where the conversation with the connected tab is. */
+type TabState = 'setting-up' | 'ready' | 'resuming' | 'running';
+
+export class TabProgram {
+  private tab: { ws: WebSocket; state: TabState } | undefined;
+  private readyWaiters: (() => void)[] = [];
+  /** The program as the tab last handed it on (for a whole re-encoding: a saved file, a checkpoint). */
+  private pending: Snapshot | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: TabProgramOptions) {}
+
+  /** A tab connected (the bridge checked its token, and that no other is). */
+  connect(ws: WebSocket): void {
+    const tab = { ws, state: 'setting-up' as TabState };
+    this.tab = tab;
+    ws.on('message', (data, isBinary) => {
+      if (this.tab !== tab) return;
+      try {
+        if (!isBinary) throw new FrameError('a text message (frames are binary)');
+        this.receive(tab, new Uint8Array(data as Buffer));
+      } catch (e) {
+        const why = e instanceof FrameError ? e.message : `internal error: ${(e as Error).message}`;
+        this.o.log.warn(`browser node ${this.o.node}: refused a message from the tab: ${why}; the tab is disconnected`);
+        ws.close(1008, why.slice(0, 120));
+        this.drop(tab, `its tab sent ${why}`);
+      }
+    });
+    ws.on('close', () => this.drop(tab, 'its tab closed or lost the connection'));
+    ws.send(encodeFrame(this.o.setup, this.o.moduleBytes));
+  }
+
+  start(): void {
+    // (config.ts: a browser node is never the first node, which starts the program.)
+    this.o.onEvent({ type: 'failed', message: `browser node ${this.o.node} cannot start the program`, user: true });
+  }
+
+  /** Hand the program to the tab: once one is connected and ready, within the wait. */
+  resume(bytes: Uint8Array, suspendedAtMs: number, _checksum: ChecksumMode = 'check'): void {
+    void this.readyTab().then((tab) => {
+      if (!tab) {
+        const message = `no browser tab is connected to node ${this.o.node} (waited ${Math.round(this.o.tabWaitMs / 1000)} s, nodes.${this.o.node}.browser.tab_wait_s): open ${this.o.url()}`;
+        this.o.onEvent({ type: 'refused', message });
+        return;
+      }
+      tab.state = 'resuming';
+      tab.ws.send(encodeFrame({ type: 'resume', suspendedAtMs }, bytes));
+    });
+  }
+
+  /** The program the tab handed on last, encoded whole again; with `output` inside (a saved file). */
+  async encodeFull(output?: SavedOutput): Promise<Encoded> {
+    const snapshot = output ? withSavedOutput(this.pending!, output) : this.pending!;
+    const { chunks, stats, baseline } = encodeTransfer(snapshot, { compression: this.o.compression });
+    return { bytes: concat(chunks), stats, snapshotId: baseline.id, delta: false, baselineId: undefined };
+  }
+
+  async stop(message = 'the run ended'): Promise<void> {
+    this.stopped = true;
+    const tab = this.tab;
+    this.tab = undefined;
+    if (tab && tab.ws.readyState === tab.ws.OPEN) {
+      // The page says the run is over; a tab that does not close in a moment is closed by the bridge.
+      tab.ws.send(encodeFrame({ type: 'ended', message }));
+      const closed = new Promise((r) => tab.ws.once('close', r));
+      tab.ws.close(1000);
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 500))]);
+    }
+    for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  private readyTab(): Promise<{ ws: WebSocket; state: TabState } | undefined> {
+    if (this.tab?.state === 'ready') return Promise.resolve(this.tab);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(), this.o.tabWaitMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== done);
+        resolve(this.tab?.state === 'ready' && !this.stopped ? this.tab : undefined);
+      };
+      this.readyWaiters.push(done);
+    });
+  }
+
+  private receive(tab: { ws: WebSocket; state: TabState }, frame: Uint8Array): void {
+    const limit = (m: FromTab) =>
+      m.type === 'suspended' ? maxTransferBytes(this.o.limits) : m.type === 'output' ? MAX_OUTPUT_BYTES : 0;
+    const { message: m, bytes } = decodeFrame(frame, fromTabSchema, limit);
+    const expect = (...states: TabState[]) => {
+      if (!states.includes(tab.state)) throw new FrameError(`a ${m.type} message while the tab is ${tab.state}`);
+    };
+    switch (m.type) {
+      case 'ready':
+        expect('setting-up');
+        tab.state = 'ready';
+        for (const w of this.readyWaiters.splice(0)) w();
+        return;
+      case 'log':
+        this.o.log.debug(`tab of ${this.o.node}: ${m.line}`);
+        return;
+      case 'resumed':
+        expect('resuming');
+        tab.state = 'running';
+        this.pending = undefined; // the program runs in the tab again
+        return this.o.onEvent({ type: 'resumed', downtimeMs: m.downtimeMs, baselineId: undefined });
+      case 'refused':
+        expect('resuming');
+        tab.state = 'ready';
+        return this.o.onEvent({ type: 'refused', message: `the tab refused it: ${m.message}`, baselineId: undefined });
+      case 'output':
+        expect('running');
+        return this.o.onEvent({ type: 'output', fd: m.fd, data: bytes.slice() });
+      case 'suspended': {
+        expect('running');
+        const encoded = this.checkSnapshot(bytes.slice(), m.encodeMs);
+        tab.state = 'ready';
+        const migration = this.pending!.header.migration!;
+        return this.o.onEvent({ type: 'suspended', migration, suspendedAtMs: m.suspendedAtMs, encoded });
+      }
+      case 'exited':
+      case 'trapped':
+      case 'failed':
+        expect('running');
+        tab.state = 'ready';
+        return this.o.onEvent(m);
+    }
+  }
+
+  /**
+   * A snapshot from the tab, checked as any hand-off is (checksum, format, limits; whole: the tab holds no baseline
+   * another node has) and as this node's departure: of this module, leaving this node for another.
+   */
+  private checkSnapshot(bytes: Uint8Array, encodeMs: number): Encoded {
+    let decoded;
+    try {
+      decoded = decodeTransfer(bytes, () => undefined, this.o.limits);
+    } catch (e) {
+      throw new FrameError(`a snapshot that does not decode: ${(e as Error).message}`);
+    }
+    const { header } = decoded.snapshot;
+    const m = header.migration;
+    if (header.moduleSha256 !== this.o.moduleSha256) throw new FrameError('a snapshot of another module');
+    if (!m || m.from !== this.o.node || m.to !== header.node || m.to === this.o.node) {
+      throw new FrameError(`a snapshot that is no departure from ${this.o.node}`);
+    }
+    if (!this.o.nodes.includes(m.to)) throw new FrameError(`a snapshot for ${m.to}, no node of this cluster`);
+    this.pending = decoded.snapshot;
+    const stats = { rawBytes: header.memory.byteLength, sentBytes: bytes.byteLength, pagesSent: header.memory.pages, pagesUnchanged: 0, encodeMs };
+    return { bytes, stats, snapshotId: decoded.baseline.id, delta: false, baselineId: undefined };
+  }
+
+  private drop(tab: { ws: WebSocket; state: TabState }, why: string): void {
+    if (this.tab !== tab) return;
+    this.tab = undefined;
+    if (this.stopped) return;
+    this.o.log.info(`browser node ${this.o.node}: ${why}`);
+    if (tab.state === 'resuming') this.o.onEvent({ type: 'refused', message: `${why} before the program ran there`, baselineId: undefined });
+    else if (tab.state === 'running') this.o.onLost(why);
+  }
+}
