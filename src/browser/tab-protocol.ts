@@ -25,6 +25,8 @@ export const toTabSchema = z.discriminatedUnion('type', [
     env: z.array(text(1 << 16)).max(4096),
     mounts: z.array(z.strictObject({ guest: text(4096), host: text(4096), mode: z.enum(['follow', 'node-local']) })).max(256),
     compression: z.union([z.boolean(), z.literal('deflate')]),
+    /** cluster.migration.memory_migration: delta — send only the pages that differ from what the destination holds. */
+    delta: z.boolean(),
     limits: z.strictObject({ maxMemoryBytes: z.number().int().min(0), maxStateBytes: z.number().int().min(0) }),
     forced: z.strictObject({ every: z.number().int().min(1), nodes: z.array(nodeId).max(4096) }).optional(),
     debug: z.boolean(),
@@ -48,7 +50,11 @@ export const fromTabSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('output'), fd: z.union([z.literal(1), z.literal(2)]) }),
   /** A log line of the tab's (its own level and text). */
   z.strictObject({ type: z.literal('log'), line: text(4096) }),
-  /** Bytes: the program, stopped at a migration point, as a whole transfer (no delta) for its destination. */
+  /**
+   * Bytes: the program, stopped at a migration point, as a transfer for its destination: a delta against the last
+   * hop's image when the destination was the other end of that hop (the bridge holds that image too), else whole
+   * or against the module's initial image.
+   */
   z.strictObject({ type: z.literal('suspended'), suspendedAtMs: ms, encodeMs: ms }),
   z.strictObject({ type: z.literal('exited'), code: z.number().int().min(0).max(255) }),
   z.strictObject({ type: z.literal('trapped'), message: text(4096), frames: z.array(text(1024)).max(256) }),

@@ -6,7 +6,7 @@
 import { UserError } from '../core/errors.js';
 import { GuestModule, INITIAL_BASELINE_ID } from '../core/guest.js';
 import { runSegment, type ProgramHost } from '../core/program.js';
-import { decodeTransfer, encodeTransfer, maxTransferBytes } from '../core/transfer.js';
+import { decodeTransfer, encodeTransfer, maxTransferBytes, type Baseline } from '../core/transfer.js';
 import { asTrap, wasmBacktrace } from '../core/trap.js';
 import { concat } from '../core/wasm-sections.js';
 import { tabProgramHost } from './tab-host.js';
@@ -30,6 +30,12 @@ const show = (change: Partial<TabStatus>) => {
 let setup: Setup | undefined;
 let guest: GuestModule | undefined;
 let host: ProgramHost | undefined;
+/**
+ * The memory image of this tab's last hop (delta migrations), and the other end of that hop, which holds it too (as
+ * does the bridge, which decodes every hop in and out of the tab).
+ */
+let baseline: Baseline | undefined;
+let baselinePeer: string | undefined;
 
 const send = (m: FromTab, bytes?: Uint8Array) => ws.send(encodeFrame(m, bytes));
 let ws: WebSocket;
@@ -77,11 +83,13 @@ async function receive(data: ArrayBuffer): Promise<void> {
 function run(s: Setup, guest: GuestModule, host: ProgramHost, bytes: Uint8Array, suspendedAtMs: number): void {
   let decoded;
   try {
-    const held = (id: string) => (id === INITIAL_BASELINE_ID ? guest.initialBaseline().memory : undefined);
+    const held = (id: string) => (baseline?.id === id ? baseline.memory : id === INITIAL_BASELINE_ID ? guest.initialBaseline().memory : undefined);
     decoded = decodeTransfer(bytes, held, s.limits);
   } catch (e) {
     return refuse(e);
   }
+  baseline = s.delta ? decoded.baseline : undefined;
+  baselinePeer = decoded.snapshot.header.migration?.from;
   let resumed = false;
   let result;
   try {
@@ -108,9 +116,14 @@ function run(s: Setup, guest: GuestModule, host: ProgramHost, bytes: Uint8Array,
     show({ state: 'waiting' });
     return;
   }
-  // Always whole: the bridge checks it and may have to save it to a file; the next node needs no baseline of ours.
+  // A delta when the destination is the other end of the last hop; any other node gets one against the module's
+  // initial image. The instance is not run again: the image it left with can be the next baseline as it is.
   const t0 = performance.now();
-  const { chunks } = encodeTransfer(result.snapshot, { compression: s.compression });
+  const to = result.migration.to;
+  const against = !s.delta ? undefined : baselinePeer === to ? baseline : guest.initialBaseline();
+  const { chunks, baseline: next } = encodeTransfer(result.snapshot, { compression: s.compression, baseline: against });
+  baseline = s.delta ? next : undefined;
+  baselinePeer = to;
   const suspendedAt = performance.timeOrigin + result.suspendedAt;
   send({ type: 'suspended', suspendedAtMs: suspendedAt, encodeMs: performance.now() - t0 }, concat(chunks));
   show({ state: 'waiting', hopsOut: status.hopsOut + 1 });
@@ -118,6 +131,7 @@ function run(s: Setup, guest: GuestModule, host: ProgramHost, bytes: Uint8Array,
 
 function refuse(e: unknown): void {
   const message = (e as Error).message;
+  baseline = undefined; // a delta may have changed its pages (the bridge drops its copy too)
   send({ type: 'refused', message });
   show({ lastError: `refused a hand-off: ${message}` });
 }

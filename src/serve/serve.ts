@@ -226,6 +226,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
         env: workerSetup.env,
         mounts: mounts.map((m) => ({ guest: m.guest, host: '', mode: m.mode })),
         compression,
+        delta: workerSetup.transfer.delta,
         limits,
         forced: workerSetup.forced,
         debug: o.logLevel === 'debug',

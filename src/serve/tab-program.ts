@@ -4,10 +4,15 @@
 // tab is hostile: checked as a frame (browser/tab-protocol.ts), against the state of the conversation, and a
 // snapshot it sends with the decoder and limits of any hand-off; anything wrong disconnects the tab, and the bridge
 // stays up. A tab that goes while it holds the program is `onLost` (serve.ts: as a node that died).
+//
+// Page deltas (cluster.migration.memory_migration: delta) work as between two node processes: this side decodes
+// every snapshot that goes into or comes out of the tab, so it holds the same memory baseline as the tab (the
+// last hop's image) and can check, and re-encode whole, a delta the tab sends.
 import type { WebSocket } from 'ws';
 import type { Logger } from '../core/log.js';
+import { GuestModule, INITIAL_BASELINE_ID } from '../core/guest.js';
 import type { ChecksumMode, FrameLimits, Snapshot } from '../core/snapshot.js';
-import { decodeTransfer, encodeTransfer, maxTransferBytes, type Compression } from '../core/transfer.js';
+import { decodeTransfer, encodeTransfer, maxTransferBytes, type Baseline, type Compression } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
 import { MAX_OUTPUT_BYTES, decodeFrame, encodeFrame, fromTabSchema, FrameError, type FromTab, type ToTab } from '../browser/tab-protocol.js';
 import type { WorkerEvent } from './program-worker.js';
@@ -34,14 +39,17 @@ export interface TabProgramOptions {
   onLost(why: string): void;
 }
 
-/** Where the conversation with the connected tab is. */
-type TabState = 'setting-up' | 'ready' | 'resuming' | 'running';
+/** Where the conversation with the connected tab is ('departing': its snapshot is being checked). */
+type TabState = 'setting-up' | 'ready' | 'resuming' | 'running' | 'departing';
 
 export class TabProgram {
   private tab: { ws: WebSocket; state: TabState } | undefined;
   private readyWaiters: (() => void)[] = [];
   /** The program as the tab last handed it on (for a whole re-encoding: a saved file, a checkpoint). */
   private pending: Snapshot | undefined;
+  /** The memory image of the tab's last hop, which the tab holds too (delta migrations). */
+  private baseline: Baseline | undefined;
+  private guest: Promise<GuestModule> | undefined;
   private stopped = false;
 
   constructor(private readonly o: TabProgramOptions) {}
@@ -56,10 +64,7 @@ export class TabProgram {
         if (!isBinary) throw new FrameError('a text message (frames are binary)');
         this.receive(tab, new Uint8Array(data as Buffer));
       } catch (e) {
-        const why = e instanceof FrameError ? e.message : `internal error: ${(e as Error).message}`;
-        this.o.log.warn(`browser node ${this.o.node}: refused a message from the tab: ${why}; the tab is disconnected`);
-        ws.close(1008, why.slice(0, 120));
-        this.drop(tab, `its tab sent ${why}`);
+        this.violation(tab, e instanceof FrameError ? e.message : `internal error: ${(e as Error).message}`);
       }
     });
     ws.on('close', () => this.drop(tab, 'its tab closed or lost the connection'));
@@ -72,22 +77,40 @@ export class TabProgram {
   }
 
   /** Hand the program to the tab: once one is connected and ready, within the wait. */
-  resume(bytes: Uint8Array, suspendedAtMs: number, _checksum: ChecksumMode = 'check'): void {
-    void this.readyTab().then((tab) => {
+  resume(bytes: Uint8Array, suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {
+    const refuse = (message: string) => {
+      this.baseline = undefined; // a delta may have changed its pages; the tab drops its own on a refusal too
+      this.o.onEvent({ type: 'refused', message, baselineId: undefined });
+    };
+    void (async () => {
+      // Decoded here first: a snapshot that is no good never reaches the tab, and the baselines stay in step.
+      try {
+        this.baseline = (await this.decode(bytes, checksum)).baseline;
+      } catch (e) {
+        return refuse((e as Error).message);
+      }
+      const tab = await this.readyTab();
       if (!tab) {
-        const message = `no browser tab is connected to node ${this.o.node} (waited ${Math.round(this.o.tabWaitMs / 1000)} s, nodes.${this.o.node}.browser.tab_wait_s): open ${this.o.url()}`;
-        this.o.onEvent({ type: 'refused', message });
-        return;
+        return refuse(`no browser tab is connected to node ${this.o.node} (waited ${Math.round(this.o.tabWaitMs / 1000)} s, nodes.${this.o.node}.browser.tab_wait_s): open ${this.o.url()}`);
       }
       tab.state = 'resuming';
       tab.ws.send(encodeFrame({ type: 'resume', suspendedAtMs }, bytes));
-    });
+    })();
+  }
+
+  /** A transfer into or out of the tab, against the baseline both sides hold or the module's initial image. */
+  private async decode(bytes: Uint8Array, checksum: ChecksumMode = 'check') {
+    const guest = await (this.guest ??= GuestModule.load(this.o.moduleBytes, this.o.setup.programName));
+    const held = (id: string) =>
+      this.baseline?.id === id ? this.baseline.memory : id === INITIAL_BASELINE_ID ? guest.initialBaseline().memory : undefined;
+    return decodeTransfer(bytes, held, this.o.limits, checksum);
   }
 
   /** The program the tab handed on last, encoded whole again; with `output` inside (a saved file). */
   async encodeFull(output?: SavedOutput): Promise<Encoded> {
     const snapshot = output ? withSavedOutput(this.pending!, output) : this.pending!;
     const { chunks, stats, baseline } = encodeTransfer(snapshot, { compression: this.o.compression });
+    // The tab's baseline keeps the id of its own encoding: no node's delta against this one can reach it.
     return { bytes: concat(chunks), stats, snapshotId: baseline.id, delta: false, baselineId: undefined };
   }
 
@@ -138,20 +161,26 @@ export class TabProgram {
         expect('resuming');
         tab.state = 'running';
         this.pending = undefined; // the program runs in the tab again
-        return this.o.onEvent({ type: 'resumed', downtimeMs: m.downtimeMs, baselineId: undefined });
+        return this.o.onEvent({ type: 'resumed', downtimeMs: m.downtimeMs, baselineId: this.baseline?.id });
       case 'refused':
         expect('resuming');
         tab.state = 'ready';
+        this.baseline = undefined;
         return this.o.onEvent({ type: 'refused', message: `the tab refused it: ${m.message}`, baselineId: undefined });
       case 'output':
         expect('running');
         return this.o.onEvent({ type: 'output', fd: m.fd, data: bytes.slice() });
       case 'suspended': {
         expect('running');
-        const encoded = this.checkSnapshot(bytes.slice(), m.encodeMs);
-        tab.state = 'ready';
-        const migration = this.pending!.header.migration!;
-        return this.o.onEvent({ type: 'suspended', migration, suspendedAtMs: m.suspendedAtMs, encoded });
+        tab.state = 'departing';
+        void this.checkSnapshot(bytes.slice(), m.encodeMs).then(
+          (encoded) => {
+            if (this.tab === tab) tab.state = 'ready';
+            this.o.onEvent({ type: 'suspended', migration: this.pending!.header.migration!, suspendedAtMs: m.suspendedAtMs, encoded });
+          },
+          (e: Error) => this.violation(tab, e instanceof FrameError ? e.message : `internal error: ${e.message}`, 'running'),
+        );
+        return;
       }
       case 'exited':
       case 'trapped':
@@ -166,11 +195,12 @@ export class TabProgram {
    * A snapshot from the tab, checked as any hand-off is (checksum, format, limits; whole: the tab holds no baseline
    * another node has) and as this node's departure: of this module, leaving this node for another.
    */
-  private checkSnapshot(bytes: Uint8Array, encodeMs: number): Encoded {
+  private async checkSnapshot(bytes: Uint8Array, encodeMs: number): Promise<Encoded> {
     let decoded;
     try {
-      decoded = decodeTransfer(bytes, () => undefined, this.o.limits);
+      decoded = await this.decode(bytes);
     } catch (e) {
+      this.baseline = undefined;
       throw new FrameError(`a snapshot that does not decode: ${(e as Error).message}`);
     }
     const { header } = decoded.snapshot;
@@ -181,8 +211,19 @@ export class TabProgram {
     }
     if (!this.o.nodes.includes(m.to)) throw new FrameError(`a snapshot for ${m.to}, no node of this cluster`);
     this.pending = decoded.snapshot;
+    this.baseline = decoded.baseline;
+    const against = decoded.against;
     const stats = { rawBytes: header.memory.byteLength, sentBytes: bytes.byteLength, pagesSent: header.memory.pages, pagesUnchanged: 0, encodeMs };
-    return { bytes, stats, snapshotId: decoded.baseline.id, delta: false, baselineId: undefined };
+    // (A delta against the module's initial image is a first hop, logged as whole, as from any node.)
+    return { bytes, stats, snapshotId: decoded.baseline.id, delta: against !== undefined && against !== INITIAL_BASELINE_ID, baselineId: this.baseline.id };
+  }
+
+  /** The tab sent `why`: it is disconnected (as it was in `state`, for what it held). */
+  private violation(tab: { ws: WebSocket; state: TabState }, why: string, state?: TabState): void {
+    this.o.log.warn(`browser node ${this.o.node}: refused a message from the tab: ${why}; the tab is disconnected`);
+    if (state) tab.state = state;
+    tab.ws.close(1008, why.slice(0, 120));
+    this.drop(tab, `its tab sent ${why}`);
   }
 
   private drop(tab: { ws: WebSocket; state: TabState }, why: string): void {

@@ -85,7 +85,7 @@ for (const kind of BROWSERS) {
       }
     });
 
-    test('fd_file.c moved after every 3rd WASI call between cloud and the tab: output and exit code equal kafu run', async () => {
+    test('fd_file.c moved after every 3rd WASI call between cloud and the tab, page deltas both ways: output and exit code equal kafu run', async () => {
       const wasm = await buildForced(['test/programs/wasi/fd_file.c']);
       const work = await freshDir('kafu-browser-forced-');
       try {
@@ -98,7 +98,10 @@ for (const kind of BROWSERS) {
         });
         assert.equal(run.nodes.cloud!.exitCode, plain.exitCode, failure(run));
         assert.equal(run.nodes.cloud!.stdout, plain.stdout);
-        assert.ok(moved(run.logs).length > 20, `many forced migrations (${moved(run.logs).length})`);
+        const moves = moved(run.logs);
+        assert.ok(moves.length > 20, `many forced migrations (${moves.length})`);
+        // After the first hop each one, into the tab and out of it, is a page delta against the last hop's image.
+        assert.equal(moves.filter((l) => / \(delta: /.test(l)).length, moves.length - 1, moves.join('\n'));
         const ended = /^Program finished on (\S+) /.exec(run.logs.find((l) => l.startsWith('Program finished on')) ?? '')?.[1];
         // The files are the plain run's wherever the program ended on a node with a disk (a tab's are in its memory).
         if (ended === 'cloud') assert.deepEqual(await snapshotTree(join(work, 'state', 'cloud')), await snapshotTree(join(work, 'plain')));
