@@ -3,23 +3,15 @@
 // mount is an empty folder of the tab's own). What a tab cannot do answers with an error code, never a crash:
 // sockets (a program holding some passes through the tab with them, but every call there fails with ENOTSUP) and
 // WASI-NN (unsupported_operation; a program holding graphs cannot come here).
-import type { MountConfig } from '../core/config.js';
 import type { ProgramHost } from '../core/program.js';
 import { Errno, WasiError } from '../wasi/errno.js';
 import { MemoryFsBackend } from '../wasi/memory-fs.js';
 import { NnHost } from '../wasi/nn/host.js';
 import { NnError } from '../wasi/nn/types.js';
-import { libraryOsHost } from '../wasi/program-host.js';
+import { libraryOsHost, type LibraryOsHostOptions } from '../wasi/program-host.js';
 import type { SocketHost } from '../wasi/sockets.js';
 
-export interface TabHostOptions {
-  programName: string;
-  args: string[];
-  env: string[];
-  mounts: MountConfig[];
-  stdout: (bytes: Uint8Array) => void;
-  stderr: (bytes: Uint8Array) => void;
-}
+export type TabHostOptions = Pick<LibraryOsHostOptions, 'programName' | 'args' | 'env' | 'mounts' | 'stdout' | 'stderr'>;
 
 const noSockets = (): never => {
   throw new WasiError(Errno.NOTSUP, 'sockets are not supported in a browser node');

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Page } from 'puppeteer-core';
 import WebSocket from 'ws';
 import { buildWasm } from '../support/build.js';
-import { BROWSERS, browserMissing, launchBrowser, pageState, waitForState, type LaunchedBrowser } from '../support/browser.js';
+import { BROWSERS, browserMissing, launchBrowser, pageState, waitForState, type BrowserKind, type LaunchedBrowser } from '../support/browser.js';
 import { freePorts, runCluster, type ClusterOptions, type ClusterRun, type RunningCluster } from '../support/cluster.js';
 import { buildForced, freshDir, runPlainModule, snapshotTree, writeFiles } from '../support/forced.js';
 import { runPlain } from '../support/run.js';
@@ -51,15 +51,21 @@ async function runWithTab(
   return { run, page: page! };
 }
 
+/** `kind` launched once for the enclosing describe (closed after it); the function gives it to its tests. */
+function launchedFor(kind: BrowserKind): () => LaunchedBrowser {
+  let b: LaunchedBrowser | undefined;
+  before(async () => {
+    b = await launchBrowser(kind);
+  });
+  after(() => b?.close());
+  return () => b!;
+}
+
 const failure = (run: ClusterRun) => Object.entries(run.nodes).map(([id, n]) => `${id} (exit ${n.exitCode}):\n${n.stderr}`).join('\n');
 
 for (const kind of BROWSERS) {
   describe(`a browser node in ${kind.name}`, { skip: browserMissing(kind) }, () => {
-    let b: LaunchedBrowser;
-    before(async () => {
-      b = await launchBrowser(kind);
-    });
-    after(() => b?.close());
+    const browser = launchedFor(kind);
 
     test('files.c: cloud → tab → cloud, follow-mount files changed in the tab; files and exit code equal kafu run; the page shows the hops', async () => {
       const src = ['test/programs/core/files.c'];
@@ -71,7 +77,7 @@ for (const kind of BROWSERS) {
         await writeFiles(join(work, 'plain'), files);
         await writeFiles(join(work, 'state', 'cloud'), files);
         const plain = await runPlainModule(plainWasm, join(work, 'plain'));
-        const { run, page } = await runWithTab(b, wasm, { dir: work, appYaml: ['  mounts:', '    - { guest: /, host: "./state/${node}" }'] });
+        const { run, page } = await runWithTab(browser(), wasm, { dir: work, appYaml: ['  mounts:', '    - { guest: /, host: "./state/${node}" }'] });
         assert.equal(run.nodes.cloud!.exitCode, plain.exitCode, failure(run));
         assert.equal(run.nodes.edge!.exitCode, plain.exitCode, failure(run));
         // 5 entries at the start; from-edge.txt is created mid-listing, so POSIX leaves open whether it is listed.
@@ -91,7 +97,7 @@ for (const kind of BROWSERS) {
       try {
         await mkdir(join(work, 'plain'));
         const plain = await runPlainModule(wasm.plain, join(work, 'plain'));
-        const { run } = await runWithTab(b, wasm.migrating, {
+        const { run } = await runWithTab(browser(), wasm.migrating, {
           dir: work,
           appYaml: ['  mounts:', '    - { guest: /, host: "./state/${node}" }'],
           flags: ['--force-migration-every', '3'],
@@ -115,11 +121,7 @@ for (const kind of BROWSERS) {
 const chromium = BROWSERS.find((k) => k.name === 'chromium')!;
 
 describe('a browser node\'s bridge (Chromium)', { skip: browserMissing(chromium) }, () => {
-  let b: LaunchedBrowser;
-  before(async () => {
-    b = await launchBrowser(chromium);
-  });
-  after(() => b?.close());
+  const browser = launchedFor(chromium);
 
   test('a wrong token, a second tab and hostile frames are refused; the bridge stays up, and recursive.c\'s nested and recursive hops into a real tab then equal a plain run', async () => {
     const src = ['test/programs/core/recursive.c'];
@@ -127,7 +129,7 @@ describe('a browser node\'s bridge (Chromium)', { skip: browserMissing(chromium)
     const plain = await runPlain(await buildWasm({ sources: src, args: ['-O1'], instrument: false }));
     const wsUrl = (url: string, token: string) => url.replace(/^http/, 'ws').replace(/\/\?token=.*$/, `/kafu?token=${token}`);
     const closes: number[] = [];
-    const { run, page } = await runWithTab(b, wasm, {
+    const { run, page } = await runWithTab(browser(), wasm, {
       beforeTab: async (url) => {
         const token = /token=(\w+)/.exec(url)![1]!;
         // Refused before any WebSocket exists: a wrong token (401), a second tab while one is connected (409).
@@ -166,7 +168,7 @@ describe('a browser node\'s bridge (Chromium)', { skip: browserMissing(chromium)
     const src = ['test/programs/serve/linger.c'];
     const wasm = await buildWasm({ sources: src, args: ['-O1'] });
     const plain = await runPlain(await buildWasm({ sources: src, args: ['-O1'], instrument: false }), { args: ['1'] });
-    const { run } = await runWithTab(b, wasm, {
+    const { run } = await runWithTab(browser(), wasm, {
       args: ['1'],
       clusterYaml: ['  heartbeat:', '    interval_ms: 200', '  checkpoint: hops'],
       whileTab: async (c, page, url) => {
@@ -174,7 +176,7 @@ describe('a browser node\'s bridge (Chromium)', { skip: browserMissing(chromium)
         await waitForState(page, 'running');
         await page.close();
         await c.printed('cloud', 'continuing from the checkpoint');
-        const again = await b.browser.newPage();
+        const again = await browser().browser.newPage();
         await again.goto(url);
       },
     });
