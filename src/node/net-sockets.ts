@@ -204,7 +204,9 @@ export class NetSockets {
     if (c.error) return err(c.error === 'ECONNRESET' ? Errno.CONNRESET : Errno.PIPE, `connection: ${c.error}`);
     if (c.writeShut || s.writableEnded || s.destroyed) return err(Errno.PIPE, 'the sending side is shut down');
     if (nonblocking && s.writableNeedDrain) return err(Errno.AGAIN, 'the send buffer is full');
-    const fits = s.write(data);
+    // A copy: `data` may be a view of a buffer the caller reuses once this returns (sync-worker.ts's arena), and a
+    // write that cannot go out at once keeps a reference to its bytes, not a copy, until it does.
+    const fits = s.write(Buffer.from(data));
     // Blocking: return once the bytes are within the buffer's limit, as a kernel's send() would.
     while (!fits && !nonblocking && s.writableNeedDrain && !s.destroyed && !c.error) {
       if (!(await this.changed(-1, signal))) break;
