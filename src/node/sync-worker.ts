@@ -7,6 +7,7 @@
 // Bulk bytes (tensors, models) do not go through the messages: cloning a typed array costs tens of µs, more than
 // a small model's inference. They are copied into a shared arena instead, and the messages carry offsets.
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { Errno } from '../wasi/errno.js';
 
 export interface SyncWorkerData {
   port: MessagePort;
@@ -109,20 +110,31 @@ export class SyncWorker extends SyncCaller {
   }
 }
 
+/** The answer to a request whose handler threw: an EIO result (SocketResult's shape), rather than no answer. */
+const failedAnswer = (e: unknown) => ({ errno: Errno.IO, message: `kafu internal error: ${(e as Error)?.message ?? String(e)}` });
+
 /**
- * The helper's side: answer each request with `handle`'s result, in order; `handle` must not throw. Its blobs
- * are views of the arena, valid until it returns.
+ * The helper's side: answer each request with `handle`'s result, in order. Its blobs are views of the arena, valid
+ * until it returns (a handler that keeps bytes beyond that copies them). A handler that throws is answered with
+ * `failed(error)`: the caller must never wait for an answer that cannot come.
  */
 export function serveSync(
   data: SyncWorkerData,
   handle: (request: any, blobs: Uint8Array[]) => Promise<{ answer: unknown; blobs?: Uint8Array[] }>,
+  failed: (e: unknown) => unknown = failedAnswer,
 ): () => void {
   let arena = new SharedArrayBuffer(0);
   let queue = Promise.resolve();
   data.port.on('message', (m: Request) => {
     queue = queue.then(async () => {
       if (m.arena) arena = m.arena;
-      const { answer, blobs = [] } = await handle(m.request, m.blobs.map(([at, n]) => new Uint8Array(arena, at, n)));
+      let reply: { answer: unknown; blobs?: Uint8Array[] };
+      try {
+        reply = await handle(m.request, m.blobs.map(([at, n]) => new Uint8Array(arena, at, n)));
+      } catch (e) {
+        reply = { answer: failed(e) };
+      }
+      const { answer, blobs = [] } = reply;
       const packed = pack(arena, blobs);
       arena = packed.arena;
       data.port.postMessage({ answer, blobs: packed.refs, ...(packed.grown ? { arena } : {}) } satisfies Answer);
