@@ -6,6 +6,7 @@
 //
 // A call that cannot reach the home (it died, or the connection broke mid-call) resets that socket for the program
 // (ECONNRESET from then on): whether the home carried it out is unknown, so the stream can no longer be byte-exact.
+// A call the home's access check refused was not carried out: it is asked again (for at most --peer-timeout).
 import * as grpc from '@grpc/grpc-js';
 import type { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
@@ -23,6 +24,8 @@ import { describeRpcError, RpcRefusal, type SocketReply, type SocketRequest } fr
 
 /** Most waits in one poll (a program polls at most as many sockets as it holds). */
 const MAX_WAITS = 1 << 16;
+/** First wait before asking a home again that refused a call before carrying it out (doubling, up to 1 s). */
+const REFUSED_BACKOFF_MS = 25;
 /** How long a blocking call may wait at the home: as long as the program wants (no deadline). */
 const BLOCKING_DEADLINE_MS = Infinity;
 
@@ -112,21 +115,31 @@ export class NodeSockets {
   private async at(home: string, op: SocketOp, data: Uint8Array | undefined, signal?: AbortSignal): Promise<Answer> {
     if (home === this.nodeId) return this.net.handle(op, data, signal);
     const blocking = op.op === 'poll' ? op.timeoutMs !== 0 : 'nonblocking' in op && !op.nonblocking;
-    try {
-      const r = await this.peers.client(home).socket(
-        toRequest(this.nodeId, op, data),
-        { deadlineMs: blocking ? BLOCKING_DEADLINE_MS : this.peerTimeoutMs },
-        signal,
-      );
-      return {
-        result: { errno: r.errno, message: r.message, lost: r.lost, id: r.id, count: r.count, ready: r.ready },
-        data: op.op === 'recv' ? r.data : undefined,
-      };
-    } catch (e) {
-      if (signal?.aborted) return { result: { errno: Errno.INTR, message: 'cancelled' } };
-      const why = `socket ${op.op} at node ${home}: ${describeRpcError(e)}`;
-      this.log.warn(`${why}; the program's socket is reset`);
-      return { result: { errno: Errno.CONNRESET, lost: true, message: why } };
+    const refusedUntil = Date.now() + this.peerTimeoutMs;
+    for (let backoff = REFUSED_BACKOFF_MS; ; backoff = Math.min(backoff * 2, 1000)) {
+      try {
+        const r = await this.peers.client(home).socket(
+          toRequest(this.nodeId, op, data),
+          { deadlineMs: blocking ? BLOCKING_DEADLINE_MS : this.peerTimeoutMs },
+          signal,
+        );
+        return {
+          result: { errno: r.errno, message: r.message, lost: r.lost, id: r.id, count: r.count, ready: r.ready },
+          data: op.op === 'recv' ? r.data : undefined,
+        };
+      } catch (e) {
+        if (signal?.aborted) return { result: { errno: Errno.INTR, message: 'cancelled' } };
+        const why = `socket ${op.op} at node ${home}: ${describeRpcError(e)}`;
+        // Refused by the access check, before anything was done: the home may not know yet that the program moved
+        // on (it still hands it to the node this one got it from). Asked again, not reset.
+        if ((e as { code?: number }).code === grpc.status.PERMISSION_DENIED && Date.now() + backoff < refusedUntil) {
+          this.log.debug(`${why}; asking again in ${backoff} ms`);
+          await new Promise((r) => setTimeout(r, backoff));
+          continue;
+        }
+        this.log.warn(`${why}; the program's socket is reset`);
+        return { result: { errno: Errno.CONNRESET, lost: true, message: why } };
+      }
     }
   }
 
