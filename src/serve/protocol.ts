@@ -229,6 +229,22 @@ export interface RpcOptions {
   waitForReady?: boolean;
 }
 
+/**
+ * Keepalive pings on every peer connection, idle or not: a relayed blocking socket call has no deadline, and a peer
+ * that vanishes silently (power loss, a partition, a stopped process) would otherwise leave it waiting forever. A
+ * ping not answered within the timeout closes the connection, which fails its calls (the socket is then reset).
+ */
+export const KEEPALIVE_CLIENT_OPTIONS = {
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+} as const;
+/** The server side: such pings are welcome (servers that enforce a ping policy would otherwise send GOAWAY). */
+export const KEEPALIVE_SERVER_OPTIONS = {
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+} as const;
+
 /** A client for one peer node; each method is one attempt (callers decide about retries). */
 export class KafuNodeClient {
   private readonly client: grpc.Client & Record<string, (...a: unknown[]) => unknown>;
@@ -247,6 +263,7 @@ export class KafuNodeClient {
       // Fail fast while a peer is down instead of queueing calls until it comes up; callers retry.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
+      ...KEEPALIVE_CLIENT_OPTIONS,
     }) as never;
   }
 

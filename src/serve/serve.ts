@@ -41,6 +41,7 @@ import { NodeSockets } from './sockets.js';
 import { PLAINTEXT_WARNING, loadNodeTls, serverCredentials, type NodeTls, type TlsFiles } from './tls.js';
 import {
   BASELINE_MISSING,
+  KEEPALIVE_SERVER_OPTIONS,
   RpcRefusal,
   addKafuNodeService,
   widenReceiveWindows,
@@ -492,7 +493,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
 
   // Stopping one node (Ctrl-C, a pod deleted) stops the program everywhere, with the signal's usual exit code.
   const onSignal = (signal: NodeJS.Signals) => void fail(`stopped by ${signal}`, signal === 'SIGINT' ? 130 : 143);
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20, ...KEEPALIVE_SERVER_OPTIONS });
   const healthService = new HealthImplementation({ '': 'SERVING', 'kafu.v1.KafuNode': 'SERVING' });
   const stops: (() => void)[] = [];
   try {

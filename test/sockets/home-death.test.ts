@@ -40,3 +40,34 @@ test('sockets: the home node dies → ECONNRESET in the program, not a crash', a
   );
   assert.match(cloud!.stderr, /socket recv at node edge: .*the program's socket is reset/);
 });
+
+// The home is stopped, not killed (as a machine that lost power or a network partition looks): nothing closes the
+// relay's connection, so the program's blocked recv (no deadline) ends only because keepalive pings go unanswered.
+test('sockets: the home node falls silent → ECONNRESET in the program within a bounded time, not a hang', async () => {
+  const wasm = await socketProgram('home_death');
+  const r = await runWithClients(
+    wasm.migrating,
+    {
+      kind: 'serve',
+      listenNode: 'edge',
+      whileRunning: async (c) => {
+        await c.printed('cloud', 'got: hello');
+        c.procs.get('edge')!.kill('SIGSTOP');
+        await c.printed('cloud', 'send: ');
+        c.procs.get('edge')!.kill('SIGKILL');
+      },
+    },
+    ['recv-only'],
+    async (port) => {
+      const s = await connectTo(port);
+      const r = reader(s);
+      s.write('hello\n');
+      await r.ended;
+    },
+    60_000,
+  );
+  const { cloud } = r.cluster!.nodes;
+  assert.equal(cloud!.exitCode, 0, cloud!.stderr);
+  assert.equal(cloud!.stdout, ['got: hello', 'recv: -1 Connection reset by peer', 'send: -1 Connection reset by peer', ''].join('\n'));
+  assert.match(cloud!.stderr, /socket recv at node edge: .*the program's socket is reset/);
+});
