@@ -27,7 +27,7 @@ export type MigrateChunk = { start: MigrateStart; data?: undefined } | { data: U
 export interface MigrateReply { downtimeMs: number }
 export interface OutputChunk { fd: number; data: Uint8Array }
 export interface OutputRequest { from: string; stream: string; seq: number; chunks: OutputChunk[] }
-export interface InputRequest { from: string; maxBytes: number }
+export interface InputRequest { from: string; maxBytes: number; stream: string; seq: number }
 export interface InputReply { data: Uint8Array; eof: boolean }
 export interface HeartbeatRequest { from: string; executionStarted: boolean }
 export interface HeartbeatReply { running: boolean }

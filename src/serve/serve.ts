@@ -31,7 +31,7 @@ import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js'
 import type { NodeContext, NodeState } from './node-context.js';
 import { countedOutput, forwardedOutput, localOutput, outputReceiver } from './output.js';
 import { Peers } from './peers.js';
-import { STDIN_CHUNK, answerStdin, processStdinReader, stdinBuffer } from './stdin-bridge.js';
+import { answerStdin, forwardedStdin, inputServer, processStdinReader, stdinBuffer } from './stdin-bridge.js';
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
 import type { WorkerSetup } from './worker-messages.js';
 import { BrowserBridge } from './browser-bridge.js';
@@ -104,6 +104,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   // This thread checks each arriving header (its worker warms up the rest): zod's first use, once the node is up.
   setImmediate(warmUpHeaderCheck);
   const peers = new Peers(nodeId, config.nodes, log, tls);
+  const remoteStdin = forwardedStdin(peers, first.id, o.peerTimeoutMs);
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
@@ -125,6 +126,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   // first_node: the program reads the first node's stdin wherever it runs.
   const stdinShared = forwarding ? stdinBuffer() : undefined;
   const stdin = processStdinReader();
+  const serveInput = inputServer(stdin);
   let eventWaiter: ((e: WorkerEvent) => void) | undefined;
   const sockets = new NodeSockets(nodeId, config.app.listen, peers, log, o.peerTimeoutMs);
 
@@ -348,10 +350,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   async function readStdin(maxBytes: number): Promise<Uint8Array | null> {
     if (coordinator) return stdin.read(maxBytes);
     try {
-      const r = await peers.retry(first.id, 'reading the first node\'s stdin', { timeoutMs: o.peerTimeoutMs, attemptMs: 24 * 3600_000 }, (c, deadlineMs) =>
-        c.input({ from: nodeId, maxBytes }, { deadlineMs }),
-      );
-      return r.eof ? null : r.data;
+      return await remoteStdin.read(maxBytes);
     } catch (e) {
       void fail((e as Error).message);
       return null;
@@ -454,8 +453,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     input: async (req, proven) => {
       admit(ctx, req.from, proven);
       if (!coordinator || !forwarding) throw new RpcRefusal(grpc.status.FAILED_PRECONDITION, `node ${nodeId} does not serve stdin`);
-      const data = await stdin.read(Math.max(1, Math.min(req.maxBytes, STDIN_CHUNK)));
-      return { data: data ?? new Uint8Array(), eof: data === null };
+      return serveInput(req);
     },
     output: async (req, proven) => {
       admit(ctx, req.from, proven);

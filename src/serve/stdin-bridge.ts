@@ -3,6 +3,11 @@
 // (`workerStdin`) while the main thread fetches the bytes (`answerStdin`): from this process's stdin on the first
 // node, over the Input call on the others. One reader per process owns fd 0, so no byte is read twice or lost.
 
+import * as grpc from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
+import type { Peers } from './peers.js';
+import { RpcRefusal, type InputReply, type InputRequest } from './protocol.js';
+
 /** Bytes one request carries at most. */
 export const STDIN_CHUNK = 1 << 16;
 const STATE = 0; // 0: waiting, 1: answered
@@ -35,12 +40,54 @@ export function answerStdin(shared: SharedArrayBuffer, bytes: Uint8Array | null)
   Atomics.notify(header, STATE);
 }
 
+export interface StdinReader {
+  /** The next bytes (at most `maxBytes`), null at the end. */
+  read(maxBytes: number): Promise<Uint8Array | null>;
+}
+
+/**
+ * The first node's side of the Input call: each caller's requests are numbered, and the answer to the last one is
+ * kept, so that a retry of it (its first attempt died on the way: a deadline, a dropped connection) gets the same
+ * bytes — taken once from stdin, even while the first attempt's read still waits there — instead of the next ones.
+ */
+export function inputServer(stdin: StdinReader): (req: InputRequest) => Promise<InputReply> {
+  /** Per node: its last request (a node's new process has a new stream, and takes its place). */
+  const last = new Map<string, { stream: string; seq: number; reply: Promise<InputReply> }>();
+  return (req) => {
+    const kept = last.get(req.from);
+    if (kept && kept.stream === req.stream && req.seq > 0) {
+      if (req.seq === kept.seq) return kept.reply;
+      if (req.seq < kept.seq) throw new RpcRefusal(grpc.status.FAILED_PRECONDITION, `Input ${req.seq} from ${req.from}: answered ${kept.seq} already`);
+    }
+    const reply = stdin.read(Math.max(1, Math.min(req.maxBytes, STDIN_CHUNK))).then((data) => ({ data: data ?? new Uint8Array(), eof: data === null }));
+    last.set(req.from, { stream: req.stream, seq: req.seq, reply });
+    return reply;
+  };
+}
+
+/**
+ * A follower's reads of the first node's stdin, over the Input call: numbered, and each retried with the same number
+ * until answered (for at most `timeoutMs` of failures; then it rejects).
+ */
+export function forwardedStdin(peers: Peers, firstNode: string, timeoutMs: number): StdinReader {
+  const stream = randomBytes(8).toString('hex');
+  let seq = 0;
+  return {
+    async read(maxBytes) {
+      const req = { from: peers.self, maxBytes, stream, seq: ++seq };
+      const r = await peers.retry(firstNode, "reading the first node's stdin", { timeoutMs, attemptMs: 24 * 3600_000 }, (c, deadlineMs) =>
+        c.input(req, { deadlineMs }),
+      );
+      return r.eof ? null : r.data;
+    },
+  };
+}
+
 /**
  * This process's stdin, read asynchronously and in order: each `read` gets the next bytes (at most `maxBytes`),
  * null at the end. Opened on first use; `close` lets the process exit.
  */
-export function processStdinReader(): { read(maxBytes: number): Promise<Uint8Array | null>; close(): void } {
-  const stream = process.stdin;
+export function processStdinReader(stream: NodeJS.ReadableStream & { destroy(): void } = process.stdin): StdinReader & { close(): void } {
   let opened = false;
   let ended = false;
   let queue = Promise.resolve<Uint8Array | null>(null);

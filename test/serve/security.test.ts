@@ -62,7 +62,7 @@ describe('kafu serve: mutual TLS and per-call permissions', () => {
         const fog = new KafuNodeClient(cloudAt, 'cloud', fogTls);
         results.fogFinished = await outcome(fog.shutdown({ from: 'fog', reason: 'pwned', exitCode: 0, programFinished: true }, rpc));
         results.fogAsEdge = await outcome(fog.shutdown({ from: 'edge', reason: 'pwned', exitCode: 0, programFinished: true }, rpc));
-        results.fogInput = await outcome(fog.input({ from: 'edge', maxBytes: 10 }, rpc));
+        results.fogInput = await outcome(fog.input({ from: 'edge', maxBytes: 10, stream: 'x', seq: 1 }, rpc));
         fog.close();
         const fogToEdge = new KafuNodeClient(`127.0.0.1:${edgePort}`, 'edge', fogTls);
         results.fogHeartbeat = await outcome(fogToEdge.heartbeat({ from: 'fog', executionStarted: true }, rpc));
