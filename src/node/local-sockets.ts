@@ -42,10 +42,19 @@ export class LocalSockets {
 
 /** A listener that cannot be opened, as the cause and the fix. */
 export function listenFailure(s: ListenSpec, code: string): string {
-  const where = `${s.what}: cannot listen on ${s.address}:${s.port}`;
-  if (code === 'EADDRINUSE') return `${where}: the port is in use by another process; stop it, or choose another port`;
-  if (code === 'EADDRNOTAVAIL') return `${where}: that address is not one of this machine's (0.0.0.0 listens on all of them)`;
-  if (code === 'EACCES') return `${where}: permission denied (ports below 1024 need privileges)`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `${where}: no such host`;
-  return `${where}: ${code}`;
+  return `${s.what}: cannot listen on ${s.address}:${s.port}: ${listenProblem(code, { port: 'choose another port', address: '0.0.0.0 listens on all of them' })}`;
+}
+
+/**
+ * Why a port cannot be listened on, from the host's error code (or a message that names it), and the fix: `fix.port`
+ * for a port in use, `fix.address` for an address that is not this machine's. One wording for the program's
+ * listeners and a node's own gRPC port.
+ */
+export function listenProblem(codeOrMessage: string, fix: { port: string; address: string }): string {
+  const code = /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES|ENOTFOUND|EAI_AGAIN)\b/.exec(codeOrMessage)?.[1];
+  if (code === 'EADDRINUSE') return `the port is in use by another process; stop it, or ${fix.port}`;
+  if (code === 'EADDRNOTAVAIL') return `that address is not one of this machine's (${fix.address})`;
+  if (code === 'EACCES') return 'permission denied (ports below 1024 need privileges)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'no such host';
+  return codeOrMessage;
 }

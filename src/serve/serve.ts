@@ -23,6 +23,7 @@ import { maxMemoryBytes, parseSections } from '../core/wasm-sections.js';
 import { TRAP_EXIT_CODE } from '../core/trap.js';
 import { loadConfigFile } from '../node/config-file.js';
 import { readModule } from '../node/module-source.js';
+import { listenProblem } from '../node/local-sockets.js';
 import { mountDirs, storageIdentity } from '../node/node-system.js';
 import { writeLogLine } from '../node/stderr-line.js';
 import { checkHandOff, depart, receiveProgram, saveProgram, sendProgram } from './handoff.js';
@@ -596,19 +597,13 @@ function readSaved(
   return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: decoded.baseline.id, output };
 }
 
-/** grpc-js's bind error ("No address added out of total 1 resolved errors: [listen EADDRINUSE …]") as the cause and fix. */
-function listenProblem(message: string, nodeId: string): string {
-  if (message.includes('EADDRINUSE')) return `the port is in use by another process; stop it, or change nodes.${nodeId}.port`;
-  if (message.includes('EADDRNOTAVAIL')) return `that address is not one of this machine's; listen on all interfaces with --listen 0.0.0.0`;
-  if (message.includes('EACCES')) return 'permission denied (ports below 1024 need privileges)';
-  return message;
-}
-
 function bind(server: grpc.Server, host: string, port: number, nodeId: string, tls: NodeTls | undefined): Promise<void> {
   const target = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
     server.bindAsync(target, serverCredentials(tls), (err) => {
-      if (err) reject(new UserError(`node ${nodeId}: cannot listen on ${target}: ${listenProblem(err.message, nodeId)}`));
+      // grpc-js's bind error ("No address added out of total 1 resolved errors: [listen EADDRINUSE …]") as the cause and fix.
+      const fix = { port: `change nodes.${nodeId}.port`, address: 'listen on all interfaces with --listen 0.0.0.0' };
+      if (err) reject(new UserError(`node ${nodeId}: cannot listen on ${target}: ${listenProblem(err.message, fix)}`));
       else {
         widenReceiveWindows(server);
         resolve();
