@@ -3,11 +3,11 @@
 // Every home is this process, so nothing is relayed.
 import { UserError } from '../core/errors.js';
 import type { SocketHost, SocketRef } from '../wasi/sockets.js';
-import type { SocketOp, SocketResult } from './socket-messages.js';
+import type { ListenersOp, SocketOp, SocketResult } from './socket-messages.js';
 import { SyncSockets } from './sync-sockets.js';
 import { SyncWorker } from './sync-worker.js';
 
-export type HelperRequest = SocketOp | { op: 'listen'; address: string; port: number } | { op: 'closeAll'; graceMs: number };
+export type HelperRequest = SocketOp | ListenersOp | { op: 'listen'; address: string; port: number } | { op: 'closeAll'; graceMs: number };
 
 /** How long connections get to deliver what the program sent when it ends. */
 export const CLOSE_GRACE_MS = 5000;

@@ -1,7 +1,7 @@
 // The socket operations a program makes, as one message shape for every hop they take: from the program's thread to
 // the thread that holds (or relays to) the host sockets (sync-worker.ts), and from a node to a socket's home over
 // the cluster's connection (the Socket call of proto/kafu.proto). Bytes travel beside the message (a blob), not in it.
-import type { SocketReadiness } from '../wasi/sockets.js';
+import type { SocketReadiness, SocketRef } from '../wasi/sockets.js';
 
 /** `seq`: the call's number on that socket (wasi/sockets.ts: SocketRef.seq). */
 export type SocketOp =
@@ -28,4 +28,9 @@ export interface SocketResult {
   count?: number;
   /** poll: one per wait. */
   ready?: SocketReadiness[];
+  /** listeners: by index, as their homes hold them now (null: not known). */
+  listeners?: Array<SocketRef | null>;
 }
+
+/** From the program's thread only (never relayed): the pre-opened listeners as known now (SocketHost.listeners). */
+export type ListenersOp = { op: 'listeners' };

@@ -17,6 +17,8 @@ serveSync(workerData as SyncWorkerData, async (req: HelperRequest, blobs) => {
       return { answer: { errno: errnoFromCode(code), message: code } };
     }
   }
+  // One process holds them all for the program's whole run: none is ever opened again under another handle.
+  if (req.op === 'listeners') return { answer: { errno: 0, listeners: [] } };
   if (req.op === 'closeAll') {
     await net.closeAll(req.graceMs);
     return { answer: { errno: 0 } };

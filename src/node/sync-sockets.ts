@@ -2,13 +2,13 @@
 // to the thread that holds the host sockets or relays to their home (sync-worker.ts), and its result comes back.
 import { WasiError } from '../wasi/errno.js';
 import { SocketLost, type RecvFlags, type SocketHost, type SocketReadiness, type SocketRef, type SocketWait } from '../wasi/sockets.js';
-import type { SocketOp, SocketResult } from './socket-messages.js';
+import type { ListenersOp, SocketOp, SocketResult } from './socket-messages.js';
 import type { SyncCaller } from './sync-worker.js';
 
 export class SyncSockets implements SocketHost {
   constructor(private readonly caller: Pick<SyncCaller, 'call'>) {}
 
-  private call(op: SocketOp, data?: Uint8Array): { result: SocketResult; data: Uint8Array | undefined } {
+  private call(op: SocketOp | ListenersOp, data?: Uint8Array): { result: SocketResult; data: Uint8Array | undefined } {
     const { answer, blobs } = this.caller.call<SocketResult>(op, data ? [data] : []);
     if (answer.errno !== 0) {
       const message = answer.message ?? `socket ${op.op}`;
@@ -42,5 +42,9 @@ export class SyncSockets implements SocketHost {
     const timeoutMs = timeoutNs === null ? -1 : Number((timeoutNs + 999_999n) / 1_000_000n);
     const { result } = this.call({ op: 'poll', waits: waits.map((w) => ({ home: w.ref.home, id: w.ref.id, write: w.write })), timeoutMs });
     return result.ready ?? [];
+  }
+
+  listeners(): Array<SocketRef | null> {
+    return this.call({ op: 'listeners' }).result.listeners ?? [];
   }
 }

@@ -21,7 +21,7 @@ export async function waitForPeers(ctx: NodeContext): Promise<StorageIds> {
         n.id,
         'waiting for the nodes',
         { timeoutMs: ctx.peerTimeoutMs, attemptMs: 2000, onFirstFailure: () => log.info(`waiting for node ${n.id} at ${peers.where(n.id)}…`) },
-        (c, deadlineMs) => c.hello({ from: ctx.nodeId }, { deadlineMs }),
+        (c, deadlineMs) => c.hello({ from: ctx.nodeId, listeners: ctx.sockets.ownListeners() }, { deadlineMs }),
       );
       checkPeer(ctx, n, reply);
       storage[n.id] = reply.storage;

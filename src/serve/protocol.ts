@@ -10,7 +10,7 @@ export const PROTO_PATH = fileURLToPath(new URL('../../../proto/kafu.proto', imp
 /** Snapshot bytes per Migrate message: well under gRPC's default 4 MiB message limit. */
 export const MIGRATE_CHUNK_BYTES = 1 << 20;
 
-export interface HelloRequest { from: string }
+export interface HelloRequest { from: string; /** From the first node: its listener handles. */ listeners?: string[] }
 export interface HelloReply { nodeId: string; configName: string; moduleSha256: string; storage: Record<string, string>; runtime: string; listeners: string[] }
 export interface MigrateStart {
   from: string;

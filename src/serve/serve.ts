@@ -309,6 +309,11 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     log.warn(`${gone}; continuing from the checkpoint of ${new Date(cp.atMs).toISOString()} (the hop to ${lost}): its work since then is done again`);
     try {
       const encoded = await ctx.worker.encodeFull();
+      // Its listeners are open again under new handles (the checkpoint holds the old ones): learned before it arrives.
+      const hello = await peers.retry(lost, 'waiting for it to come back', { timeoutMs: o.peerTimeoutMs, attemptMs: 2000 }, (c, deadlineMs) =>
+        c.hello({ from: nodeId, listeners: sockets.ownListeners() }, { deadlineMs }),
+      );
+      sockets.learn(lost, hello.listeners);
       local.skipNext(skip);
       state.holder = lost;
       await sendProgram(ctx, lost, 'continuing from the checkpoint', Date.now(), encoded, []);
@@ -431,6 +436,8 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     hello: async (req, proven) => {
       const caller = admit(ctx, req.from, proven);
       if (caller === first.id) state.lastHeartbeat = Date.now();
+      // The first node's listeners, for a program that arrives here holding older handles (sockets.ts).
+      if (caller === first.id && !coordinator) sockets.learn(caller, req.listeners ?? []);
       // Listener handles are capabilities: only the first node, which gives them to the program, is told them.
       const listeners = caller === first.id ? sockets.ownListeners() : [];
       return { nodeId, configName: config.name, moduleSha256: ctx.moduleSha256, storage: ctx.storage, runtime: RUNTIME_ID, listeners };

@@ -15,7 +15,7 @@ import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { CLOSE_GRACE_MS, listenFailure } from '../node/local-sockets.js';
 import { NetSockets } from '../node/net-sockets.js';
-import type { SocketOp, SocketResult } from '../node/socket-messages.js';
+import type { ListenersOp, SocketOp, SocketResult } from '../node/socket-messages.js';
 import { serveSync, syncChannel } from '../node/sync-worker.js';
 import { Errno } from '../wasi/errno.js';
 import { SOCKET_CHUNK, SOCKET_ID, type SocketReadiness, type SocketRef } from '../wasi/sockets.js';
@@ -65,7 +65,8 @@ export class NodeSockets {
       this.log.info(`Listening on ${l.address}:${l.port} for the program (app.listen[${i}])`);
     }
     this.listenerIds.set(this.nodeId, mine);
-    this.stopServing = serveSync(this.channel.served, async (op: SocketOp, blobs) => {
+    this.stopServing = serveSync(this.channel.served, async (op: SocketOp | ListenersOp, blobs) => {
+      if (op.op === 'listeners') return { answer: { errno: 0, listeners: this.listenersNow() } satisfies SocketResult };
       const a = await this.route(op, blobs[0]);
       return { answer: a.result, blobs: a.data ? [a.data] : [] };
     });
@@ -76,20 +77,35 @@ export class NodeSockets {
     return this.listenerIds.get(this.nodeId) ?? [];
   }
 
-  /** First node: the listener handles `node` told in its Hello reply. */
+  /** The listener handles `node` holds now (the first node: told in Hello replies; a follower: in the first node's Hello). */
   learn(node: string, ids: string[]): void {
-    this.listenerIds.set(node, ids);
+    const expected = this.listen.filter((l) => l.node === node).length;
+    if (ids.length !== expected || !ids.every((id) => SOCKET_ID.test(id))) {
+      throw new RpcRefusal(grpc.status.INVALID_ARGUMENT, `node ${node} tells ${ids.length} listener handles for its ${expected} entries of app.listen, or one is not a handle`);
+    }
+    if (node !== this.nodeId) this.listenerIds.set(node, ids);
+  }
+
+  /**
+   * The program's listeners as their homes hold them now, in app.listen order, as far as this node knows: its own
+   * (always), and the ones it learned (the first node: every node's, in Hello; a follower: the first node's).
+   */
+  private listenersNow(): Array<SocketRef | null> {
+    const next = new Map<string, number>();
+    return this.listen.map((l) => {
+      const k = next.get(l.node) ?? 0;
+      next.set(l.node, k + 1);
+      const id = this.listenerIds.get(l.node)?.[k];
+      return id === undefined ? null : { home: l.node, id, seq: 0 };
+    });
   }
 
   /** First node: the program's listeners, in app.listen order. */
   listeners(): SocketRef[] {
-    const next = new Map<string, number>();
-    return this.listen.map((l, i) => {
-      const k = next.get(l.node) ?? 0;
-      next.set(l.node, k + 1);
-      const id = this.listenerIds.get(l.node)?.[k];
-      if (id === undefined) throw new UserError(`app.listen[${i}]: node ${l.node} did not say it listens on ${l.address}:${l.port}`);
-      return { home: l.node, id, seq: 0 };
+    return this.listenersNow().map((ref, i) => {
+      const l = this.listen[i]!;
+      if (!ref) throw new UserError(`app.listen[${i}]: node ${l.node} did not say it listens on ${l.address}:${l.port}`);
+      return ref;
     });
   }
 

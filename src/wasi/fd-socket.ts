@@ -23,6 +23,8 @@ export class SocketDescriptor extends Descriptor {
     public ref: SocketRef,
     private nonblocking: boolean,
     lost = false,
+    /** A pre-opened listener's index (WasiOptions.listeners, app.listen). */
+    readonly listen?: number,
   ) {
     super();
     this.lost = lost;
@@ -38,7 +40,8 @@ export class SocketDescriptor extends Descriptor {
   }
 
   exportState(): DescriptorState {
-    return { kind: 'socket', role: this.role, home: this.ref.home, id: this.ref.id, seq: this.ref.seq, nonblocking: this.nonblocking, lost: this.lost };
+    const listen = this.listen === undefined ? {} : { listen: this.listen };
+    return { kind: 'socket', role: this.role, home: this.ref.home, id: this.ref.id, seq: this.ref.seq, nonblocking: this.nonblocking, lost: this.lost, ...listen };
   }
 
   /** Only O_NONBLOCK means something on a socket. */

@@ -56,6 +56,11 @@ export interface SocketHost {
   close(socket: SocketRef): void;
   /** One result per wait, once any is ready or `timeoutNs` passed (null: no limit; 0: do not wait). */
   poll(waits: SocketWait[], timeoutNs: bigint | null): SocketReadiness[];
+  /**
+   * The pre-opened listeners as their homes hold them now, by index (null: not known here). A home that restarted
+   * opened them again under new handles: a program arriving with the old ones is given these (same address and port).
+   */
+  listeners?(): Array<SocketRef | null>;
 }
 
 /**

@@ -60,6 +60,8 @@ const descriptorSchema = z.discriminatedUnion('kind', [
     nonblocking: z.boolean(),
     /** Reset because its home was lost: every call fails with ECONNRESET. */
     lost: z.boolean(),
+    /** A pre-opened listener: its index in app.listen (on arrival, the handle its home holds for it now). */
+    listen: z.number().int().min(0).max(MAX_ENTRIES).optional(),
   }),
 ]);
 

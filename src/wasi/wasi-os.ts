@@ -8,6 +8,7 @@ import { ExactTimes } from './exact-times.js';
 import { DirectoryDescriptor } from './fd-directory.js';
 import { FileDescriptor, fileRights } from './fd-file.js';
 import { SocketDescriptor } from './fd-socket.js';
+import type { SocketRef } from './sockets.js';
 import { OutputDescriptor, StdinDescriptor } from './fd-stdio.js';
 import { FdTable } from './fd-table.js';
 import type { FsHandle } from './fs-backend.js';
@@ -40,7 +41,7 @@ export class WasiOs {
     // is not one, so a listener before them would hide them.
     const listeners = options.listeners ?? [];
     if (listeners.length > 0 && !options.sockets) throw new Error('WasiOptions.listeners need WasiOptions.sockets');
-    listeners.forEach((ref, i) => this.table.set(3 + this.mounts.length + i, new SocketDescriptor(options.sockets!, 'listener', ref, false)));
+    listeners.forEach((ref, i) => this.table.set(3 + this.mounts.length + i, new SocketDescriptor(options.sockets!, 'listener', ref, false, false, i)));
   }
 
   private stdio(kind: 'stdin' | 'stdout' | 'stderr'): Descriptor {
@@ -331,8 +332,11 @@ export class WasiOs {
   importState(raw: unknown): void {
     const state = parseWasiState(raw, this.mounts.map((m) => m.guestPath));
     const built: Array<[number, Descriptor]> = [];
+    // Asked once, and only of a host that has them, when a pre-opened listener arrives.
+    let listenersNow: Array<SocketRef | null> | undefined;
+    const now = () => (listenersNow ??= this.options.sockets?.listeners?.() ?? []);
     try {
-      for (const { fd, desc } of state.fds) built.push([fd, this.reopen(fd, desc)]);
+      for (const { fd, desc } of state.fds) built.push([fd, this.reopen(fd, desc, now)]);
     } catch (e) {
       for (const [, d] of built) d.release();
       throw e;
@@ -349,10 +353,16 @@ export class WasiOs {
   }
 
   /** A descriptor of a checked state, its path checked against the disk by the one gate (restoredPath). */
-  private reopen(fd: number, s: DescriptorState): Descriptor {
+  private reopen(fd: number, s: DescriptorState, listenersNow: () => Array<SocketRef | null>): Descriptor {
     if (s.kind === 'socket') {
       if (!this.options.sockets) throw new StateRefused(`fd ${fd}: a socket, and this host has none`);
-      return new SocketDescriptor(this.options.sockets, s.role, { home: s.home, id: s.id, seq: s.seq }, s.nonblocking, s.lost);
+      // A listener whose home opened it again (the home restarted: --resume, a checkpoint's recovery) under a new
+      // handle: the same address and port, so the program accepts on, from the new handle's first call.
+      const again = s.role === 'listener' && s.listen !== undefined ? listenersNow()[s.listen] : null;
+      if (again && again.home === s.home && again.id !== s.id) {
+        return new SocketDescriptor(this.options.sockets, 'listener', { home: s.home, id: again.id, seq: 0 }, s.nonblocking, false, s.listen);
+      }
+      return new SocketDescriptor(this.options.sockets, s.role, { home: s.home, id: s.id, seq: s.seq }, s.nonblocking, s.lost, s.listen);
     }
     if (!('preopen' in s)) return this.stdio(s.kind);
     const m = this.mount(s.preopen);

@@ -12,8 +12,15 @@ import { freePorts, runCluster, spawnKafu, type ClusterRun, type RunningCluster 
 export type SocketMode =
   | { kind: 'run' }
   | { kind: 'singlenode'; forceEvery?: number }
-  /** `whileRunning` gets the cluster and its folder (the config and certificates). */
-  | { kind: 'serve'; forceEvery?: number; listenNode?: string; whileRunning?: (c: RunningCluster, dir: string) => Promise<void> };
+  /** `whileRunning` gets the cluster and its folder (the config and certificates); `clusterYaml`, `flags`: as runCluster's. */
+  | {
+      kind: 'serve';
+      forceEvery?: number;
+      listenNode?: string;
+      whileRunning?: (c: RunningCluster, dir: string) => Promise<void>;
+      clusterYaml?: string[];
+      flags?: string[];
+    };
 
 export interface SocketRun<T> {
   stdout: string;
@@ -53,7 +60,8 @@ export async function runWithClients<T>(
       args,
       output: 'first_node', // the program's output in program order, on the first node
       appYaml: ['  listen:', `    - { address: 127.0.0.1, port: ${port}${mode.listenNode ? `, node: ${mode.listenNode}` : ''} }`],
-      flags: mode.forceEvery ? ['--force-migration-every', String(mode.forceEvery)] : [],
+      flags: [...(mode.forceEvery ? ['--force-migration-every', String(mode.forceEvery)] : []), ...(mode.flags ?? [])],
+      clusterYaml: mode.clusterYaml,
       timeoutMs,
       whileRunning: async (c) => {
         const [r] = await Promise.all([clients(port!), mode.whileRunning?.(c, dir)]);
