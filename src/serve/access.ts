@@ -10,7 +10,8 @@
 //                     idle node (handoff.ts checkHandOff), so no second copy of a running program can start
 //   Socket            not while the program runs on this node, only from its destination while this node hands it
 //                     on, and only on handles the caller got from the program's state (a handle is a capability)
-//   Hello's listeners told only to the first node (it hands them to the program)
+//   Hello's listeners a node's told only to the first node (it hands them to the program); the first node's own
+//                     to every node (for a program arriving with older handles: sockets.ts)
 import * as grpc from '@grpc/grpc-js';
 import type { NodeContext } from './node-context.js';
 import { RpcRefusal } from './protocol.js';

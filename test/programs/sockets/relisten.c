@@ -1,6 +1,6 @@
-// Serves one client from node "edge", the home of its listener: prints that it waits, accepts, answers the line it
-// gets in capitals, prints it. The test restarts edge while the program waits there: the run continues from the
-// checkpoint of the hop, and the listener (opened again by the new process, under a new handle) must still accept.
+// Serves one client from node "edge": prints that it waits, accepts, answers the line it gets in capitals, prints
+// it. The tests restart the listener's home while the program waits on edge (a checkpoint's recovery, --resume): the
+// listener, opened again by the new process under a new handle, must still accept.
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
