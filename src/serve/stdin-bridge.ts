@@ -4,7 +4,7 @@
 // node, over the Input call on the others. One reader per process owns fd 0, so no byte is read twice or lost.
 
 import * as grpc from '@grpc/grpc-js';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../core/random-id.js';
 import type { Peers } from './peers.js';
 import { RpcRefusal, type InputReply, type InputRequest } from './protocol.js';
 
@@ -70,7 +70,7 @@ export function inputServer(stdin: StdinReader): (req: InputRequest) => Promise<
  * until answered (for at most `timeoutMs` of failures; then it rejects).
  */
 export function forwardedStdin(peers: Peers, firstNode: string, timeoutMs: number): StdinReader {
-  const stream = randomBytes(8).toString('hex');
+  const stream = randomHex(8);
   let seq = 0;
   return {
     async read(maxBytes) {
