@@ -25,6 +25,7 @@ import {
 } from '../core/metadata.js';
 import { UserError } from '../core/errors.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
+import { REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
 import { codeSize, encodeFunctionNames, functionNames, importEntries, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
 
 export interface InstrumentOptions {
@@ -126,7 +127,10 @@ export async function instrument(
       // Everything the metadata names survives: KAFU_DEST functions and mutable globals are exports, function names
       // are binaryen's own (originalFunctionNames maps them, whatever the indices become), and the frame bounds and
       // code size below are read from the optimized module.
-      if (options.optimizeAfter) mod.optimize();
+      if (options.optimizeAfter) {
+        mod.optimize();
+        for (const f of splitNormalPaths(binaryen, mod, onStack, suspends)) mod.optimizeFunction(f);
+      }
     }
     if (!mod.validate()) throw new Error('kafu internal error: instrumented module does not validate');
 
@@ -292,6 +296,10 @@ function frameSaveBounds(
   return { frameBounds: Uint32Array.from(defined), importedFunctions: imported };
 }
 
+const escapeRe = (t: string) => t.replace(/[$]/g, '\\$&');
+/** A function binaryen named by index (see below), perhaps one kafu split off it. */
+const GENERATED_NAME = new RegExp(`^(\\d+)(${escapeRe(BODY_SUFFIX)})?(${escapeRe(REWIND_SUFFIX)})?$`);
+
 /**
  * The input's function names, re-indexed for the output (binaryen read the module without them, naming each
  * defined function by its position among the defined ones), so traps and profiles show C/C++ names.
@@ -312,9 +320,9 @@ function originalFunctionNames(
   }
   // Binaryen writes imported functions first, then defined ones, each in module order.
   [...imported, ...defined].forEach((name, index) => {
-    const m = /^(\d+)(\$kafu_body)?$/.exec(name);
+    const m = GENERATED_NAME.exec(name);
     const base = m ? original.get(importedBefore + Number(m[1])) : undefined;
-    if (base !== undefined) names.set(index, m![2] ? `${base} [kafu body]` : base);
+    if (base !== undefined) names.set(index, `${base}${m![2] ? ' [kafu body]' : ''}${m![3] ? ' [kafu resume]' : ''}`);
     else if (!/^fimport\$\d+$/.test(name)) names.set(index, name);
   });
   return names;
