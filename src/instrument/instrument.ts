@@ -11,6 +11,8 @@
 //   * every mutable global exported as `kafu:global:<i>` (Asyncify does not save globals; __stack_pointer is one).
 //   * Binaryen's Asyncify with only that import as a suspension source; its data area is a region the host
 //     grows at the end of the one linear memory (single-memory design: Node 20 rejects two memories).
+//   * with `normalPaths` (optimized builds), each instrumented function F runs a copy of its code without Asyncify's
+//     rewind checks, and hands a resumed frame to `F$kafu_rw` (src/instrument/normal-path.ts).
 //   * custom sections `kafu.meta` (JSON, src/core/metadata.ts) and `kafu.frames`; `kafu.dest` is removed.
 import {
   DEST_SECTION,
@@ -42,6 +44,12 @@ export interface InstrumentOptions {
    * in size and speed. For optimized builds (-O1 and up); an -O0 build stays as the compiler wrote it.
    */
   optimizeAfter?: boolean;
+  /**
+   * With `optimizeAfter`: give each instrumented function a normal path without Asyncify's rewind checks
+   * (src/instrument/normal-path.ts). Much faster where a hot loop or recursion may reach a migration point, but each
+   * instrumented function is then in the module twice; off for builds optimized for size (-Os, -Oz).
+   */
+  normalPaths?: boolean;
 }
 
 export interface InstrumentReport {
@@ -129,7 +137,7 @@ export async function instrument(
       // code size below are read from the optimized module.
       if (options.optimizeAfter) {
         mod.optimize();
-        for (const f of splitNormalPaths(binaryen, mod, onStack, suspends)) mod.optimizeFunction(f);
+        if (options.normalPaths) for (const f of splitNormalPaths(binaryen, mod, onStack, suspends)) mod.optimizeFunction(f);
       }
     }
     if (!mod.validate()) throw new Error('kafu internal error: instrumented module does not validate');
