@@ -3,7 +3,8 @@
 // kernels of bench/programs/kernels.c both ways with no migration. Prints tables; compare ratios within one run.
 // The kernels' ratio is measured two ways: machine instructions executed (valgrind, when it is installed: the same
 // count whatever else the machine does) and wall-time medians (which a busy machine makes swing).
-// `-- --quick`: one run of each kernel (what CI runs: a check that it works, not a timing).
+// `-- --quick`: one run of each kernel (what CI runs: a check that it works, not a timing). `-- --kernels`: only the
+// kernels (no compile table).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -56,9 +57,10 @@ const KERNEL_RUN = fileURLToPath(new URL('./kernel-run.js', import.meta.url));
 /**
  * Machine instructions node executes running `kernel`, less those of a run that only starts the program (startup and
  * compilation). V8 made deterministic: one thread, optimizing compiler only (what a hot kernel runs), fixed seeds;
- * address-space randomization off where setarch can do that. Undefined without valgrind.
+ * address-space randomization off where setarch can do that. Needs valgrind.
  */
-function instructions(file: string, kernel: string): number | undefined {
+const startupCounts = new Map<string, number>();
+function instructions(file: string, kernel: string): number {
   const count = (k: string) => {
     const cmd = ['valgrind', '--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath,
       '--predictable', '--no-liftoff', '--random-seed=1', '--hash-seed=1', KERNEL_RUN, file, k];
@@ -68,16 +70,18 @@ function instructions(file: string, kernel: string): number | undefined {
     if (r.status !== 0 || !m) throw new Error(`valgrind run of ${kernel} failed: ${r.stderr.slice(-500)}`);
     return Number(m[1]!.replace(/,/g, ''));
   };
-  return count(kernel) - count('none');
+  if (!startupCounts.has(file)) startupCounts.set(file, count('none'));
+  return count(kernel) - startupCounts.get(file)!;
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 const quick = process.argv.includes('--quick');
+const kernelsOnly = quick || process.argv.includes('--kernels');
 try {
   // Load the toolchain once so the first row's compile time is comparable with the others.
-  if (!quick) await build(programs[0]!, false);
-  console.log('program               compile plain  compile kafu   code plain    code kafu   ratio  points');
-  for (const p of quick ? [] : programs) {
+  if (!kernelsOnly) await build(programs[0]!, false);
+  if (!kernelsOnly) console.log('program               compile plain  compile kafu   code plain    code kafu   ratio  points');
+  for (const p of kernelsOnly ? [] : programs) {
     const plain = await build(p, false);
     const kafu = await build(p, true);
     const r = inspectModule(readFileSync(kafu.file));
@@ -111,7 +115,7 @@ try {
     }
     const [p, q] = [percentiles(plainTimes).p50, percentiles(kafuTimes).p50];
     timeRatios.push(q / p);
-    const [pi, qi] = counting ? [instructions(plainK.file, k)!, instructions(kafuK.file, k)!] : [NaN, NaN];
+    const [pi, qi] = counting ? [instructions(plainK.file, k), instructions(kafuK.file, k)] : [NaN, NaN];
     if (counting) ratios.push(qi / pi);
     const mi = (n: number) => (Number.isNaN(n) ? '-' : (n / 1e6).toFixed(0));
     console.log(
