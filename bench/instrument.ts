@@ -102,7 +102,7 @@ try {
   const counting = !quick && has('valgrind');
   console.log('');
   console.log(`execution, bench/programs/kernels.c (-O2), no migration: ${counting ? 'instructions executed (valgrind) and ' : ''}` +
-    `wall-time median of ${runs} (plain and kafu alternating)${counting ? '' : '; install valgrind for instruction counts'}:`);
+    `wall-time median of ${runs} (plain and kafu alternating)${counting || quick ? '' : '; install valgrind for instruction counts'}:`);
   console.log('kernel       plain Minstr   kafu Minstr   ratio   plain ms   kafu ms   ratio');
   const ratios: number[] = [];
   const timeRatios: number[] = [];
