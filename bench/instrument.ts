@@ -1,8 +1,13 @@
 // npm run bench:instrument — what instrumentation costs: compile time, code size, execution time.
 // Compiles each program with the bundled toolchain twice (--kafu-no-instrument, and instrumented), then runs the
 // kernels of bench/programs/kernels.c both ways with no migration. Prints tables; compare ratios within one run.
-// `-- --quick`: one run of each kernel (what CI runs: a check that it works, not a timing).
+// The kernels' ratio is measured two ways: machine instructions executed (valgrind, when it is installed: the same
+// count whatever else the machine does) and wall-time medians (which a busy machine makes swing).
+// `-- --quick`: one run of each kernel (what CI runs: a check that it works, not a timing). `-- --kernels`: only the
+// kernels (no compile table).
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../src/clang/index.js';
@@ -46,13 +51,37 @@ async function runMs(file: string, args: string[] = []): Promise<number> {
   return performance.now() - t0;
 }
 
+const has = (cmd: string) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+const KERNEL_RUN = fileURLToPath(new URL('./kernel-run.js', import.meta.url));
+
+/**
+ * Machine instructions node executes running `kernel`, less those of a run that only starts the program (startup and
+ * compilation). V8 made deterministic: one thread, optimizing compiler only (what a hot kernel runs), fixed seeds;
+ * address-space randomization off where setarch can do that. Needs valgrind.
+ */
+const startupCounts = new Map<string, number>();
+function instructions(file: string, kernel: string): number {
+  const count = (k: string) => {
+    const cmd = ['valgrind', '--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath,
+      '--predictable', '--no-liftoff', '--random-seed=1', '--hash-seed=1', KERNEL_RUN, file, k];
+    const argv = has('setarch') ? ['setarch', '-R', ...cmd] : cmd;
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+    const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr);
+    if (r.status !== 0 || !m) throw new Error(`valgrind run of ${kernel} failed: ${r.stderr.slice(-500)}`);
+    return Number(m[1]!.replace(/,/g, ''));
+  };
+  if (!startupCounts.has(file)) startupCounts.set(file, count('none'));
+  return count(kernel) - startupCounts.get(file)!;
+}
+
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 const quick = process.argv.includes('--quick');
+const kernelsOnly = quick || process.argv.includes('--kernels');
 try {
   // Load the toolchain once so the first row's compile time is comparable with the others.
-  if (!quick) await build(programs[0]!, false);
-  console.log('program               compile plain  compile kafu   code plain    code kafu   ratio  points');
-  for (const p of quick ? [] : programs) {
+  if (!kernelsOnly) await build(programs[0]!, false);
+  if (!kernelsOnly) console.log('program               compile plain  compile kafu   code plain    code kafu   ratio  points');
+  for (const p of kernelsOnly ? [] : programs) {
     const plain = await build(p, false);
     const kafu = await build(p, true);
     const r = inspectModule(readFileSync(kafu.file));
@@ -70,10 +99,13 @@ try {
   const kafuK = { file: await buildWasm(kernelsSpec) };
   const [sizePlain, sizeKafu] = [codeSize(readFileSync(plainK.file)), inspectModule(readFileSync(kafuK.file)).codeSize];
   const runs = quick ? 1 : 7;
+  const counting = !quick && has('valgrind');
   console.log('');
-  console.log(`execution, bench/programs/kernels.c (-O2), no migration, median of ${runs} (plain and kafu alternating):`);
-  console.log('kernel        plain ms   kafu ms   ratio');
+  console.log(`execution, bench/programs/kernels.c (-O2), no migration: ${counting ? 'instructions executed (valgrind) and ' : ''}` +
+    `wall-time median of ${runs} (plain and kafu alternating)${counting || quick ? '' : '; install valgrind for instruction counts'}:`);
+  console.log('kernel       plain Minstr   kafu Minstr   ratio   plain ms   kafu ms   ratio');
   const ratios: number[] = [];
+  const timeRatios: number[] = [];
   for (const k of kernels) {
     const plainTimes: number[] = [];
     const kafuTimes: number[] = [];
@@ -82,11 +114,19 @@ try {
       kafuTimes.push(await runMs(kafuK.file, [k]));
     }
     const [p, q] = [percentiles(plainTimes).p50, percentiles(kafuTimes).p50];
-    ratios.push(q / p);
-    console.log(`${k.padEnd(12)} ${pad(p.toFixed(1), 9)} ${pad(q.toFixed(1), 9)} ${pad('x' + (q / p).toFixed(3), 7)}`);
+    timeRatios.push(q / p);
+    const [pi, qi] = counting ? [instructions(plainK.file, k), instructions(kafuK.file, k)] : [NaN, NaN];
+    if (counting) ratios.push(qi / pi);
+    const mi = (n: number) => (Number.isNaN(n) ? '-' : (n / 1e6).toFixed(0));
+    console.log(
+      `${k.padEnd(12)} ${pad(mi(pi), 12)} ${pad(mi(qi), 13)} ${pad(counting ? 'x' + (qi / pi).toFixed(3) : '-', 7)} ` +
+        `${pad(p.toFixed(1), 10)} ${pad(q.toFixed(1), 9)} ${pad('x' + (q / p).toFixed(3), 7)}`,
+    );
   }
-  const geomean = Math.exp(ratios.reduce((n, r) => n + Math.log(r), 0) / ratios.length);
-  console.log(`geomean x${geomean.toFixed(3)}, worst x${Math.max(...ratios).toFixed(3)} (targets x1.03, x1.10); code ${sizePlain} -> ${sizeKafu} bytes, x${(sizeKafu / sizePlain).toFixed(3)} (target x1.15)`);
+  const geomean = (xs: number[]) => Math.exp(xs.reduce((n, r) => n + Math.log(r), 0) / xs.length);
+  const summary = (what: string, xs: number[]) => `${what}: geomean x${geomean(xs).toFixed(3)}, worst x${Math.max(...xs).toFixed(3)}`;
+  if (counting) console.log(summary('instructions', ratios) + ' (targets x1.03, x1.10)');
+  console.log(summary('wall time', timeRatios) + ` (targets x1.03, x1.10); code ${sizePlain} -> ${sizeKafu} bytes, x${(sizeKafu / sizePlain).toFixed(3)} (target x1.15)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

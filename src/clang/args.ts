@@ -83,6 +83,8 @@ export interface ParsedArgs {
   outputIndex?: number;
   /** 0..3: the last -O level (-Os/-Oz count as 2, -Ofast as 3, bare -O as 1); 0 when none. */
   optLevel: number;
+  /** The last -O asked for size (-Os, -Oz). */
+  optForSize: boolean;
   paths: PathArg[];
   /** A --target / -target was given. */
   hasTarget: boolean;
@@ -152,7 +154,7 @@ export function parseClangArgs(args: readonly string[]): ParsedArgs {
   let compileOnly = false;
   let noLink = false;
   let inputs = 0;
-  const out: ParsedArgs = { mode: 'link', optLevel: 0, paths: [], hasTarget: false, hasSysroot: false, hasExceptionFlag: false, writesDeps: false, readsStdin: false, partialLink: false };
+  const out: ParsedArgs = { mode: 'link', optLevel: 0, optForSize: false, paths: [], hasTarget: false, hasSysroot: false, hasExceptionFlag: false, writesDeps: false, readsStdin: false, partialLink: false };
   let afterDashDash = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -170,7 +172,10 @@ export function parseClangArgs(args: readonly string[]): ParsedArgs {
     else if (NO_LINK.has(a) || a.startsWith('-print-file-name=') || a.startsWith('-print-prog-name=')) noLink = true;
     else if (a === '-r' || a === '-shared' || a === '-Wl,-r' || a === '-Wl,--relocatable' || a === '-Wl,-shared') out.partialLink = true;
     const o = optLevelOf(a);
-    if (o !== undefined) out.optLevel = o;
+    if (o !== undefined) {
+      out.optLevel = o;
+      out.optForSize = a === '-Os' || a === '-Oz';
+    }
     if (a === '-M' || a === '-MM' || a === '-MD' || a === '-MMD') out.writesDeps = true;
     if (/^-f(no-)?(cxx-|wasm-)?exceptions$/.test(a) || a.startsWith('-fwasm-exceptions')) out.hasExceptionFlag = true;
     if (a === '-target' || a.startsWith('--target=') || a.startsWith('-target=')) out.hasTarget = true;

@@ -120,7 +120,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
     if (parsed.mode === 'link') {
       const bytes = r.outputs.get(finalOutput);
       warnLinked(bytes);
-      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env));
+      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env));
     }
     for (const [path, bytes] of r.outputs) {
       try {
@@ -155,7 +155,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
     const bytes = new Uint8Array(await readFile(tmp));
     warnLinked(bytes);
     if (instrument) {
-      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed.optLevel, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env), 0o755);
+      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env), 0o755);
     } else {
       await rename(tmp, finalOutput);
     }
@@ -167,7 +167,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
 
 async function instrumentModule(
   bytes: Uint8Array,
-  optLevel: number,
+  { optLevel, optForSize }: { optLevel: number; optForSize: boolean },
   outputPath: string,
   log: (line: string) => void,
   verbose: boolean,
@@ -185,7 +185,7 @@ async function instrumentModule(
     throw e;
   }
   const t0 = Date.now();
-  const options = { optimizeLevel: Math.max(optLevel, 1), systemCallPoints, optimizeAfter: optLevel >= 1 };
+  const options = { optimizeLevel: Math.max(optLevel, 1), systemCallPoints, optimizeAfter: optLevel >= 1, normalPaths: optLevel >= 1 && !optForSize };
   // The same linked module instrumented the same way: the instrumenter (and binaryen) need not even load.
   const key = new CacheKey()
     .add(codeIdentity({ binaryen: installedPackageVersion('binaryen') }))

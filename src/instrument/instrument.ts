@@ -11,6 +11,8 @@
 //   * every mutable global exported as `kafu:global:<i>` (Asyncify does not save globals; __stack_pointer is one).
 //   * Binaryen's Asyncify with only that import as a suspension source; its data area is a region the host
 //     grows at the end of the one linear memory (single-memory design: Node 20 rejects two memories).
+//   * with `normalPaths` (optimized builds), each instrumented function F runs a copy of its code without Asyncify's
+//     rewind checks, and hands a resumed frame to `F$kafu_rw` (src/instrument/normal-path.ts).
 //   * custom sections `kafu.meta` (JSON, src/core/metadata.ts) and `kafu.frames`; `kafu.dest` is removed.
 import {
   DEST_SECTION,
@@ -25,6 +27,7 @@ import {
 } from '../core/metadata.js';
 import { UserError } from '../core/errors.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
+import { REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
 import { codeSize, encodeFunctionNames, functionNames, importEntries, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
 
 export interface InstrumentOptions {
@@ -41,6 +44,12 @@ export interface InstrumentOptions {
    * in size and speed. For optimized builds (-O1 and up); an -O0 build stays as the compiler wrote it.
    */
   optimizeAfter?: boolean;
+  /**
+   * With `optimizeAfter`: give each instrumented function a normal path without Asyncify's rewind checks
+   * (src/instrument/normal-path.ts). Much faster where a hot loop or recursion may reach a migration point, but each
+   * instrumented function is then in the module twice; off for builds optimized for size (-Os, -Oz).
+   */
+  normalPaths?: boolean;
 }
 
 export interface InstrumentReport {
@@ -126,7 +135,10 @@ export async function instrument(
       // Everything the metadata names survives: KAFU_DEST functions and mutable globals are exports, function names
       // are binaryen's own (originalFunctionNames maps them, whatever the indices become), and the frame bounds and
       // code size below are read from the optimized module.
-      if (options.optimizeAfter) mod.optimize();
+      if (options.optimizeAfter) {
+        mod.optimize();
+        if (options.normalPaths) for (const f of splitNormalPaths(binaryen, mod, onStack, suspends)) mod.optimizeFunction(f);
+      }
     }
     if (!mod.validate()) throw new Error('kafu internal error: instrumented module does not validate');
 
@@ -292,6 +304,10 @@ function frameSaveBounds(
   return { frameBounds: Uint32Array.from(defined), importedFunctions: imported };
 }
 
+const escapeRe = (t: string) => t.replace(/[$]/g, '\\$&');
+/** A function binaryen named by index (see below), perhaps one kafu split off it. */
+const GENERATED_NAME = new RegExp(`^(\\d+)(${escapeRe(BODY_SUFFIX)})?(${escapeRe(REWIND_SUFFIX)})?$`);
+
 /**
  * The input's function names, re-indexed for the output (binaryen read the module without them, naming each
  * defined function by its position among the defined ones), so traps and profiles show C/C++ names.
@@ -312,9 +328,9 @@ function originalFunctionNames(
   }
   // Binaryen writes imported functions first, then defined ones, each in module order.
   [...imported, ...defined].forEach((name, index) => {
-    const m = /^(\d+)(\$kafu_body)?$/.exec(name);
+    const m = GENERATED_NAME.exec(name);
     const base = m ? original.get(importedBefore + Number(m[1])) : undefined;
-    if (base !== undefined) names.set(index, m![2] ? `${base} [kafu body]` : base);
+    if (base !== undefined) names.set(index, `${base}${m![2] ? ' [kafu body]' : ''}${m![3] ? ' [kafu resume]' : ''}`);
     else if (!/^fimport\$\d+$/.test(name)) names.set(index, name);
   });
   return names;

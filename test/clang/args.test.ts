@@ -26,6 +26,9 @@ test('mode, default output names and -O level follow clang', () => {
   assert.equal(link.mode, 'link');
   assert.equal(linkOutput(link), 'a.out');
   assert.equal(link.optLevel, 1);
+  assert.equal(link.optForSize, false);
+  assert.equal(parseClangArgs(['a.c', '-O2', '-Oz']).optForSize, true); // no normal-path copies (src/instrument/normal-path.ts)
+  assert.equal(parseClangArgs(['a.c', '-Os', '-O2']).optForSize, false);
   assert.equal(parseClangArgs(['-c', 'a.c']).mode, 'compile');
   assert.equal(parseClangArgs(['-E', 'a.c']).mode, 'other');
   assert.equal(parseClangArgs(['--version']).mode, 'other');

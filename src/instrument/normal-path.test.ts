@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import binaryen from 'binaryen';
+import { REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
+import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
+
+// A loop that calls through a pointer that may hold the migrating function, with plain work between the calls, and
+// a recursion through it: the two shapes where Asyncify's checks cost most, and where a wrong fold would show.
+const WAT = `(module
+  (type $ii (func (param i32) (result i32)))
+  (import "kafu" "migration_point" (func $mp (param i32 i32)))
+  (memory (export "memory") 1)
+  (table 2 funcref)
+  (elem (i32.const 0) $dest $pure)
+  (func $dest (param i32) (result i32) (call $mp (i32.const 0) (i32.const 0)) (i32.add (local.get 0) (i32.const 1)))
+  (func $pure (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+  (func $loop (export "loop") (param $n i32) (param $which i32) (result i32)
+    (local $i i32) (local $acc i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $acc (i32.add (local.get $acc) (call_indirect (type $ii) (local.get $i) (local.get $which))))
+        (local.set $acc (i32.xor (local.get $acc) (i32.shl (local.get $acc) (i32.const 1))))
+        (if (i32.and (local.get $i) (i32.const 1))
+          (then (local.set $acc (i32.add (local.get $acc) (call $dest (local.get $acc)))))
+          (else (local.set $acc (i32.sub (local.get $acc) (i32.const 7)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $acc))
+  (func $rec (export "rec") (param $n i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (call $dest (local.get $n)))
+      (else (i32.add (call $rec (i32.sub (local.get $n) (i32.const 1))) (call $rec (i32.sub (local.get $n) (i32.const 2)))))))
+)`;
+
+const MP = 'kafu.migration_point';
+
+/** The instrumenter's pipeline on WAT: Asyncify on the functions that may suspend, optimize, split. */
+function instrumentWat(split: boolean): { wasm: Uint8Array; text: string; split: string[] } {
+  const mod = binaryen.parseText(WAT);
+  try {
+    const onStack = functionsThatMaySuspend(parseCallGraph(mod.emitText()), (q) => q === MP);
+    binaryen.setOptimizeLevel(2);
+    binaryen.setPassArgument('asyncify-imports', MP);
+    binaryen.setPassArgument('asyncify-onlylist', [...onStack].join(','));
+    try {
+      mod.runPasses(['asyncify']);
+    } finally {
+      binaryen.setPassArgument('asyncify-imports', null);
+      binaryen.setPassArgument('asyncify-onlylist', null);
+    }
+    mod.optimize();
+    const done = split ? splitNormalPaths(binaryen, mod, onStack, (q) => q === MP) : [];
+    for (const f of done) mod.optimizeFunction(f);
+    assert.ok(mod.validate());
+    return { wasm: mod.emitBinary(), text: mod.emitText(), split: done };
+  } finally {
+    mod.dispose();
+  }
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  loop(n: number, which: number): number;
+  rec(n: number): number;
+  asyncify_start_unwind(p: number): void;
+  asyncify_stop_unwind(): void;
+  asyncify_start_rewind(p: number): void;
+  asyncify_stop_rewind(): void;
+  asyncify_get_state(): number;
+}
+
+/**
+ * Runs `call`, suspending (unwinding the whole stack, then rewinding it, as a migration does) at every
+ * `suspendEvery`-th migration point; returns the result and how many times it suspended.
+ */
+function runSuspending(wasm: Uint8Array, call: (ex: Exports) => number, suspendEvery: number): { result: number; suspensions: number } {
+  const DATA = 16;
+  let ex!: Exports;
+  let points = 0;
+  let unwinding = false;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), {
+    kafu: {
+      migration_point: () => {
+        if (ex.asyncify_get_state() === 2) {
+          ex.asyncify_stop_rewind();
+          return;
+        }
+        if (++points % suspendEvery !== 0) return;
+        const view = new Int32Array(ex.memory.buffer);
+        view[DATA / 4] = DATA + 8;
+        view[DATA / 4 + 1] = 60000;
+        unwinding = true;
+        ex.asyncify_start_unwind(DATA);
+      },
+    },
+  });
+  ex = instance.exports as unknown as Exports;
+  let suspensions = 0;
+  for (;;) {
+    const result = call(ex);
+    if (!unwinding) return { result, suspensions };
+    unwinding = false;
+    suspensions++;
+    ex.asyncify_stop_unwind();
+    ex.asyncify_start_rewind(DATA);
+  }
+}
+
+const funcText = (text: string, name: string) => {
+  const start = text.indexOf(`(func $${name} `);
+  const end = text.indexOf('\n (func ', start + 1);
+  return text.slice(start, end < 0 ? undefined : end);
+};
+
+test('each instrumented function gets a normal path without the rewind checks, beside Asyncify\'s code', () => {
+  const { text, split } = instrumentWat(true);
+  assert.deepEqual([...split].sort(), ['dest', 'loop', 'rec']);
+  const plain = instrumentWat(false).text;
+  const reads = (t: string) => t.match(/global\.get \$__asyncify_state/g)?.length ?? 0;
+  // Asyncify's loop checks the state before each stretch of code; the normal path only once at entry (hand over to
+  // the resume copy) and after each of its two calls that may suspend.
+  assert.ok(reads(funcText(plain, 'loop')) > 3, 'Asyncify\'s own code checks the state throughout');
+  assert.equal(reads(funcText(text, 'loop')), 3);
+  assert.ok(text.includes(`(func $loop${REWIND_SUFFIX} `));
+  assert.equal(reads(funcText(text, `loop${REWIND_SUFFIX}`)), reads(funcText(plain, 'loop')));
+});
+
+test('a run suspended and resumed anywhere (in the normal path, then again in the resume copy) computes the same', () => {
+  const { wasm } = instrumentWat(true);
+  const cases: [string, (ex: Exports) => number][] = [
+    ['loop through the table (migrating function)', (ex) => ex.loop(40, 0)],
+    ['loop through the table (pure function)', (ex) => ex.loop(40, 1)],
+    ['recursion', (ex) => ex.rec(12)],
+  ];
+  for (const [what, call] of cases) {
+    const expected = runSuspending(wasm, call, Number.MAX_SAFE_INTEGER);
+    assert.equal(expected.suspensions, 0);
+    for (const every of [1, 2, 3, 7]) {
+      const r = runSuspending(wasm, call, every);
+      assert.equal(r.result, expected.result, `${what}, suspended at every ${every}. point`);
+      assert.ok(r.suspensions > 1, `${what}: suspended more than once (resumed frames unwind again)`);
+    }
+  }
+  // And the same as Asyncify's code alone.
+  const unsplit = instrumentWat(false).wasm;
+  assert.equal(runSuspending(unsplit, (ex) => ex.loop(40, 0), 3).result, runSuspending(wasm, (ex) => ex.loop(40, 0), 3).result);
+});

@@ -1,0 +1,253 @@
+// A fast path for running normally, beside Asyncify's code for resuming.
+//
+// Asyncify resumes a function by running it again from the top and skipping forward to the call it was suspended
+// in: every stretch of code between calls is guarded by "if the state is normal", every `if` condition by "or we are
+// rewinding", and the optimizer cannot drop those checks, since a call may change the state. In a hot loop that
+// calls through a pointer that could reach a migration point, the checks cost as much as the loop (bench:instrument).
+//
+// Rewinding only ever begins at a function's entry. So each instrumented function F is split in two:
+//   * F$kafu_rw: Asyncify's code as it is, for a resumed frame (it restores the frame, skips forward to the call it
+//     was suspended in, and runs on to the end, with the checks);
+//   * F: `if (rewinding) return F$kafu_rw(params)`, then a copy of the same code in which every read of the state
+//     that can only see "normal" reads the constant 0 — so the guards fold away and the optimizer sees the plain
+//     function plus one "unwinding?" check after each call that may suspend.
+// Both copies are the same code (same locals, same call numbering, same frame layout), so a frame either one saved
+// is resumed by F$kafu_rw. F adds no frame of its own when it hands over: its call to F$kafu_rw is not instrumented,
+// and if F$kafu_rw unwinds again, F only returns.
+//
+// Which reads see only "normal" is a data-flow fact over F's code (`mayUnwind` below), not a guess about the shape
+// Asyncify or the optimizer gave it: F starts in the normal state (it hands over otherwise); only calls change the
+// state; a call returns in the normal or the unwinding state (the host stops a rewind inside the suspending import
+// before returning), and not even that for a direct call of a function Asyncify left uninstrumented; and past an
+// `(i32.eq state 1)` test that failed, the state is normal again. A read the analysis cannot prove is left as it is,
+// which is always correct — and an expression kind the walker does not know leaves the whole function unsplit.
+
+type Binaryen = typeof import('binaryen').default;
+type Module = InstanceType<Binaryen['Module']>;
+type Info = Record<string, unknown> & { id: number };
+
+export const REWIND_SUFFIX = '$kafu_rw';
+
+const REWINDING = 2;
+const UNWINDING = 1;
+
+/** Setters binaryen.js has and its typings leave out, by expression kind and child field. */
+type Setter = (expr: number, child: number, index?: number) => void;
+
+class Unsupported extends Error {}
+
+/** The name of Asyncify's state global (the one `asyncify_get_state` returns). */
+function stateGlobal(b: Binaryen, mod: Module): string {
+  const getter = b.getExportInfo(mod.getExport('asyncify_get_state')).value;
+  const body = b.getExpressionInfo(b.getFunctionInfo(mod.getFunction(getter)).body) as unknown as Info;
+  if (body.id !== b.GlobalGetId || typeof body['name'] !== 'string') throw new Error('kafu internal error: unexpected asyncify_get_state');
+  return body['name'];
+}
+
+/**
+ * Reads of `state` in `body` that can only see the normal state, given that the function starts in it, with a way
+ * to replace each. `mayChangeState(callee)`: whether a direct call of `callee` can leave the state unwinding.
+ */
+function normalReads(
+  b: Binaryen,
+  body: number,
+  state: string,
+  mayChangeState: (callee: string) => boolean,
+): { expr: number; replace: (by: number) => void }[] {
+  const KNOWN = new Set([b.GlobalGetId, b.ConstId, b.LocalGetId, b.NopId, b.MemorySizeId, b.UnreachableId, b.BlockId, b.LoopId, b.IfId, b.BreakId,
+    b.SwitchId, b.ReturnId, b.CallId, b.CallIndirectId, b.LocalSetId, b.GlobalSetId, b.LoadId, b.StoreId, b.UnaryId, b.BinaryId, b.SelectId,
+    b.DropId, b.MemoryGrowId, b.MemoryFillId, b.MemoryCopyId]);
+  const K = b as unknown as Record<string, Record<string, Setter>>;
+  const at = (kind: string, setter: string) => K[kind]![setter]!.bind(K[kind]);
+  // Per read of the state: can it see "unwinding" on some visit (loops are visited until nothing changes)?
+  const reads = new Map<number, { unsafe: boolean; replace: (by: number) => void }>();
+  const labels = new Map<string, boolean>(); // label → may a branch to it carry "unwinding"
+  const info = (e: number): Info => {
+    const id = b.getExpressionId(e);
+    // Kinds the walker does not know stay opaque; binaryen.js cannot describe `nop` and `unreachable` (no fields).
+    if (!KNOWN.has(id) || id === b.NopId || id === b.UnreachableId) return { id };
+    return b.getExpressionInfo(e) as unknown as Info;
+  };
+  const isStateRead = (e: number) => {
+    const i = info(e);
+    return i.id === b.GlobalGetId && i['name'] === state;
+  };
+  /** `e` is `(i32.eq (global.get state) (i32.const 1))`: where it is false, the state is not unwinding. */
+  const isUnwindingTest = (e: number) => {
+    const i = info(e);
+    if (i.id !== b.BinaryId || i['op'] !== b.EqInt32) return false;
+    const r = info(i['right'] as number);
+    return isStateRead(i['left'] as number) && r.id === b.ConstId && r['value'] === UNWINDING;
+  };
+  const branch = (name: string, m: boolean) => labels.set(name, (labels.get(name) ?? false) || m);
+
+  /** Evaluate `e` entered with `m` (may the state be unwinding); returns `m` after it, or null if it never falls through. */
+  const visit = (e: number, m: boolean, replace: (by: number) => void): boolean | null => {
+    const i = info(e);
+    const kid = (field: string, kind: string, mIn: boolean) => {
+      const c = i[field] as number;
+      return c ? visit(c, mIn, (by) => at(kind, `set${field[0]!.toUpperCase()}${field.slice(1)}`)(e, by)) : mIn;
+    };
+    const seq = (steps: [string, string][], mIn: boolean): boolean | null => {
+      let cur: boolean | null = mIn;
+      for (const [field, kind] of steps) {
+        cur = kid(field, kind, cur ?? true); // code after something that never falls through: assume nothing
+        if (cur === null) return null;
+      }
+      return cur;
+    };
+    const list = (field: string, kind: string, setter: string, mIn: boolean | null): boolean | null => {
+      let cur = mIn;
+      (i[field] as number[]).forEach((c, index) => {
+        const r = visit(c, cur ?? true, (by) => at(kind, setter)(e, by, index));
+        cur = cur === null ? null : r;
+      });
+      return cur;
+    };
+    switch (i.id) {
+      case b.GlobalGetId: {
+        if (i['name'] === state) {
+          const r = reads.get(e);
+          reads.set(e, { unsafe: (r?.unsafe ?? false) || m, replace });
+        }
+        return m;
+      }
+      case b.ConstId:
+      case b.LocalGetId:
+      case b.NopId:
+      case b.MemorySizeId:
+        return m;
+      case b.UnreachableId:
+        return null;
+      case b.BlockId: {
+        const name = i['name'] as string | null;
+        if (name) labels.delete(name);
+        const end = list('children', 'Block', 'setChildAt', m);
+        const branched = name ? labels.get(name) : undefined;
+        if (branched === undefined) return end;
+        return end === null ? branched : end || branched;
+      }
+      case b.LoopId: {
+        const name = i['name'] as string | null;
+        let header = m;
+        for (;;) {
+          if (name) labels.delete(name);
+          const out = kid('body', 'Loop', header);
+          const back = name ? (labels.get(name) ?? false) : false;
+          if (!back || header) return out;
+          header = true; // a branch back may carry "unwinding": go round again with that
+        }
+      }
+      case b.IfId: {
+        const c = kid('condition', 'If', m);
+        if (c === null) return null;
+        const elseM = isUnwindingTest(i['condition'] as number) ? false : c;
+        const t = kid('ifTrue', 'If', c);
+        const f = i['ifFalse'] ? kid('ifFalse', 'If', elseM) : elseM;
+        return t === null ? f : f === null ? t : t || f;
+      }
+      case b.BreakId: {
+        const v = seq([['value', 'Break'], ['condition', 'Break']], m);
+        if (v === null) return null;
+        branch(i['name'] as string, v);
+        if (!i['condition']) return null;
+        return isUnwindingTest(i['condition'] as number) ? false : v;
+      }
+      case b.SwitchId: {
+        const v = seq([['value', 'Switch'], ['condition', 'Switch']], m);
+        if (v === null) return null;
+        for (const n of [...(i['names'] as string[]), i['defaultName'] as string]) branch(n, v);
+        return null;
+      }
+      case b.ReturnId:
+        seq([['value', 'Return']], m);
+        return null;
+      case b.CallId: {
+        const r = list('operands', 'Call', 'setOperandAt', m);
+        if (r === null) return null;
+        if (i['isReturn']) throw new Unsupported();
+        return r || mayChangeState(i['target'] as string);
+      }
+      case b.CallIndirectId: {
+        const r = list('operands', 'CallIndirect', 'setOperandAt', m);
+        if (r === null || kid('target', 'CallIndirect', r) === null) return null;
+        if (i['isReturn']) throw new Unsupported();
+        return true;
+      }
+      case b.LocalSetId:
+        return seq([['value', 'LocalSet']], m);
+      case b.GlobalSetId: {
+        const r = seq([['value', 'GlobalSet']], m);
+        return r === null ? null : r || i['name'] === state;
+      }
+      case b.LoadId:
+        return seq([['ptr', 'Load']], m);
+      case b.StoreId:
+        return seq([['ptr', 'Store'], ['value', 'Store']], m);
+      case b.UnaryId:
+        return seq([['value', 'Unary']], m);
+      case b.BinaryId:
+        return seq([['left', 'Binary'], ['right', 'Binary']], m);
+      case b.SelectId:
+        return seq([['ifTrue', 'Select'], ['ifFalse', 'Select'], ['condition', 'Select']], m);
+      case b.DropId:
+        return seq([['value', 'Drop']], m);
+      case b.MemoryGrowId:
+        return seq([['delta', 'MemoryGrow']], m);
+      case b.MemoryFillId:
+        return seq([['dest', 'MemoryFill'], ['value', 'MemoryFill'], ['size', 'MemoryFill']], m);
+      case b.MemoryCopyId:
+        return seq([['dest', 'MemoryCopy'], ['source', 'MemoryCopy'], ['size', 'MemoryCopy']], m);
+      default:
+        throw new Unsupported();
+    }
+  };
+  if (isStateRead(body)) return []; // a body that is only a read of the state (asyncify_get_state) stays
+  visit(body, false, () => {});
+  return [...reads].filter(([, r]) => !r.unsafe).map(([expr, r]) => ({ expr, replace: r.replace }));
+}
+
+/**
+ * Split each of `functions` (instrumented by Asyncify) as described above; `suspends` names the imports that may
+ * start an unwind. Returns the functions that were split (each F keeps its name; F$kafu_rw is added).
+ */
+export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<string>, suspends: (qualifiedImport: string) => boolean): string[] {
+  const state = stateGlobal(b, mod);
+  // Instrumented code, wherever the optimizer put it, reads the state; code that does not can never change it.
+  const instrumented = new Set<string>();
+  let current: string | undefined;
+  for (const line of mod.emitText().split('\n')) {
+    const f = /^ \(func \$(\S+)/.exec(line);
+    if (f) current = f[1];
+    else if (line.startsWith(' (')) current = undefined;
+    else if (current && line.includes(`global.get $${state})`)) instrumented.add(current);
+  }
+  const mayChangeState = (callee: string) => {
+    const f = b.getFunctionInfo(mod.getFunction(callee));
+    return f.module ? suspends(`${f.module}.${f.base}`) : instrumented.has(callee) || callee.startsWith('asyncify_');
+  };
+  const split: string[] = [];
+  for (const name of functions) {
+    const fn = mod.getFunction(name);
+    if (!fn) continue; // inlined away by the optimizer
+    const info = b.getFunctionInfo(fn);
+    let reads: ReturnType<typeof normalReads>;
+    try {
+      reads = normalReads(b, info.body, state, mayChangeState);
+    } catch (e) {
+      if (e instanceof Unsupported) continue;
+      throw e;
+    }
+    if (reads.length === 0) continue;
+    const rw = name + REWIND_SUFFIX;
+    mod.addFunction(rw, info.params, info.results, info.vars, mod.copyExpression(info.body));
+    for (const r of reads) r.replace(mod.i32.const(0));
+    const args = b.expandType(info.params).map((t, i) => mod.local.get(i, t));
+    const handOver = mod.call(rw, args, info.results);
+    const rewinding = mod.i32.eq(mod.global.get(state, b.i32), mod.i32.const(REWINDING));
+    const entry = mod.if(rewinding, info.results === b.none ? mod.block(null, [handOver, mod.return()]) : mod.return(handOver));
+    (b as unknown as { Function: { setBody(f: number, e: number): void } }).Function.setBody(fn, mod.block(null, [entry, info.body], info.results));
+    split.push(name);
+  }
+  return split;
+}
