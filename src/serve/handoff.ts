@@ -10,7 +10,7 @@ import { describeMigration } from '../core/program.js';
 import { ChecksumMismatchError, type FrameChecksum } from '../core/snapshot.js';
 import { INITIAL_BASELINE_ID, maxTransferBytes, transferBaselineId } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
-import type { NodeContext } from './node-context.js';
+import { setHolder, type NodeContext } from './node-context.js';
 import { savedProgramFile } from './saved-program.js';
 import { BASELINE_MISSING, RpcRefusal, type MigrateReply, type MigrateStart, type OutputChunk } from './protocol.js';
 import type { Encoded } from './worker-messages.js';
@@ -31,7 +31,7 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
   // Held from now on: the program may come back (as a delta against it) before this hop's reply arrives.
   state.heldBaseline = encoded.baselineId;
   // From now on the program is `m.to`'s: it may even finish there before this hop's reply arrives (access.ts).
-  state.holder = m.to;
+  setHolder(state, m.to);
   let reply: MigrateReply;
   try {
     try {
@@ -198,7 +198,7 @@ export async function receiveProgram(
   const outcome = ctx.onNextProgramEvent(() => {
     state.where = 'running';
     state.started = true;
-    state.holder = nodeId;
+    setHolder(state, nodeId);
     state.lastSnapshotId = start.snapshotId;
     state.checkpoint = undefined; // the worker dropped it: the program runs here
     for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);

@@ -5,7 +5,7 @@
 import type { NodeConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { StorageIds } from '../node/node-system.js';
-import type { NodeContext } from './node-context.js';
+import { setHolder, type NodeContext } from './node-context.js';
 import { describeRpcError, type HelloReply } from './protocol.js';
 
 /** A peer silent this long is taken as gone. */
@@ -50,14 +50,19 @@ export function sendHeartbeats(ctx: NodeContext): () => void {
   const beat = () =>
     peers.others().map(async (n) => {
       try {
+        const askedAt = performance.now();
         const r = await peers.client(n.id).heartbeat(
           { from: ctx.nodeId, executionStarted: state.started },
           { deadlineMs: ctx.config.cluster.heartbeat.interval_ms * 3 },
         );
         if (lostSince.delete(n.id)) log.info(`node ${n.id} answers again`);
-        if (r.running) state.holder = n.id;
+        // The answer is news as of when it was asked: if this node handed the program on (or got it) since, the
+        // answer is older than what this node knows (n may say "running" of a program that has moved on through
+        // here, and "program finished" from its real holder would then be refused).
+        const fresh = askedAt >= state.holderKnownAt;
+        if (r.running && fresh) setHolder(state, n.id, askedAt);
         // A holder restarted before it was missed answers, but without the program.
-        const without = state.started && state.where === 'idle' && state.holder === n.id && !r.running;
+        const without = fresh && state.started && state.where === 'idle' && state.holder === n.id && !r.running;
         if (!without) idleSince.delete(n.id);
         else if (!idleSince.has(n.id)) idleSince.set(n.id, Date.now());
         else if (Date.now() - idleSince.get(n.id)! > lossAfterMs(ctx)) await ctx.holderLost(n.id);

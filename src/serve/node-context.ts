@@ -23,6 +23,11 @@ export interface NodeState {
    * hand-off, and for the coordinator also what heartbeat replies say. access.ts believes "program finished" from it.
    */
   holder: string;
+  /**
+   * As of when (performance.now()) `holder` is known: a heartbeat reply asked before that is older news than this
+   * node's own hops and must not overwrite them (setHolder).
+   */
+  holderKnownAt: number;
   /** Follower: when the first node was last heard from (0: never). */
   lastHeartbeat: number;
   /** The run is ending (program finished or cluster failed): no new work is accepted. */
@@ -86,4 +91,10 @@ export interface NodeContext {
   holderLost(id: string): Promise<void>;
   /** Follower without the program: the first node is gone; stop (saving a checkpoint of the program, if it holds one). */
   coordinatorLost(why: string): Promise<void>;
+}
+
+/** Where the program is, learnt by this node as of `asOf` (by default now: its own hops). */
+export function setHolder(state: NodeState, id: string, asOf = performance.now()): void {
+  state.holder = id;
+  state.holderKnownAt = Math.max(state.holderKnownAt, asOf);
 }

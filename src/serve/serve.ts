@@ -29,7 +29,7 @@ import { writeLogLine } from '../node/stderr-line.js';
 import { checkHandOff, depart, receiveProgram, saveProgram, sendProgram } from './handoff.js';
 import { saveFolder, savedOutput, type SavedOutput } from './saved-program.js';
 import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js';
-import type { NodeContext, NodeState } from './node-context.js';
+import { setHolder, type NodeContext, type NodeState } from './node-context.js';
 import { countedOutput, forwardedOutput, localOutput, outputReceiver } from './output.js';
 import { Peers } from './peers.js';
 import { answerStdin, forwardedStdin, inputServer, processStdinReader, stdinBuffer } from './stdin-bridge.js';
@@ -114,6 +114,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     started: false,
     heldBaseline: undefined,
     holder: first.id,
+    holderKnownAt: 0,
     lastHeartbeat: 0,
     ending: false,
     lastSnapshotId: '',
@@ -315,7 +316,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       );
       sockets.learn(lost, hello.listeners);
       local.skipNext(skip);
-      state.holder = lost;
+      setHolder(state, lost);
       await sendProgram(ctx, lost, 'continuing from the checkpoint', Date.now(), encoded, []);
       log.info(`Program continues on ${lost} from the checkpoint (${skip} bytes of its output printed already are not printed again)`);
     } catch (e) {
@@ -538,7 +539,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
             ctx.worker.resume(saved.bytes, Date.now());
           } else {
             log.info(`Program is resuming on ${saved.node} from ${o.resume}`);
-            state.holder = saved.node;
+            setHolder(state, saved.node);
             printSaved(saved.output);
             await sendProgram(ctx, saved.node, `resuming from ${o.resume}`, Date.now(), saved, []);
           }
