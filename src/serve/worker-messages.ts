@@ -6,6 +6,7 @@ import type { ChecksumMode, FrameLimits } from '../core/snapshot.js';
 import type { Compression, TransferStats } from '../core/transfer.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { StorageIds } from '../node/node-system.js';
+import type { MigrateBody } from './migrate-body.js';
 import type { SavedOutput } from './saved-program.js';
 import type { SocketRef } from '../wasi/sockets.js';
 
@@ -46,7 +47,8 @@ export type ToWorker =
 
 /** A suspended program encoded for the wire. */
 export interface Encoded {
-  bytes: Uint8Array;
+  /** The snapshot's bytes, as Migrate messages (moved from the worker, not copied). */
+  body: MigrateBody;
   stats: TransferStats;
   /** Unique per snapshot. */
   snapshotId: string;
