@@ -173,18 +173,18 @@ export function checkHandOff(ctx: NodeContext, start: MigrateStart): 'new' | 're
 export async function receiveProgram(
   ctx: NodeContext,
   start: MigrateStart,
-  bytes: Uint8Array,
+  data: Uint8Array[],
   checksum?: FrameChecksum,
 ): Promise<MigrateReply> {
   const { state, nodeId } = ctx;
   const refuse = (why: string, code: grpc.status) => new RpcRefusal(code, why);
   if (checkHandOff(ctx, start) === 'retry') return { downtimeMs: 0 };
-  if (bytes.byteLength !== start.totalBytes) throw refuse(`received ${bytes.byteLength} of ${start.totalBytes} snapshot bytes`, grpc.status.DATA_LOSS);
+  const received = data.reduce((n, c) => n + c.byteLength, 0);
+  if (received !== start.totalBytes) throw refuse(`received ${received} of ${start.totalBytes} snapshot bytes`, grpc.status.DATA_LOSS);
   if (checksum && !checksum.matches()) throw refuse(new ChecksumMismatchError().message, grpc.status.DATA_LOSS);
-  // (One buffer of its own, protocol.ts: it moves to the worker, not copied.)
   let needs: string | undefined;
   try {
-    needs = transferBaselineId(bytes, ctx.limits);
+    needs = transferBaselineId(data, ctx.limits);
   } catch (e) {
     throw refuse((e as Error).message, grpc.status.INVALID_ARGUMENT);
   }
@@ -201,7 +201,8 @@ export async function receiveProgram(
     state.checkpoint = undefined; // the worker dropped it: the program runs here
     for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);
   });
-  ctx.worker.resume(bytes, start.suspendedAtMs, checksum ? 'checked' : 'check');
+  // The pieces, each the only bytes of its buffer (protocol.ts), move to the worker: not copied, not concatenated.
+  ctx.worker.resume(data, start.suspendedAtMs, checksum ? 'checked' : 'check');
   state.resuming = true;
   const e = await outcome.finally(() => (state.resuming = false));
   // (The sender then sends a whole snapshot, which carries every model.)

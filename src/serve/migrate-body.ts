@@ -73,5 +73,5 @@ export function bodyBytes(body: MigrateBody): Uint8Array {
   return out;
 }
 
-/** The buffers to move with a postMessage (one, unless empty). */
-export const bodyBuffers = (body: MigrateBody): ArrayBuffer[] => [...new Set(body.messages.map((m) => m.buffer as ArrayBuffer))];
+/** The buffers behind `pieces`, to move with a postMessage (a body's messages: one buffer, unless empty). */
+export const buffersOf = (pieces: Uint8Array[]): ArrayBuffer[] => [...new Set(pieces.map((p) => p.buffer as ArrayBuffer))];

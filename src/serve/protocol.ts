@@ -71,8 +71,11 @@ export interface KafuNodeHandlers {
    * it arrives (before migrate gets them all).
    */
   migrateStart(start: MigrateStart, caller: string | undefined): ((data: Uint8Array) => void) | undefined;
-  /** `data`: the bytes received, in one buffer of their own (shorter than start.totalBytes if the sender sent less). */
-  migrate(start: MigrateStart, data: Uint8Array, caller: string | undefined): Promise<MigrateReply>;
+  /**
+   * `data`: the bytes received in order (fewer than start.totalBytes if the sender sent less), each piece the only
+   * bytes of its buffer, so that the pieces can move to another thread (buffersOf).
+   */
+  migrate(start: MigrateStart, data: Uint8Array[], caller: string | undefined): Promise<MigrateReply>;
   output(req: OutputRequest, caller: string | undefined): Promise<Empty>;
   input(req: InputRequest, caller: string | undefined): Promise<InputReply>;
   heartbeat(req: HeartbeatRequest, caller: string | undefined): Promise<HeartbeatReply>;
@@ -147,14 +150,14 @@ export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): vo
 
 /**
  * What a node keeps of one Migrate or MigrateWhole call, bounded: its start message is checked
- * (handlers.migrateStart: sizes included) before any data is kept, and the data is counted as it arrives. The data
- * is copied as it arrives into one buffer of the declared size (grpc-js hands each message over in a buffer of its
- * own, or a slice of a shared one): that copy overlaps the wire instead of following its last byte, and the buffer
- * can move to the program's thread. Each step throws the RpcRefusal to answer with.
+ * (handlers.migrateStart: sizes included) before any data is kept, and the data is counted as it arrives. grpc-js
+ * hands a large message over in a buffer of its own (its framing, the field's tag and length, the bytes): that
+ * piece is kept as it is, to move to the program's thread without a copy; a piece of a buffer shared with more (a
+ * small message, from Node's buffer pool) is copied. Each step throws the RpcRefusal to answer with.
  */
 class MigrateIntake {
   private start: MigrateStart | undefined;
-  private data: Uint8Array | undefined;
+  private data: Uint8Array[] | undefined;
   private received = 0;
   private observe: ((data: Uint8Array) => void) | undefined;
 
@@ -167,24 +170,21 @@ class MigrateIntake {
     if (this.start) throw invalid('Migrate with two start messages');
     this.start = start;
     this.observe = this.h.migrateStart(start, this.caller);
-    try {
-      this.data = new Uint8Array(start.totalBytes); // (within limits: migrateStart said so)
-    } catch {
-      throw new RpcRefusal(grpc.status.RESOURCE_EXHAUSTED, `no room for a snapshot of ${start.totalBytes} bytes`);
-    }
+    this.data = [];
   }
 
   add(data: Uint8Array): void {
     if (!this.start || !this.data) throw invalid('Migrate data before its start message');
     if (this.received + data.byteLength > this.start.totalBytes) throw invalid(`Migrate sent more than the ${this.start.totalBytes} bytes it declared`);
-    this.data.set(data, this.received);
+    // (A copy: `slice` on the Buffer grpc-js gives is a view.)
+    this.data.push(ownsBuffer(data) ? data : new Uint8Array(data));
     this.received += data.byteLength;
     this.observe?.(data);
   }
 
   end(): Promise<MigrateReply> {
     if (!this.start || !this.data) throw invalid('Migrate without a start message');
-    const bytes = this.data.subarray(0, this.received);
+    const bytes = this.data;
     this.drop();
     return this.h.migrate(this.start, bytes, this.caller);
   }
@@ -194,6 +194,10 @@ class MigrateIntake {
     this.data = undefined;
   }
 }
+
+/** Bytes of a buffer this much longer are the only ones in it worth keeping (the rest: gRPC's and protobuf's framing). */
+const FRAMING_SLACK = 64;
+const ownsBuffer = (b: Uint8Array) => b.buffer instanceof ArrayBuffer && b.buffer.byteLength - b.byteLength <= FRAMING_SLACK;
 
 const invalid = (why: string) => new RpcRefusal(grpc.status.INVALID_ARGUMENT, why);
 

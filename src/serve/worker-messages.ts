@@ -35,10 +35,10 @@ export type ToWorker =
   /** Start the program (first node); `storage`: every node's mount identities, carried along in snapshots. */
   | { type: 'start'; storage: StorageIds; listeners?: SocketRef[] }
   /**
-   * A snapshot (transfer bytes) to resume; `suspendedAtMs` is when the program stopped on the sender; `checksum`
+   * A snapshot (transfer bytes, in pieces) to resume; `suspendedAtMs` is when the program stopped on the sender; `checksum`
    * 'checked' when the main thread checked it as the bytes arrived.
    */
-  | { type: 'resume'; bytes: Uint8Array; suspendedAtMs: number; checksum: ChecksumMode }
+  | { type: 'resume'; bytes: Uint8Array[]; suspendedAtMs: number; checksum: ChecksumMode }
   /**
    * Encode the suspended program again, whole: its destination lacks the baseline the first encoding used, or it is
    * saved to a file, with `output` (undelivered) inside (saved-program.ts).

@@ -3,7 +3,7 @@
 import * as protoLoader from '@grpc/proto-loader';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MIGRATE_CHUNK_BYTES, bodyBuffers, bodyBytes, migrateBody } from '../../src/serve/migrate-body.js';
+import { MIGRATE_CHUNK_BYTES, bodyBytes, buffersOf, migrateBody } from '../../src/serve/migrate-body.js';
 import { PROTO_PATH } from '../../src/serve/protocol.js';
 
 const migrate = (protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true })['kafu.v1.KafuNode'] as protoLoader.ServiceDefinition).Migrate!;
@@ -36,7 +36,7 @@ test('Migrate messages encoded once decode as MigrateChunk data, in order, for a
     const body = migrateBody(parts);
     assert.equal(body.byteLength, n);
     assert.equal(body.messages.length, Math.ceil(n / MIGRATE_CHUNK_BYTES), `${n} bytes: messages`);
-    assert.equal(bodyBuffers(body).length, 1, 'one buffer to move between threads');
+    assert.equal(buffersOf(body.messages).length, 1, 'one buffer to move between threads');
     const received = new Uint8Array(n);
     let at = 0;
     for (const m of body.messages) {
