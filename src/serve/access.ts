@@ -6,7 +6,7 @@
 //   Output, Input     only to the first node (checked by the handlers: only it serves them)
 //   Shutdown          "the program finished" only from the node that holds the program as far as this node knows
 //                     (see shutdownAllowed); "the cluster failed" from any node
-//   Migrate           any node (the first node handing a checkpoint back too: cluster.checkpoint); taken only by an
+//   Migrate(Whole)    any node (the first node handing a checkpoint back too: cluster.checkpoint); taken only by an
 //                     idle node (handoff.ts checkHandOff), so no second copy of a running program can start
 //   Socket            not while the program runs on this node, only from its destination while this node hands it
 //                     on, and only on handles the caller got from the program's state (a handle is a capability)

@@ -9,8 +9,8 @@ import type { Migration } from '../core/migration-stack.js';
 import { describeMigration } from '../core/program.js';
 import { ChecksumMismatchError, type FrameChecksum } from '../core/snapshot.js';
 import { INITIAL_BASELINE_ID, maxTransferBytes, transferBaselineId } from '../core/transfer.js';
-import { concat } from '../core/wasm-sections.js';
 import { setHolder, type NodeContext } from './node-context.js';
+import { bodyBytes, type MigrateBody } from './migrate-body.js';
 import { savedProgramFile } from './saved-program.js';
 import { BASELINE_MISSING, RpcRefusal, type MigrateReply, type MigrateStart, type OutputChunk } from './protocol.js';
 import type { Encoded } from './worker-messages.js';
@@ -68,7 +68,7 @@ export function sendProgram(
   to: string,
   reason: string,
   suspendedAtMs: number,
-  snapshot: { bytes: Uint8Array; snapshotId: string },
+  snapshot: { body: MigrateBody; snapshotId: string },
   output: OutputChunk[],
 ): Promise<MigrateReply> {
   const start: MigrateStart = {
@@ -77,7 +77,7 @@ export function sendProgram(
     moduleSha256: ctx.moduleSha256,
     reason,
     suspendedAtMs,
-    totalBytes: snapshot.bytes.byteLength,
+    totalBytes: snapshot.body.byteLength,
     snapshotId: snapshot.snapshotId,
     output,
   };
@@ -86,12 +86,12 @@ export function sendProgram(
     `migrating the program to ${to}`,
     {
       timeoutMs: ctx.peerTimeoutMs,
-      attemptMs: 30_000 + snapshot.bytes.byteLength / 10_000, // ≥ 10 MB/s
+      attemptMs: 30_000 + snapshot.body.byteLength / 10_000, // ≥ 10 MB/s
       onFirstFailure: (why) => ctx.log.warn(`node ${to} is ${why}; waiting for it`),
       tellAfterMs: 1000,
     },
     (c, deadlineMs) =>
-      c.migrate(start, [snapshot.bytes], { deadlineMs }).catch((e: { code?: number; details?: string }) => {
+      c.migrate(start, snapshot.body, { deadlineMs }).catch((e: { code?: number; details?: string }) => {
         // (Its message is the refusal's, for callers that cannot send a whole snapshot: a checkpoint already is one.)
         throw e.code === BASELINE_MISSING ? new BaselineMissing(`node ${to} refused the snapshot: ${e.details ?? 'it lacks what it is against'}`) : e;
       }),
@@ -106,7 +106,7 @@ export function sendProgram(
  * output is printed here rather than lost, and the error says so.
  */
 export async function saveProgram(ctx: NodeContext, cause: string, output: OutputChunk[], skip = 0): Promise<Error> {
-  const { bytes } = await ctx.worker.encodeFull({ chunks: output, skip });
+  const bytes = bodyBytes((await ctx.worker.encodeFull({ chunks: output, skip })).body);
   const problems: string[] = [];
   let file: string | undefined;
   for (const dir of new Set([ctx.saveDir, tmpdir()])) {
@@ -182,11 +182,9 @@ export async function receiveProgram(
   const received = data.reduce((n, c) => n + c.byteLength, 0);
   if (received !== start.totalBytes) throw refuse(`received ${received} of ${start.totalBytes} snapshot bytes`, grpc.status.DATA_LOSS);
   if (checksum && !checksum.matches()) throw refuse(new ChecksumMismatchError().message, grpc.status.DATA_LOSS);
-  // One buffer of our own (received chunks may be slices of pooled buffers), so it can move to the worker.
-  const bytes = concat(data);
   let needs: string | undefined;
   try {
-    needs = transferBaselineId(bytes, ctx.limits);
+    needs = transferBaselineId(data, ctx.limits);
   } catch (e) {
     throw refuse((e as Error).message, grpc.status.INVALID_ARGUMENT);
   }
@@ -203,7 +201,8 @@ export async function receiveProgram(
     state.checkpoint = undefined; // the worker dropped it: the program runs here
     for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);
   });
-  ctx.worker.resume(bytes, start.suspendedAtMs, checksum ? 'checked' : 'check');
+  // The pieces, each the only bytes of its buffer (protocol.ts), move to the worker: not copied, not concatenated.
+  ctx.worker.resume(data, start.suspendedAtMs, checksum ? 'checked' : 'check');
   state.resuming = true;
   const e = await outcome.finally(() => (state.resuming = false));
   // (The sender then sends a whole snapshot, which carries every model.)

@@ -6,6 +6,7 @@ import { engineStackMb } from '../node/engine-stack.js';
 import type { StorageIds } from '../node/node-system.js';
 import type { SavedOutput } from './saved-program.js';
 import type { SocketRef } from '../wasi/sockets.js';
+import { buffersOf } from './migrate-body.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
 export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' | 'ready' }>;
@@ -48,8 +49,10 @@ export class ProgramWorker {
     this.send({ type: 'start', storage, listeners });
   }
 
-  resume(bytes: Uint8Array, suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {
-    this.send({ type: 'resume', bytes, suspendedAtMs, checksum }, [bytes.buffer as ArrayBuffer]);
+  /** `bytes`: the transfer, whole or in pieces; their buffers move to the worker (nothing else may hold them). */
+  resume(bytes: Uint8Array | Uint8Array[], suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {
+    const pieces = Array.isArray(bytes) ? bytes : [bytes];
+    this.send({ type: 'resume', bytes: pieces, suspendedAtMs, checksum }, buffersOf(pieces));
   }
 
   /** Encode the suspended program again, whole; with `output`, undelivered, inside (for a saved file). */

@@ -4,11 +4,10 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
+import { payloadOf, type MigrateBody } from './migrate-body.js';
 import { channelCredentials, peerNodeId, type NodeTls } from './tls.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/kafu.proto', import.meta.url));
-/** Snapshot bytes per Migrate message: well under gRPC's default 4 MiB message limit. */
-export const MIGRATE_CHUNK_BYTES = 1 << 20;
 
 export interface HelloRequest { from: string; /** From the first node: its listener handles. */ listeners?: string[] }
 export interface HelloReply { nodeId: string; configName: string; moduleSha256: string; storage: Record<string, string>; runtime: string; listeners: string[] }
@@ -24,6 +23,8 @@ export interface MigrateStart {
   output: OutputChunk[];
 }
 export type MigrateChunk = { start: MigrateStart; data?: undefined } | { data: Uint8Array; start?: undefined };
+/** (`start` null when not sent.) */
+export interface MigrateWholeRequest { start: MigrateStart | null; data: Uint8Array }
 export interface MigrateReply { downtimeMs: number }
 export interface OutputChunk { fd: number; data: Uint8Array }
 export interface OutputRequest { from: string; stream: string; seq: number; chunks: OutputChunk[] }
@@ -65,10 +66,15 @@ export interface SocketReply {
 export interface KafuNodeHandlers {
   hello(req: HelloRequest, caller: string | undefined): Promise<HelloReply>;
   /**
-   * A Migrate call's start message, checked before any of its data is kept: throws the refusal, or returns what
-   * sees each piece of data as it arrives (before migrate gets them all).
+   * A Migrate call's start message, checked before any of its data is kept (its totalBytes within this node's limits
+   * above all: that many bytes are set aside for it): throws the refusal, or returns what sees each piece of data as
+   * it arrives (before migrate gets them all).
    */
   migrateStart(start: MigrateStart, caller: string | undefined): ((data: Uint8Array) => void) | undefined;
+  /**
+   * `data`: the bytes received in order (fewer than start.totalBytes if the sender sent less), each piece the only
+   * bytes of its buffer, so that the pieces can move to another thread (buffersOf).
+   */
   migrate(start: MigrateStart, data: Uint8Array[], caller: string | undefined): Promise<MigrateReply>;
   output(req: OutputRequest, caller: string | undefined): Promise<Empty>;
   input(req: InputRequest, caller: string | undefined): Promise<InputReply>;
@@ -90,9 +96,14 @@ export class RpcRefusal extends Error {
 
 let definition: grpc.GrpcObject | undefined;
 function kafuPackage(): { KafuNode: grpc.ServiceClientConstructor } {
-  definition ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true }),
-  );
+  if (!definition) {
+    const loaded = protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true });
+    // A Migrate data message encoded already (migrate-body.ts) is sent as it is.
+    const migrate = (loaded['kafu.v1.KafuNode'] as protoLoader.ServiceDefinition).Migrate!;
+    const encode = migrate.requestSerialize;
+    migrate.requestSerialize = (m: object) => (m instanceof Uint8Array ? Buffer.from(m.buffer, m.byteOffset, m.byteLength) : encode(m));
+    definition = grpc.loadPackageDefinition(loaded);
+  }
   return (definition.kafu as grpc.GrpcObject).v1 as unknown as { KafuNode: grpc.ServiceClientConstructor };
 }
 
@@ -131,67 +142,131 @@ export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): vo
     Migrate: ((call: grpc.ServerReadableStream<MigrateChunk, MigrateReply>, callback: grpc.sendUnaryData<MigrateReply>) => {
       receiveMigrate(call, callback, h);
     }) as grpc.handleClientStreamingCall<MigrateChunk, MigrateReply>,
+    MigrateWhole: ((call: grpc.ServerUnaryCall<MigrateWholeRequest, MigrateReply>, callback: grpc.sendUnaryData<MigrateReply>) => {
+      receiveMigrateWhole(call, callback, h);
+    }) as grpc.handleUnaryCall<MigrateWholeRequest, MigrateReply>,
   });
 }
 
 /**
- * A Migrate call, bounded: its start message is checked (handlers.migrateStart: sizes included) before any data is
- * kept, and the data is counted as it arrives. A call that is refused, or that sends more than it declared, is
- * answered at once and its stream cancelled: nothing more of it is buffered. A sender that vanishes mid-way leaves
- * nothing behind either.
+ * What a node keeps of one Migrate or MigrateWhole call, bounded: its start message is checked
+ * (handlers.migrateStart: sizes included) before any data is kept, and the data is counted as it arrives. grpc-js
+ * hands a large message over in a buffer of its own (its framing, the field's tag and length, the bytes): that
+ * piece is kept as it is, to move to the program's thread without a copy; a piece of a buffer shared with more (a
+ * small message, from Node's buffer pool) is copied. Each step throws the RpcRefusal to answer with.
+ */
+class MigrateIntake {
+  private start: MigrateStart | undefined;
+  private data: Uint8Array[] | undefined;
+  private received = 0;
+  private observe: ((data: Uint8Array) => void) | undefined;
+
+  constructor(
+    private readonly h: KafuNodeHandlers,
+    private readonly caller: string | undefined,
+  ) {}
+
+  begin(start: MigrateStart): void {
+    if (this.start) throw invalid('Migrate with two start messages');
+    this.start = start;
+    this.observe = this.h.migrateStart(start, this.caller);
+    this.data = [];
+  }
+
+  add(data: Uint8Array): void {
+    if (!this.start || !this.data) throw invalid('Migrate data before its start message');
+    if (this.received + data.byteLength > this.start.totalBytes) throw invalid(`Migrate sent more than the ${this.start.totalBytes} bytes it declared`);
+    // (A copy: `slice` on the Buffer grpc-js gives is a view.)
+    this.data.push(ownsBuffer(data) ? data : new Uint8Array(data));
+    this.received += data.byteLength;
+    this.observe?.(data);
+  }
+
+  end(): Promise<MigrateReply> {
+    if (!this.start || !this.data) throw invalid('Migrate without a start message');
+    const bytes = this.data;
+    this.drop();
+    return this.h.migrate(this.start, bytes, this.caller);
+  }
+
+  /** The call is over (refused, or its sender gone): nothing of it stays. */
+  drop(): void {
+    this.data = undefined;
+  }
+}
+
+/** Bytes of a buffer this much longer are the only ones in it worth keeping (the rest: gRPC's and protobuf's framing). */
+const FRAMING_SLACK = 64;
+const ownsBuffer = (b: Uint8Array) => b.buffer instanceof ArrayBuffer && b.buffer.byteLength - b.byteLength <= FRAMING_SLACK;
+
+const invalid = (why: string) => new RpcRefusal(grpc.status.INVALID_ARGUMENT, why);
+
+/**
+ * A Migrate call (MigrateIntake). A call that is refused, or that sends more than it declared, is answered at once
+ * and its stream cancelled: nothing more of it is buffered. A sender that vanishes mid-way leaves nothing behind.
  */
 function receiveMigrate(
   call: grpc.ServerReadableStream<MigrateChunk, MigrateReply>,
   callback: grpc.sendUnaryData<MigrateReply>,
   h: KafuNodeHandlers,
 ): void {
-  let start: MigrateStart | undefined;
-  let data: Uint8Array[] = [];
-  let received = 0;
-  let observe: ((data: Uint8Array) => void) | undefined;
+  const intake = new MigrateIntake(h, callerOf(call));
   let over = false;
   const finish = (e: unknown) => {
     if (over) return;
     over = true;
-    data = [];
+    intake.drop();
     callback(toServiceError(e));
     call.destroy();
   };
-  const invalid = (why: string) => finish(new RpcRefusal(grpc.status.INVALID_ARGUMENT, why));
   call.on('data', (chunk: MigrateChunk) => {
     if (over) return;
-    if (chunk.start) {
-      if (start) return invalid('Migrate with two start messages');
-      start = chunk.start;
-      try {
-        observe = h.migrateStart(start, callerOf(call));
-      } catch (e) {
-        finish(e);
-      }
-    } else if (chunk.data) {
-      if (!start) return invalid('Migrate data before its start message');
-      received += chunk.data.byteLength;
-      if (received > start.totalBytes) return invalid(`Migrate sent more than the ${start.totalBytes} bytes it declared`);
-      data.push(chunk.data);
-      observe?.(chunk.data);
+    try {
+      if (chunk.start) intake.begin(chunk.start);
+      else if (chunk.data) intake.add(chunk.data);
+    } catch (e) {
+      finish(e);
     }
   });
   call.on('error', () => {
     // The sender gave up or vanished; it will retry the whole transfer.
     over = true;
-    data = [];
+    intake.drop();
   });
   call.on('end', () => {
     if (over) return;
-    if (!start) return invalid('Migrate without a start message');
     over = true;
-    const chunks = data;
-    data = [];
-    h.migrate(start, chunks, callerOf(call)).then(
-      (reply) => callback(null, reply),
+    let reply: Promise<MigrateReply>;
+    try {
+      reply = intake.end();
+    } catch (e) {
+      return finish(e);
+    }
+    reply.then(
+      (r) => callback(null, r),
       (e: unknown) => callback(toServiceError(e)),
     );
   });
+}
+
+/** A MigrateWhole call: a Migrate call's start and only data message in one. */
+function receiveMigrateWhole(call: grpc.ServerUnaryCall<MigrateWholeRequest, MigrateReply>, callback: grpc.sendUnaryData<MigrateReply>, h: KafuNodeHandlers): void {
+  const intake = new MigrateIntake(h, callerOf(call));
+  let reply: Promise<MigrateReply>;
+  try {
+    const { start, data } = call.request;
+    if (!start) throw invalid('Migrate without a start message');
+    intake.begin(start);
+    intake.add(data);
+    reply = intake.end();
+  } catch (e) {
+    intake.drop();
+    return callback(toServiceError(e));
+  }
+  reply.then(
+    (r) => callback(null, r),
+    (e: unknown) => callback(toServiceError(e)),
+  );
 }
 
 /** HTTP/2 flow-control windows for receiving snapshots: the default 64 KiB costs a round trip per 64 KiB. */
@@ -200,14 +275,16 @@ const RECEIVE_WINDOW_BYTES = 32 << 20;
 const MAX_FRAME_BYTES = (1 << 24) - 1;
 
 /**
- * Widen the HTTP/2 receive windows and frame size of a bound server's connections. grpc-js has no server option
- * for them, so this reaches its (private) HTTP/2 servers; if a grpc-js version lacks them, snapshots are only
- * slower to arrive.
+ * Tune a bound server's connections: wide HTTP/2 receive windows and frames for snapshots, and no Nagle delay (grpc-js
+ * turns it off for the connections it makes, not for those it accepts: a reply of a few bytes then waits for the
+ * ACK of the last one). grpc-js has no server options for these, so this reaches its (private) HTTP/2 servers; if a
+ * grpc-js version lacks them, calls are only slower.
  */
-export function widenReceiveWindows(server: grpc.Server): void {
+export function tuneServerConnections(server: grpc.Server): void {
   const http2Servers = (server as unknown as { http2Servers?: Map<import('node:http2').Http2Server, unknown> }).http2Servers;
   if (!(http2Servers instanceof Map)) return;
   for (const h2 of http2Servers.keys()) {
+    h2.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay?.(true));
     h2.on('session', (session: import('node:http2').ServerHttp2Session) => {
       try {
         session.setLocalWindowSize(RECEIVE_WINDOW_BYTES);
@@ -274,18 +351,22 @@ export class KafuNodeClient {
   shutdown = (req: ShutdownRequest, o: RpcOptions) => this.call<Empty>('Shutdown', req, o);
   socket = (req: Partial<SocketRequest>, o: RpcOptions, signal?: AbortSignal) => this.call<SocketReply>('Socket', req, o, signal);
 
-  migrate(start: MigrateStart, chunks: Uint8Array[], o: RpcOptions): Promise<MigrateReply> {
+  /**
+   * `body`: the snapshot's bytes as data messages (migrate-body.ts; plain MigrateChunks work too). A body of one
+   * message goes in a MigrateWhole call; `stream: true` sends it with Migrate all the same.
+   */
+  migrate(start: MigrateStart, body: Pick<MigrateBody, 'messages'> | { messages: MigrateChunk[] }, o: RpcOptions & { stream?: boolean }): Promise<MigrateReply> {
+    const [only, more] = body.messages;
+    if (only !== undefined && more === undefined && !o.stream) {
+      return this.call<MigrateReply>('MigrateWhole', { start, data: only instanceof Uint8Array ? payloadOf(only) : only.data }, o);
+    }
     return this.counted(new Promise((resolve, reject) => {
-      const stream = (this.client.Migrate as (md: object, cb: grpc.requestCallback<MigrateReply>) => grpc.ClientWritableStream<MigrateChunk>)
+      const stream = (this.client.Migrate as (md: object, cb: grpc.requestCallback<MigrateReply>) => grpc.ClientWritableStream<MigrateChunk | Uint8Array>)
         .call(this.client, { deadline: Date.now() + o.deadlineMs }, (err: grpc.ServiceError | null, reply?: MigrateReply) =>
           err ? reject(err) : resolve(reply!),
         );
       stream.write({ start });
-      for (const c of chunks) {
-        for (let at = 0; at < c.byteLength; at += MIGRATE_CHUNK_BYTES) {
-          stream.write({ data: c.subarray(at, Math.min(c.byteLength, at + MIGRATE_CHUNK_BYTES)) });
-        }
-      }
+      for (const m of body.messages) stream.write(m);
       stream.end();
     }));
   }

@@ -27,6 +27,7 @@ import { listenProblem } from '../node/local-sockets.js';
 import { mountDirs, storageIdentity } from '../node/node-system.js';
 import { writeLogLine } from '../node/stderr-line.js';
 import { checkHandOff, depart, receiveProgram, saveProgram, sendProgram } from './handoff.js';
+import { migrateBody } from './migrate-body.js';
 import { saveFolder, savedOutput, type SavedOutput } from './saved-program.js';
 import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js';
 import { setHolder, type NodeContext, type NodeState } from './node-context.js';
@@ -45,7 +46,7 @@ import {
   KEEPALIVE_SERVER_OPTIONS,
   RpcRefusal,
   addKafuNodeService,
-  widenReceiveWindows,
+  tuneServerConnections,
   type KafuNodeHandlers,
   type MigrateStart,
   type ShutdownRequest,
@@ -541,7 +542,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
             log.info(`Program is resuming on ${saved.node} from ${o.resume}`);
             setHolder(state, saved.node);
             printSaved(saved.output);
-            await sendProgram(ctx, saved.node, `resuming from ${o.resume}`, Date.now(), saved, []);
+            await sendProgram(ctx, saved.node, `resuming from ${o.resume}`, Date.now(), { body: migrateBody([saved.bytes]), snapshotId: saved.snapshotId }, []);
           }
         })
         .catch((e: Error) => fail(e.message));
@@ -613,7 +614,7 @@ function bind(server: grpc.Server, host: string, port: number, nodeId: string, t
       const fix = { port: `change nodes.${nodeId}.port`, address: 'listen on all interfaces with --listen 0.0.0.0' };
       if (err) reject(new UserError(`node ${nodeId}: cannot listen on ${target}: ${listenProblem(err.message, fix)}`));
       else {
-        widenReceiveWindows(server);
+        tuneServerConnections(server);
         resolve();
       }
     });

@@ -15,6 +15,7 @@ import type { ChecksumMode, FrameLimits, Snapshot } from '../core/snapshot.js';
 import { decodeTransfer, encodeTransfer, maxTransferBytes, type Baseline, type Compression } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
 import { MAX_OUTPUT_BYTES, decodeFrame, encodeFrame, fromTabSchema, FrameError, type FromTab, type ToTab } from '../browser/tab-protocol.js';
+import { migrateBody } from './migrate-body.js';
 import type { WorkerEvent } from './program-worker.js';
 import { withSavedOutput, type SavedOutput } from './saved-program.js';
 import type { Encoded } from './worker-messages.js';
@@ -77,7 +78,9 @@ export class TabProgram {
   }
 
   /** Hand the program to the tab: once one is connected and ready, within the wait. */
-  resume(bytes: Uint8Array, suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {
+  resume(transfer: Uint8Array | Uint8Array[], suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {
+    // (A Migrate call's pieces, protocol.ts: the tab takes one frame.)
+    const bytes = Array.isArray(transfer) ? concat(transfer) : transfer;
     const refuse = (message: string) => {
       this.baseline = undefined; // a delta may have changed its pages; the tab drops its own on a refusal too
       this.o.onEvent({ type: 'refused', message, baselineId: undefined });
@@ -111,7 +114,7 @@ export class TabProgram {
     const snapshot = output ? withSavedOutput(this.pending!, output) : this.pending!;
     const { chunks, stats, baseline } = encodeTransfer(snapshot, { compression: this.o.compression });
     // The tab's baseline keeps the id of its own encoding: no node's delta against this one can reach it.
-    return { bytes: concat(chunks), stats, snapshotId: baseline.id, delta: false, baselineId: undefined };
+    return { body: migrateBody(chunks), stats, snapshotId: baseline.id, delta: false, baselineId: undefined };
   }
 
   async stop(message = 'the run ended'): Promise<void> {
@@ -215,7 +218,7 @@ export class TabProgram {
     const against = decoded.against;
     const stats = { rawBytes: header.memory.byteLength, sentBytes: bytes.byteLength, pagesSent: header.memory.pages, pagesUnchanged: 0, encodeMs };
     // (A delta against the module's initial image is a first hop, logged as whole, as from any node.)
-    return { bytes, stats, snapshotId: decoded.baseline.id, delta: against !== undefined && against !== INITIAL_BASELINE_ID, baselineId: this.baseline.id };
+    return { body: migrateBody([bytes]), stats, snapshotId: decoded.baseline.id, delta: against !== undefined && against !== INITIAL_BASELINE_ID, baselineId: this.baseline.id };
   }
 
   /** The tab sent `why`: it is disconnected (as it was in `state`, for what it held). */

@@ -6,6 +6,7 @@ import type { ChecksumMode, FrameLimits } from '../core/snapshot.js';
 import type { Compression, TransferStats } from '../core/transfer.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { StorageIds } from '../node/node-system.js';
+import type { MigrateBody } from './migrate-body.js';
 import type { SavedOutput } from './saved-program.js';
 import type { SocketRef } from '../wasi/sockets.js';
 
@@ -34,10 +35,10 @@ export type ToWorker =
   /** Start the program (first node); `storage`: every node's mount identities, carried along in snapshots. */
   | { type: 'start'; storage: StorageIds; listeners?: SocketRef[] }
   /**
-   * A snapshot (transfer bytes) to resume; `suspendedAtMs` is when the program stopped on the sender; `checksum`
+   * A snapshot (transfer bytes, in pieces) to resume; `suspendedAtMs` is when the program stopped on the sender; `checksum`
    * 'checked' when the main thread checked it as the bytes arrived.
    */
-  | { type: 'resume'; bytes: Uint8Array; suspendedAtMs: number; checksum: ChecksumMode }
+  | { type: 'resume'; bytes: Uint8Array[]; suspendedAtMs: number; checksum: ChecksumMode }
   /**
    * Encode the suspended program again, whole: its destination lacks the baseline the first encoding used, or it is
    * saved to a file, with `output` (undelivered) inside (saved-program.ts).
@@ -46,7 +47,8 @@ export type ToWorker =
 
 /** A suspended program encoded for the wire. */
 export interface Encoded {
-  bytes: Uint8Array;
+  /** The snapshot's bytes, as Migrate messages (moved from the worker, not copied). */
+  body: MigrateBody;
   stats: TransferStats;
   /** Unique per snapshot. */
   snapshotId: string;

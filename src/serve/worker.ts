@@ -9,7 +9,7 @@ import { runSegment, type SegmentResult } from '../core/program.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { INITIAL_BASELINE_ID, decodeTransfer, encodeTransfer, ownBaseline, type Baseline } from '../core/transfer.js';
 import { asTrap, wasmBacktrace } from '../core/trap.js';
-import { concat } from '../core/wasm-sections.js';
+import { buffersOf, migrateBody } from './migrate-body.js';
 import { NodeNn } from '../node/node-nn.js';
 import { NN_RESOURCE, nodeProgramHost, warmUpArrivalChecks, type StorageIds } from '../node/node-system.js';
 import { MissingModelError } from '../wasi/nn/nn-os.js';
@@ -88,7 +88,7 @@ async function handle(m: ToWorker): Promise<void> {
     // It carries every wasi-nn model too: the destination may have lost those it held (restarted), or it is a file.
     const whole = nn.selfContained(pending!, setup.node, NN_RESOURCE);
     const { encoded, next, changed: sent } = encode(m.output ? withSavedOutput(whole, m.output) : whole, undefined, pending!.header.node);
-    post({ type: 'encoded', encoded }, [encoded.bytes.buffer as ArrayBuffer]);
+    post({ type: 'encoded', encoded }, buffersOf(encoded.body.messages));
     if (setup.transfer.delta) baseline = ownBaseline(next, undefined, sent);
     if (warm) warm.imageId = next.id; // the same memory, under the id this encoding gave it
     return;
@@ -182,7 +182,7 @@ async function handle(m: ToWorker): Promise<void> {
   const { encoded, next, changed: sent } = encode(pending, against, to);
   post(
     { type: 'suspended', migration: result.migration, suspendedAtMs: performance.timeOrigin + result.suspendedAt, encoded },
-    [encoded.bytes.buffer as ArrayBuffer],
+    buffersOf(encoded.body.messages),
   );
   // Off the downtime (the bytes are on their way): the baseline in memory of its own, so that the parked instance
   // can run the program again; its memory is the image just sent.
@@ -197,7 +197,7 @@ function encode(snapshot: Snapshot, against: Baseline | undefined, to: string): 
   baselinePeer = to;
   // (A delta against the module's initial image is a first hop, logged as whole.)
   const delta = against !== undefined && against.id !== INITIAL_BASELINE_ID;
-  const encoded = { bytes: concat(chunks), stats, snapshotId: next.id, delta, baselineId: baseline?.id };
+  const encoded = { body: migrateBody(chunks), stats, snapshotId: next.id, delta, baselineId: baseline?.id };
   return { encoded, next, changed };
 }
 

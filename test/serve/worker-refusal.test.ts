@@ -8,6 +8,7 @@ import { GuestModule, INITIAL_BASELINE_ID } from '../../src/core/guest.js';
 import { PAGE_SIZE } from '../../src/core/snapshot.js';
 import { decodeTransfer, encodeTransfer } from '../../src/core/transfer.js';
 import { concat } from '../../src/core/wasm-sections.js';
+import { bodyBytes } from '../../src/serve/migrate-body.js';
 import { type WorkerEvent } from '../../src/serve/program-worker.js';
 import { buildWasm } from '../support/build.js';
 import { startTestWorker } from '../support/program-worker.js';
@@ -35,7 +36,7 @@ test('a delta that decodes against the held baseline but does not restore is ref
     const { encoded } = suspended as Extract<WorkerEvent, { type: 'suspended' }>;
     // (A first hop is a delta against the module's initial image, which every node builds.)
     const guest = await GuestModule.load(new Uint8Array(await readFile(wasm)), wasm);
-    const sent = decodeTransfer(encoded.bytes.slice(), (id) => (id === INITIAL_BASELINE_ID ? guest.initialBaseline().memory : undefined));
+    const sent = decodeTransfer(bodyBytes(encoded.body), (id) => (id === INITIAL_BASELINE_ID ? guest.initialBaseline().memory : undefined));
     assert.equal(sent.baseline.id, encoded.baselineId);
     // As if it came back from edge: a delta against that memory, with a page changed, for a node that is not this one.
     const memory = new Uint8Array(sent.snapshot.memory.byteLength);

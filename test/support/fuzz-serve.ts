@@ -88,7 +88,10 @@ export async function fuzzServe(comebackWasm: string, dir: string, seed: number,
       const call = hostileMigrate(rng, legit, all);
       tally.byKind[call.kind] = (tally.byKind[call.kind] ?? 0) + 1;
       const c0 = performance.now();
-      const r = await rawMigrate(target, auth, call.messages, 10_000);
+      // Half of them as MigrateWhole calls (start and data in one message), the other way in.
+      const whole = rng.int(2) === 0;
+      if (whole) tally.byKind['whole'] = (tally.byKind['whole'] ?? 0) + 1;
+      const r = await rawMigrate(target, auth, call.messages, 10_000, whole);
       const took = performance.now() - c0;
       if (r.code === grpc.status.OK) tally.failures.push(`seed ${seed} call ${n} (${call.kind}): accepted`);
       else if (r.code === grpc.status.DEADLINE_EXCEEDED || took > 5000) tally.failures.push(`seed ${seed} call ${n} (${call.kind}): no answer in ${took.toFixed(0)} ms`);

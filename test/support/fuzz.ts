@@ -247,13 +247,17 @@ export function fuzzDecoders(seed: number, ms: number, tally = newTally(), minCa
 
 let Client: grpc.ServiceClientConstructor | undefined;
 
-/** A raw Migrate call: exactly these messages, in this order (a real client never sends most of them). */
+/**
+ * A raw Migrate call: exactly these messages, in this order (a real client never sends most of them). `whole`: as a
+ * MigrateWhole call instead, with the first start message (or none) and every data message's bytes together.
+ */
 /** With `auth`, over mutual TLS as a member (a leaked certificate: the strongest attacker short of running the program). */
 export function rawMigrate(
   target: string,
   auth: { tls: NodeTls; node: string } | undefined,
   messages: MigrateChunk[],
   deadlineMs: number,
+  whole = false,
 ): Promise<{ code: number; details: string }> {
   Client ??= (
     (grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true })).kafu as grpc.GrpcObject)
@@ -263,6 +267,20 @@ export function rawMigrate(
     'grpc.max_send_message_length': 64 << 20,
     ...(auth ? { 'grpc.ssl_target_name_override': auth.node } : {}),
   });
+  if (whole) {
+    const request = { start: messages.find((m) => m.start)?.start ?? null, data: concat(messages.flatMap((m) => (m.data ? [m.data] : []))) };
+    return new Promise((resolve) => {
+      (client as unknown as Record<string, (r: object, md: object, cb: (e: grpc.ServiceError | null) => void) => void>).MigrateWhole!.call(
+        client,
+        request,
+        { deadline: Date.now() + deadlineMs },
+        (e) => {
+          client.close();
+          resolve(e ? { code: e.code, details: e.details } : { code: grpc.status.OK, details: '' });
+        },
+      );
+    });
+  }
   return new Promise((resolve) => {
     const stream = (client as unknown as Record<string, (md: object, cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<MigrateChunk>>)
       .Migrate!.call(client, { deadline: Date.now() + deadlineMs }, (e) => {

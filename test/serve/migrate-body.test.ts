@@ -1,0 +1,55 @@
+// Migrate data messages encoded once (src/serve/migrate-body.ts) are what protobufjs makes of a MigrateChunk: the
+// receiver, which decodes them with the .proto, gets the snapshot's bytes back in order, whatever the pieces were.
+import * as protoLoader from '@grpc/proto-loader';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MIGRATE_CHUNK_BYTES, bodyBytes, buffersOf, migrateBody } from '../../src/serve/migrate-body.js';
+import { PROTO_PATH } from '../../src/serve/protocol.js';
+
+const migrate = (protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true })['kafu.v1.KafuNode'] as protoLoader.ServiceDefinition).Migrate!;
+
+/** `n` bytes of a pattern, cut into pieces of the given sizes (the rest in a last one). */
+function pieces(n: number, sizes: number[]): { whole: Uint8Array; parts: Uint8Array[] } {
+  const whole = new Uint8Array(n).map((_, i) => (i * 31 + (i >> 16)) & 0xff);
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (const s of sizes) {
+    parts.push(whole.subarray(at, Math.min(n, at + s)));
+    at = Math.min(n, at + s);
+  }
+  parts.push(whole.subarray(at));
+  return { whole, parts };
+}
+
+test('Migrate messages encoded once decode as MigrateChunk data, in order, for any pieces', () => {
+  const cases: [number, number[]][] = [
+    [1, []],
+    [127, [0, 5]],
+    [128, [128]],
+    [16_384, [1, 16_382]],
+    [MIGRATE_CHUNK_BYTES, [3, MIGRATE_CHUNK_BYTES - 10]],
+    [MIGRATE_CHUNK_BYTES + 1, [MIGRATE_CHUNK_BYTES]],
+    [2 * MIGRATE_CHUNK_BYTES + 70_000, [65_536, 65_536, 0, 1_500_000, 7]],
+  ];
+  for (const [n, sizes] of cases) {
+    const { whole, parts } = pieces(n, sizes);
+    const body = migrateBody(parts);
+    assert.equal(body.byteLength, n);
+    assert.equal(body.messages.length, Math.ceil(n / MIGRATE_CHUNK_BYTES), `${n} bytes: messages`);
+    assert.equal(buffersOf(body.messages).length, 1, 'one buffer to move between threads');
+    const received = new Uint8Array(n);
+    let at = 0;
+    for (const m of body.messages) {
+      const chunk = migrate.requestDeserialize(Buffer.from(m)) as { data?: Uint8Array; part?: string };
+      assert.equal(chunk.part, 'data');
+      assert.ok(chunk.data!.byteLength <= MIGRATE_CHUNK_BYTES);
+      received.set(chunk.data!, at);
+      at += chunk.data!.byteLength;
+    }
+    assert.equal(at, n);
+    assert.deepEqual(received, whole, `${n} bytes in pieces ${sizes.join(',')}: the same bytes`);
+    assert.deepEqual(bodyBytes(body), whole);
+    // The same bytes protobufjs makes of { data }.
+    assert.deepEqual(new Uint8Array(migrate.requestSerialize({ data: received.subarray(0, Math.min(n, MIGRATE_CHUNK_BYTES)) })), body.messages[0]);
+  }
+});
