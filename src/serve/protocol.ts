@@ -125,6 +125,7 @@ function toServiceError(e: unknown): Partial<grpc.ServiceError> {
 }
 
 export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): void {
+  const slot: ReceiveSlot = { busy: false };
   server.addService(kafuPackage().KafuNode.service, {
     Hello: unary(h.hello),
     Output: unary(h.output),
@@ -140,10 +141,10 @@ export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): vo
       );
     }) as grpc.handleUnaryCall<SocketRequest, Partial<SocketReply>>,
     Migrate: ((call: grpc.ServerReadableStream<MigrateChunk, MigrateReply>, callback: grpc.sendUnaryData<MigrateReply>) => {
-      receiveMigrate(call, callback, h);
+      receiveMigrate(call, callback, h, slot);
     }) as grpc.handleClientStreamingCall<MigrateChunk, MigrateReply>,
     MigrateWhole: ((call: grpc.ServerUnaryCall<MigrateWholeRequest, MigrateReply>, callback: grpc.sendUnaryData<MigrateReply>) => {
-      receiveMigrateWhole(call, callback, h);
+      receiveMigrateWhole(call, callback, h, slot);
     }) as grpc.handleUnaryCall<MigrateWholeRequest, MigrateReply>,
   });
 }
@@ -160,16 +161,23 @@ class MigrateIntake {
   private data: Uint8Array[] | undefined;
   private received = 0;
   private observe: ((data: Uint8Array) => void) | undefined;
+  /** This call holds the node's receive slot. */
+  private holding = false;
 
   constructor(
     private readonly h: KafuNodeHandlers,
     private readonly caller: string | undefined,
+    private readonly slot: ReceiveSlot,
   ) {}
 
   begin(start: MigrateStart): void {
     if (this.start) throw invalid('Migrate with two start messages');
     this.start = start;
     this.observe = this.h.migrateStart(start, this.caller);
+    // One snapshot at a time is received and resumed (a node takes one program): others are told to retry, so
+    // that calls declaring gigabytes each cannot pile up in this node's memory side by side.
+    if (this.slot.busy) throw new RpcRefusal(grpc.status.UNAVAILABLE, 'this node is receiving another hand-off');
+    this.slot.busy = this.holding = true;
     this.data = [];
   }
 
@@ -185,15 +193,29 @@ class MigrateIntake {
   end(): Promise<MigrateReply> {
     if (!this.start || !this.data) throw invalid('Migrate without a start message');
     const bytes = this.data;
-    this.drop();
-    return this.h.migrate(this.start, bytes, this.caller);
+    this.data = undefined;
+    // The slot is held until the handler is done with the bytes (resumed or refused).
+    return this.h.migrate(this.start, bytes, this.caller).finally(() => this.release());
   }
 
   /** The call is over (refused, or its sender gone): nothing of it stays. */
   drop(): void {
     this.data = undefined;
+    this.release();
+  }
+
+  private release(): void {
+    if (this.holding) this.slot.busy = this.holding = false;
   }
 }
+
+/** A node's one place for a snapshot being received (MigrateIntake). */
+interface ReceiveSlot {
+  busy: boolean;
+}
+
+/** A Migrate call that sends nothing for this long is ended, freeing the receive slot (a sender stalled or hostile). */
+export const MIGRATE_STALL_MS = 20_000;
 
 /** Bytes of a buffer this much longer are the only ones in it worth keeping (the rest: gRPC's and protobuf's framing). */
 const FRAMING_SLACK = 64;
@@ -209,18 +231,27 @@ function receiveMigrate(
   call: grpc.ServerReadableStream<MigrateChunk, MigrateReply>,
   callback: grpc.sendUnaryData<MigrateReply>,
   h: KafuNodeHandlers,
+  slot: ReceiveSlot,
 ): void {
-  const intake = new MigrateIntake(h, callerOf(call));
+  const intake = new MigrateIntake(h, callerOf(call), slot);
   let over = false;
+  let stall: ReturnType<typeof setTimeout> | undefined;
   const finish = (e: unknown) => {
     if (over) return;
     over = true;
+    clearTimeout(stall);
     intake.drop();
     callback(toServiceError(e));
     call.destroy();
   };
+  const watch = () => {
+    clearTimeout(stall);
+    stall = setTimeout(() => finish(new RpcRefusal(grpc.status.DEADLINE_EXCEEDED, `no snapshot bytes for ${MIGRATE_STALL_MS / 1000} s`)), MIGRATE_STALL_MS);
+  };
+  watch();
   call.on('data', (chunk: MigrateChunk) => {
     if (over) return;
+    watch();
     try {
       if (chunk.start) intake.begin(chunk.start);
       else if (chunk.data) intake.add(chunk.data);
@@ -231,11 +262,13 @@ function receiveMigrate(
   call.on('error', () => {
     // The sender gave up or vanished; it will retry the whole transfer.
     over = true;
+    clearTimeout(stall);
     intake.drop();
   });
   call.on('end', () => {
     if (over) return;
     over = true;
+    clearTimeout(stall);
     let reply: Promise<MigrateReply>;
     try {
       reply = intake.end();
@@ -250,8 +283,13 @@ function receiveMigrate(
 }
 
 /** A MigrateWhole call: a Migrate call's start and only data message in one. */
-function receiveMigrateWhole(call: grpc.ServerUnaryCall<MigrateWholeRequest, MigrateReply>, callback: grpc.sendUnaryData<MigrateReply>, h: KafuNodeHandlers): void {
-  const intake = new MigrateIntake(h, callerOf(call));
+function receiveMigrateWhole(
+  call: grpc.ServerUnaryCall<MigrateWholeRequest, MigrateReply>,
+  callback: grpc.sendUnaryData<MigrateReply>,
+  h: KafuNodeHandlers,
+  slot: ReceiveSlot,
+): void {
+  const intake = new MigrateIntake(h, callerOf(call), slot);
   let reply: Promise<MigrateReply>;
   try {
     const { start, data } = call.request;

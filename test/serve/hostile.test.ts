@@ -11,8 +11,9 @@ import { test } from 'node:test';
 import { PAGE_SIZE, memoryImage, resealFrame, u32 } from '../../src/core/snapshot.js';
 import { encodeTransfer } from '../../src/core/transfer.js';
 import { concat } from '../../src/core/wasm-sections.js';
+import { MIGRATE_STALL_MS } from '../../src/serve/protocol.js';
 import { buildWasm } from '../support/build.js';
-import { fuzzHeader, rawMigrate } from '../support/fuzz.js';
+import { fuzzHeader, rawMigrate, stalledMigrate } from '../support/fuzz.js';
 import { attackIdleNode } from '../support/fuzz-serve.js';
 
 /** A whole transfer for `header`, or with its JSON header edited and the checksum made right again. */
@@ -76,6 +77,35 @@ test('malformed hand-offs to an idle node are refused alone; the program elsewhe
     assert.equal(run.nodes.edge!.exitCode, 0, logs);
     assert.equal(run.nodes.cloud!.stdout, 'edge: visit 1\ncloud: sleeping\nedge: visit 2\ncloud: total 30\n');
     assert.match(logs, /Program moved to edge: .*delta/, 'the next legitimate hop is still a delta');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('one hand-off is received at a time: a second is told to retry (UNAVAILABLE); one that stalls is ended after MIGRATE_STALL_MS, freeing the slot', async () => {
+  const comeback = await buildWasm({ sources: ['test/programs/serve/comeback.c'], args: ['-O1'] });
+  const dir = await mkdtemp(join(tmpdir(), 'kafu-hostile-slot-'));
+  const answers: Record<string, { code: number; details: string }> = {};
+  try {
+    const { run } = await attackIdleNode(comeback, dir, 2, async ({ target, legit, sha, auth }) => {
+      const bytes = transfer(fuzzHeader(sha, 'edge'));
+      // A sender that declares a large snapshot, sends 1 MiB of it and stops (a member whose certificate leaked).
+      const stalled = stalledMigrate(target, auth, [{ start: { ...legit, totalBytes: 64 << 20, snapshotId: 'stalled' } }, { data: new Uint8Array(1 << 20) }]);
+      await new Promise((r) => setTimeout(r, 500));
+      answers['while another is received'] = await rawMigrate(target, auth, [{ start: { ...legit, totalBytes: bytes.length, snapshotId: 'second' } }, { data: bytes }], 10_000);
+      answers['stalled'] = await stalled.answer; // (a connection that stays open, sending nothing)
+      stalled.stop();
+      const damaged = bytes.slice();
+      damaged[100]! ^= 1;
+      answers['after it'] = await rawMigrate(target, auth, [{ start: { ...legit, totalBytes: damaged.length, snapshotId: 'after' } }, { data: damaged }], 10_000);
+    });
+    assert.equal(answers['while another is received']!.code, grpc.status.UNAVAILABLE, answers['while another is received']!.details);
+    assert.match(answers['while another is received']!.details, /receiving another hand-off/);
+    assert.equal(answers['stalled']!.code, grpc.status.DEADLINE_EXCEEDED, answers['stalled']!.details);
+    assert.match(answers['stalled']!.details, new RegExp(`no snapshot bytes for ${MIGRATE_STALL_MS / 1000} s`));
+    assert.equal(answers['after it']!.code, grpc.status.DATA_LOSS, `the slot is free again: ${answers['after it']!.details}`);
+    assert.equal(run.nodes.cloud!.exitCode, 0, run.nodes.cloud!.stderr);
+    assert.equal(run.nodes.cloud!.stdout, 'edge: visit 1\ncloud: sleeping\nedge: visit 2\ncloud: total 30\n');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -252,6 +252,33 @@ let Client: grpc.ServiceClientConstructor | undefined;
  * MigrateWhole call instead, with the first start message (or none) and every data message's bytes together.
  */
 /** With `auth`, over mutual TLS as a member (a leaked certificate: the strongest attacker short of running the program). */
+function rawClient(target: string, auth: { tls: NodeTls; node: string } | undefined): grpc.Client {
+  Client ??= (
+    (grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true })).kafu as grpc.GrpcObject)
+      .v1 as grpc.GrpcObject
+  ).KafuNode as grpc.ServiceClientConstructor;
+  return new Client(target, auth ? channelCredentials(auth.tls, auth.node) : grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': 64 << 20,
+    ...(auth ? { 'grpc.ssl_target_name_override': auth.node } : {}),
+  });
+}
+
+/** A Migrate call that sends `messages` and then nothing more (never ends): `stop` closes its connection. */
+export function stalledMigrate(
+  target: string,
+  auth: { tls: NodeTls; node: string } | undefined,
+  messages: MigrateChunk[],
+): { stop: () => void; answer: Promise<{ code: number; details: string }> } {
+  const client = rawClient(target, auth);
+  const answer = new Promise<{ code: number; details: string }>((resolve) => {
+    const stream = (client as unknown as Record<string, (md: object, cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<MigrateChunk>>)
+      .Migrate!.call(client, { deadline: Date.now() + 120_000 }, (e) => resolve(e ? { code: e.code, details: e.details } : { code: grpc.status.OK, details: '' }));
+    stream.on('error', () => undefined);
+    for (const m of messages) stream.write(m);
+  });
+  return { stop: () => client.close(), answer };
+}
+
 export function rawMigrate(
   target: string,
   auth: { tls: NodeTls; node: string } | undefined,
@@ -259,14 +286,7 @@ export function rawMigrate(
   deadlineMs: number,
   whole = false,
 ): Promise<{ code: number; details: string }> {
-  Client ??= (
-    (grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true })).kafu as grpc.GrpcObject)
-      .v1 as grpc.GrpcObject
-  ).KafuNode as grpc.ServiceClientConstructor;
-  const client = new Client(target, auth ? channelCredentials(auth.tls, auth.node) : grpc.credentials.createInsecure(), {
-    'grpc.max_send_message_length': 64 << 20,
-    ...(auth ? { 'grpc.ssl_target_name_override': auth.node } : {}),
-  });
+  const client = rawClient(target, auth);
   if (whole) {
     const request = { start: messages.find((m) => m.start)?.start ?? null, data: concat(messages.flatMap((m) => (m.data ? [m.data] : []))) };
     return new Promise((resolve) => {
