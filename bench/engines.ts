@@ -41,9 +41,11 @@ function run(launch: KafuLaunch, args: string[]): Promise<{ code: number | null;
     p.stdout.on('data', (b: Buffer) => out.push(b));
     p.stderr.on('data', (b: Buffer) => err.push(b));
     const timer = setTimeout(() => p.kill('SIGKILL'), 120_000); // a hung node shows as a failed pairing
-    p.on('close', (code) => {
+    p.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      // (A process ended by a signal says which: that is what a failed pairing's message shows.)
+      const said = Buffer.concat(err).toString('utf8') + (signal ? `\n[ended by ${signal}]\n` : '');
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: said });
     });
   });
 }
@@ -90,7 +92,16 @@ try {
   for (const cloud of engines) {
     for (const edge of engines) {
       if (only !== undefined && only !== `${cloud}-${edge}`) continue;
-      const { out, back } = await pairing(cloud, edge, heapHops);
+      let out: number[];
+      let back: number[];
+      try {
+        ({ out, back } = await pairing(cloud, edge, heapHops));
+      } catch (e) {
+        // One failed pairing is reported and the table goes on.
+        console.log(`${`${cloud} → ${edge}`.padEnd(14)} failed: ${(e as Error).message.split('\n').filter((l) => /ended by|ERROR|exited/.test(l)).join(' | ') || 'see stderr'}`);
+        console.error((e as Error).message);
+        continue;
+      }
       const all = [...out, ...back];
       if (cloud === 'node' && edge === 'node') base = median(all);
       console.log(
