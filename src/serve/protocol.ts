@@ -434,6 +434,29 @@ export class KafuNodeClient {
     });
   }
 
+  /**
+   * Resolves once the connection is up, within `ms`; else rejects with DEADLINE_EXCEEDED. grpc-js puts no time limit
+   * on a TLS handshake, so a call without a deadline to a peer that accepts TCP but never answers (a stopped
+   * process, a machine gone silent) would otherwise wait for ever before it even starts.
+   */
+  ready(ms: number): Promise<void> {
+    const channel = this.client.getChannel();
+    const deadline = Date.now() + ms;
+    const fail = (code: grpc.status, why: string) => Object.assign(new Error(why), { code });
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const state = channel.getConnectivityState(true);
+        if (state === grpc.connectivityState.READY) return resolve();
+        // Refused outright (nothing listens, the host is down): as a call would fail, at once.
+        if (state === grpc.connectivityState.TRANSIENT_FAILURE) return reject(fail(grpc.status.UNAVAILABLE, 'no connection (refused)'));
+        channel.watchConnectivityState(state, deadline, (e?: Error) =>
+          e ? reject(fail(grpc.status.DEADLINE_EXCEEDED, `no connection within ${Math.round(ms / 1000)} s`)) : check(),
+        );
+      };
+      check();
+    });
+  }
+
   /** The last attempt to connect failed and the channel is backing off: a call now would fail at once. */
   backingOff(): boolean {
     return this.client.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE;

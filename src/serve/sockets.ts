@@ -134,7 +134,12 @@ export class NodeSockets {
     const refusedUntil = Date.now() + this.peerTimeoutMs;
     for (let backoff = REFUSED_BACKOFF_MS; ; backoff = Math.min(backoff * 2, 1000)) {
       try {
-        const r = await this.peers.client(home).socket(
+        const client = this.peers.client(home);
+        // A blocking call has no deadline (keepalive ends it if the connection dies): it starts only on a
+        // connection that is up within --peer-timeout, or the home counts as gone.
+        if (blocking) await client.ready(this.peerTimeoutMs);
+        if (signal?.aborted) return { result: { errno: Errno.INTR, message: 'cancelled' } };
+        const r = await client.socket(
           toRequest(this.nodeId, op, data),
           { deadlineMs: blocking ? BLOCKING_DEADLINE_MS : this.peerTimeoutMs },
           signal,
