@@ -124,14 +124,7 @@ export async function instrument(
         throw new UserError('the module changes its function table at run time (table.set/grow/…); kafu cannot carry that across a migration');
       }
       const onStack = functionsThatMaySuspend(graph, suspends);
-      binaryen.setPassArgument('asyncify-imports', options.systemCallPoints ? [mpImport, ...SYSTEM_MODULES.map((m) => `${m}.*`)].join(',') : mpImport);
-      binaryen.setPassArgument('asyncify-onlylist', [...onStack].join(','));
-      try {
-        mod.runPasses(['asyncify']);
-      } finally {
-        binaryen.setPassArgument('asyncify-imports', null);
-        binaryen.setPassArgument('asyncify-onlylist', null);
-      }
+      runAsyncify(binaryen, mod, options.systemCallPoints ? [mpImport, ...SYSTEM_MODULES.map((m) => `${m}.*`)] : [mpImport], onStack);
       // Everything the metadata names survives: KAFU_DEST functions and mutable globals are exports, function names
       // are binaryen's own (originalFunctionNames maps them, whatever the indices become), and the frame bounds and
       // code size below are read from the optimized module.
@@ -334,4 +327,19 @@ function originalFunctionNames(
     else if (!/^fimport\$\d+$/.test(name)) names.set(index, name);
   });
   return names;
+}
+
+/**
+ * Binaryen's Asyncify pass on `mod`: `imports` (module.name patterns) may suspend, and only the functions `onStack`
+ * are instrumented. The pass arguments are global to binaryen, so they are cleared again whatever happens.
+ */
+export function runAsyncify(binaryen: Binaryen, mod: InstanceType<Binaryen['Module']>, imports: string[], onStack: Iterable<string>): void {
+  binaryen.setPassArgument('asyncify-imports', imports.join(','));
+  binaryen.setPassArgument('asyncify-onlylist', [...onStack].join(','));
+  try {
+    mod.runPasses(['asyncify']);
+  } finally {
+    binaryen.setPassArgument('asyncify-imports', null);
+    binaryen.setPassArgument('asyncify-onlylist', null);
+  }
 }

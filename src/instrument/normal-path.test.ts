@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import binaryen from 'binaryen';
+import { runAsyncify } from './instrument.js';
 import { REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
 
@@ -41,14 +42,7 @@ function instrumentWat(split: boolean): { wasm: Uint8Array; text: string; split:
   try {
     const onStack = functionsThatMaySuspend(parseCallGraph(mod.emitText()), (q) => q === MP);
     binaryen.setOptimizeLevel(2);
-    binaryen.setPassArgument('asyncify-imports', MP);
-    binaryen.setPassArgument('asyncify-onlylist', [...onStack].join(','));
-    try {
-      mod.runPasses(['asyncify']);
-    } finally {
-      binaryen.setPassArgument('asyncify-imports', null);
-      binaryen.setPassArgument('asyncify-onlylist', null);
-    }
+    runAsyncify(binaryen, mod, [MP], onStack);
     mod.optimize();
     const done = split ? splitNormalPaths(binaryen, mod, onStack, (q) => q === MP) : [];
     for (const f of done) mod.optimizeFunction(f);
