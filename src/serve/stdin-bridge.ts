@@ -50,10 +50,17 @@ export interface StdinReader {
  * kept, so that a retry of it (its first attempt died on the way: a deadline, a dropped connection) gets the same
  * bytes — taken once from stdin, even while the first attempt's read still waits there — instead of the next ones.
  */
+/** The longest stream id an Input request may carry (forwardedStdin's are 16 hex digits). */
+const MAX_STREAM_ID = 64;
+
 export function inputServer(stdin: StdinReader): (req: InputRequest) => Promise<InputReply> {
   /** Per node: its last request (a node's new process has a new stream, and takes its place). */
   const last = new Map<string, { stream: string; seq: number; reply: Promise<InputReply> }>();
   return (req) => {
+    // A stream id is a node's random hex (forwardedStdin); it is kept, so it is bounded here.
+    if (typeof req.stream !== 'string' || req.stream.length > MAX_STREAM_ID || !Number.isSafeInteger(req.seq) || req.seq < 0) {
+      throw new RpcRefusal(grpc.status.INVALID_ARGUMENT, `Input from ${req.from}: a stream id of at most ${MAX_STREAM_ID} characters and a whole seq`);
+    }
     const kept = last.get(req.from);
     if (kept && kept.stream === req.stream && req.seq > 0) {
       if (req.seq === kept.seq) return kept.reply;

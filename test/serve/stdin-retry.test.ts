@@ -67,3 +67,14 @@ test('stdin: a dropped Input call is retried and gets the bytes its read took; n
     server.forceShutdown();
   }
 });
+
+test('stdin: an Input request with an overlong stream id or a bad seq is refused, and nothing is read', async () => {
+  const input = new PassThrough();
+  const serve = inputServer(processStdinReader(input));
+  const refused = (req: object) => assert.throws(() => serve({ from: 'edge', maxBytes: 10, ...req } as never), { code: grpc.status.INVALID_ARGUMENT });
+  refused({ stream: 'x'.repeat(65), seq: 1 });
+  refused({ stream: 'ab', seq: -1 });
+  refused({ stream: 'ab', seq: 1.5 });
+  input.end('line\n');
+  assert.deepEqual(Buffer.from((await serve({ from: 'edge', maxBytes: 10, stream: 'ab', seq: 1 })).data).toString(), 'line\n');
+});
