@@ -250,6 +250,34 @@ test('cluster.tls: each pod mounts the CA and only its own certificate and key f
   assert.ok(notes.some((n) => n.includes('kubectl create secret generic demo-kafu-tls --from-file=ca.crt=')));
 });
 
+test("a browser node's page and the program's listeners are served through their node's Service; the health port avoids them", async () => {
+  const yaml = EXAMPLE.replace('  edge: { address: 10.0.0.7, port: 7000, placement: edge-site }\n',
+    '  edge: { address: 10.0.0.7, port: 7000, placement: edge-site }\n  phone: { address: 10.0.0.8, port: 7001, browser: { port: 50052 } }\n')
+    .replace('  output: first_node\n', '  output: first_node\n  listen:\n    - { address: 0.0.0.0, port: 8080 }\n    - { node: edge, address: 127.0.0.1, port: 9090 }\n')
+    .replace('  tls: plaintext\n', '  tls:\n    ca: ./certs/ca.crt\n    cert: ./certs/${node}.crt\n    key: ./certs/${node}.key\n');
+  const { objects, notes } = await build(yaml);
+  validateAll(objects);
+  const ports = (id: string) => {
+    const svc = named(objects, 'Service', id).spec.ports.map((p: Any) => `${p.name}:${p.port}->${p.targetPort}`);
+    const c = named(objects, 'Job', id).spec.template.spec.containers[0];
+    return { svc, container: c.ports.map((p: Any) => `${p.name}:${p.containerPort}`), health: Number(c.args[c.args.indexOf('--health-port') + 1]) };
+  };
+  const cloud = ports('cloud'), edge = ports('edge'), phone = ports('phone');
+  // The first node is the home of a listener that names no node.
+  assert.deepEqual(cloud.svc, ['grpc:50051->grpc', 'listen-0:8080->listen-0']);
+  assert.deepEqual(edge.svc, ['grpc:7000->grpc', 'listen-1:9090->listen-1']);
+  assert.deepEqual(phone.svc, ['grpc:7001->grpc', 'browser:50052->browser']);
+  assert.deepEqual(phone.container, ['grpc:7001', 'browser:50052', `health:${phone.health}`]);
+  assert.deepEqual(cloud.container, ['grpc:50051', 'listen-0:8080', `health:${cloud.health}`]);
+  // The plaintext health ports are distinct and none of them is a port some pod serves (50052 is the browser page).
+  const healths = [cloud.health, edge.health, phone.health];
+  assert.equal(new Set(healths).size, 3);
+  for (const h of healths) assert.ok(![50051, 7000, 7001, 50052, 8080, 9090].includes(h), String(h));
+  // A listener on loopback cannot serve the Service's clients from inside a pod: said, with the fix.
+  assert.ok(notes.some((n) => n.includes('app.listen[1] (127.0.0.1:9090 on node edge) is a loopback address') && n.includes('0.0.0.0')), notes.join('\n'));
+  assert.ok(!notes.some((n) => n.includes('app.listen[0]')));
+});
+
 test('kubectl kustomize accepts the output (when kubectl is installed)', async (t) => {
   const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) return t.skip('kubectl is not installed');

@@ -20,7 +20,7 @@ import { readModule } from '../node/module-source.js';
 import { kafuVersion } from '../node/package-info.js';
 import { labelValue, objectName, quantity } from './k8s-values.js';
 import { podConfigText } from './pod-config.js';
-import { meta, nodeObjects, type K8sObject } from './node-objects.js';
+import { meta, nodeObjects, servedPorts, type K8sObject } from './node-objects.js';
 import { CONFIG_FILE, TLS_CA_KEY, tlsCertKey, tlsKeyKey } from './pod-layout.js';
 import { tlsFiles } from './tls.js';
 // Types only (erased at run time, so the runtime does not need the package): the compiler checks every field
@@ -125,7 +125,18 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
   }
   const resources = { requests: o.requests ?? DEFAULT_REQUESTS, ...(o.limits && Object.keys(o.limits).length ? { limits: o.limits } : {}) };
 
-  const healthPorts = tls ? plaintextHealthPorts(config.nodes.map((n) => n.port)) : undefined;
+  const listeners = (id: string) => config.app.listen.flatMap((l, index) => (l.node === id ? [{ index, port: l.port }] : []));
+  config.app.listen.forEach((l, i) => {
+    if (isLoopback(l.address)) {
+      notes.push(
+        `app.listen[${i}] (${l.address}:${l.port} on node ${l.node}) is a loopback address: in its pod only the pod itself reaches it, ` +
+          `not the clients of Service ${services[l.node]}; give address 0.0.0.0 to serve them`,
+      );
+    }
+  });
+  const healthPorts = tls
+    ? plaintextHealthPorts(config.nodes.map((n) => n.port), config.nodes.flatMap((n) => servedPorts(n, { listeners: listeners(n.id) }).map((p) => p.port)))
+    : undefined;
   config.nodes.forEach((node, i) => {
     objects.push(
       ...nodeObjects(node, {
@@ -137,6 +148,7 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
         moduleMap: moduleMap ? moduleMapName : undefined,
         tlsSecret: tls ? tlsSecretName : undefined,
         healthPort: healthPorts?.[i],
+        listeners: listeners(node.id),
         mounts: config.app.mounts,
         claims,
         resources,
@@ -160,16 +172,21 @@ export async function kustomizeBuild(configFile: string, o: KustomizeOptions): P
   return { yaml: objects.map((obj) => stringify(obj, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n'), notes };
 }
 
-const isLoopback = (host: string) => host === 'localhost' || /^127\./.test(host) || host === '[::1]';
+const isLoopback = (host: string) => host === 'localhost' || /^127\./.test(host) || host === '[::1]' || host === '::1';
 
 /**
  * With TLS the node's port takes only callers with a certificate of the cluster, which a kubelet's `grpc` probe
  * cannot present: each node then also serves the health service alone, in plaintext (`kafu serve --health-port`),
- * on a port no node of the config uses (pods have their own ports, but the local test harness shares one host).
+ * on a port nothing of the config uses (`nodePorts`, one per node, and `taken`: every port a pod serves; pods have
+ * their own ports, but the local test harness shares one host).
  */
-function plaintextHealthPorts(ports: number[]): number[] {
-  const above = Math.max(...ports) + 1;
-  return ports.map((_, i) => (above + ports.length <= 65536 ? above + i : Math.min(...ports) - 1 - i));
+export function plaintextHealthPorts(nodePorts: number[], taken: number[]): number[] {
+  const used = new Set([...nodePorts, ...taken]);
+  const free: number[] = [];
+  for (let p = Math.max(...nodePorts) + 1; p <= 65535 && free.length < nodePorts.length; p++) if (!used.has(p)) free.push(p);
+  for (let p = Math.min(...nodePorts) - 1; p >= 1024 && free.length < nodePorts.length; p--) if (!used.has(p)) free.push(p);
+  if (free.length < nodePorts.length) throw new UserError('kustomize: no free port for the nodes\' plaintext health service');
+  return free;
 }
 
 const mib = (n: number) => `${(n / (1 << 20)).toFixed(2)} MiB`;

@@ -29,6 +29,8 @@ export interface NodeObjectsContext {
   tlsSecret?: string;
   /** Where the node serves health in plaintext for the probes (with TLS); otherwise its own port. */
   healthPort?: number;
+  /** The program's listeners (app.listen) whose home is this node, by their index in app.listen. */
+  listeners: { index: number; port: number }[];
   mounts: MountConfig[];
   /** Guest path → storage size of a claim per node. */
   claims: Record<string, string>;
@@ -40,15 +42,29 @@ export function meta(name: string, labels: Record<string, string>): { name: stri
   return { name, labels };
 }
 
+/**
+ * The ports a node's pod serves to others, each through its Service: the node's own (gRPC, the cluster's calls), a
+ * browser node's page for its tab (browser.port), and the program's listeners homed here (app.listen), which its
+ * clients dial at the Service. Port names are at most 15 characters (IANA service names).
+ */
+export function servedPorts(node: NodeConfig, c: Pick<NodeObjectsContext, 'listeners'>): { name: string; port: number }[] {
+  return [
+    { name: 'grpc', port: node.port },
+    ...(node.browser ? [{ name: 'browser', port: node.browser.port }] : []),
+    ...c.listeners.map((l) => ({ name: `listen-${l.index}`, port: l.port })),
+  ];
+}
+
 export function nodeObjects(node: NodeConfig, c: NodeObjectsContext): K8sObject[] {
   const labels = { ...c.common, 'kafu-node-id': labelValue(node.id, `node ${node.id}`) };
   const placement = labelValue(node.placement ?? node.id, `node ${node.id}: placement`);
+  const served = servedPorts(node, c);
   const objects: K8sObject[] = [
     {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: meta(c.service, labels),
-      spec: { selector: labels, ports: [{ name: 'grpc', protocol: 'TCP', port: node.port, targetPort: 'grpc' }] },
+      spec: { selector: labels, ports: served.map(({ name, port }) => ({ name, protocol: 'TCP' as const, port, targetPort: name })) },
     },
   ];
   const volumes: IVolume[] = [
@@ -116,7 +132,7 @@ export function nodeObjects(node: NodeConfig, c: NodeObjectsContext): K8sObject[
               workingDir: POD_DIR,
               env: [{ name: 'KAFU_LOG', value: 'info' }],
               ports: [
-                { name: 'grpc', containerPort: node.port, protocol: 'TCP' },
+                ...served.map(({ name, port }) => ({ name, containerPort: port, protocol: 'TCP' as const })),
                 ...(c.healthPort === undefined ? [] : [{ name: 'health', containerPort: c.healthPort, protocol: 'TCP' as const }]),
               ],
               readinessProbe: { ...probe, periodSeconds: 2 },
