@@ -109,7 +109,10 @@ async function handle(m: ToWorker): Promise<void> {
     case 'resume':
       // A transfer received whole: the same path as one streamed in pieces.
       begin(guest, m.bytes.reduce((n, p) => n + p.byteLength, 0), m.suspendedAtMs, m.checksum);
-      for (const piece of m.bytes) arrival!.receiver.push(piece);
+      for (const piece of m.bytes) {
+        arrival!.pieces++;
+        arrival!.receiver.push(piece);
+      }
       return end(guest);
     case 'resumeBegin':
       return begin(guest, m.totalBytes, m.suspendedAtMs, m.checksum);
