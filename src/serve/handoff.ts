@@ -54,7 +54,7 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
     if (ctx.config.cluster.checkpoint === 'hops') state.checkpoint = { to: m.to, atMs: suspendedAtMs, printed: printedBefore };
   }
   const { stats } = encoded;
-  log.debug(`hand-off to ${m.to}: encode ${stats.encodeMs.toFixed(1)} ms, transfer and resume ${(performance.now() - t0).toFixed(1)} ms`);
+  log.debug(`hand-off to ${m.to}: encode ${stats.encodeMs.toFixed(1)} ms, transfer and resume ${(performance.now() - t0).toFixed(1)} ms (${ctx.peers.handoffTransport(m.to)})`);
   const kind = encoded.delta ? `delta: ${stats.pagesSent} pages changed` : `${stats.pagesSent} pages`;
   log.info(
     `Program moved to ${m.to}: ${formatBytes(stats.sentBytes)} sent (${kind}` +
@@ -91,7 +91,7 @@ export function sendProgram(
       tellAfterMs: 1000,
     },
     (c, deadlineMs) =>
-      c.migrate(start, snapshot.body, { deadlineMs }).catch((e: { code?: number; details?: string }) => {
+      ctx.peers.migrate(to, c, start, snapshot.body, deadlineMs).catch((e: { code?: number; details?: string }) => {
         // (Its message is the refusal's, for callers that cannot send a whole snapshot: a checkpoint already is one.)
         throw e.code === BASELINE_MISSING ? new BaselineMissing(`node ${to} refused the snapshot: ${e.details ?? 'it lacks what it is against'}`) : e;
       }),

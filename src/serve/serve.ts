@@ -1,4 +1,5 @@
-// `kafu serve --node-id ID CONFIG`: one node of a Kafu program, in its own process, talking gRPC to the others.
+// `kafu serve --node-id ID CONFIG`: one node of a Kafu program, in its own process, talking gRPC to the others (and
+// handing the program on over a transport of its own: handoff-transport.ts).
 //
 // The first node of the config coordinates: it waits until every other node answers (same module, same config),
 // starts the program, and sends heartbeats (membership.ts). Whichever node the program runs on hands it on at a
@@ -40,15 +41,19 @@ import { BrowserBridge } from './browser-bridge.js';
 import { TabProgram } from './tab-program.js';
 import { admit, heartbeatAllowed, shutdownAllowed, socketAllowed } from './access.js';
 import { NodeSockets } from './sockets.js';
+import { serveHandoffConnection } from './handoff-transport.js';
+import { listenNode, type NodeListener } from './node-listener.js';
 import { PLAINTEXT_WARNING, loadNodeTls, serverCredentials, type NodeTls, type TlsFiles } from './tls.js';
 import {
   BASELINE_MISSING,
   KEEPALIVE_SERVER_OPTIONS,
+  MAX_MESSAGE_BYTES,
   RpcRefusal,
   addKafuNodeService,
   tuneServerConnections,
   type KafuNodeHandlers,
   type MigrateStart,
+  type ReceiveSlot,
   type ShutdownRequest,
 } from './protocol.js';
 
@@ -501,14 +506,17 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
 
   // Stopping one node (Ctrl-C, a pod deleted) stops the program everywhere, with the signal's usual exit code.
   const onSignal = (signal: NodeJS.Signals) => void fail(`stopped by ${signal}`, signal === 'SIGINT' ? 130 : 143);
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20, ...KEEPALIVE_SERVER_OPTIONS });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, ...KEEPALIVE_SERVER_OPTIONS });
+  // One snapshot is received at a time, whichever transport brings it (protocol.ts MigrateIntake).
+  const receiveSlot: ReceiveSlot = { busy: false };
   const healthService = new HealthImplementation({ '': 'SERVING', 'kafu.v1.KafuNode': 'SERVING' });
   const stops: (() => void)[] = [];
+  let listener: NodeListener | undefined;
   try {
-    addKafuNodeService(server, handlers);
+    addKafuNodeService(server, handlers, receiveSlot);
     healthService.addToServer(server);
     await sockets.start();
-    await bind(server, listenHost, me.port, nodeId, tls);
+    listener = await listenOn(server, handlers, receiveSlot, listenHost, me.port, nodeId, tls);
     if (bridge) {
       pageUrl = await bridge.listen();
       log.info(`Browser node ${nodeId}: open ${pageUrl} in a browser (one tab at a time is this node)`);
@@ -559,6 +567,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     await sockets.close();
     stdin.close();
     peers.close();
+    listener?.close();
     server.forceShutdown();
   }
 }
@@ -604,6 +613,31 @@ function readSaved(
     throw new UserError(`--resume: ${file}: ${(e as Error).message}`);
   }
   return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: decoded.baseline.id, output };
+}
+
+/**
+ * The node's port (node-listener.ts): gRPC (`server`, its handlers added) and the direct hand-off transport, both
+ * served by `handlers` with the node's one receive slot.
+ */
+async function listenOn(
+  server: grpc.Server,
+  handlers: KafuNodeHandlers,
+  slot: ReceiveSlot,
+  host: string,
+  port: number,
+  nodeId: string,
+  tls: NodeTls | undefined,
+): Promise<NodeListener> {
+  try {
+    const l = await listenNode({ host, port, tls, grpcServer: server, onHandoff: (socket, caller) => serveHandoffConnection(socket, caller, handlers, slot) });
+    tuneServerConnections(server);
+    return l;
+  } catch (e) {
+    const fix = { port: `change nodes.${nodeId}.port`, address: 'listen on all interfaces with --listen 0.0.0.0' };
+    const target = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+    const err = e as NodeJS.ErrnoException;
+    throw new UserError(`node ${nodeId}: cannot listen on ${target}: ${listenProblem(err.code ?? err.message, fix)}`);
+  }
 }
 
 function bind(server: grpc.Server, host: string, port: number, nodeId: string, tls: NodeTls | undefined): Promise<void> {
