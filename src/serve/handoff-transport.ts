@@ -138,11 +138,13 @@ export function serveHandoffConnection(socket: Socket, caller: string | undefine
 
 /**
  * Write `frames` one after the other, each once the one before is out: writes queued behind a pending one reach TLS
- * together (writev), which copies them all into one buffer first. A failed write ends the connection (its 'error').
+ * together (writev), which copies them all into one buffer first. Resolves once the last is written or queued; a
+ * failed write ends the connection (its 'error').
  */
 async function send(socket: Socket, frames: Uint8Array[]): Promise<void> {
-  for (const f of frames) {
+  for (const [i, f] of frames.entries()) {
     if (socket.destroyed) return;
+    if (i === frames.length - 1) return void socket.write(f);
     const ok = await new Promise<boolean>((resolve) => socket.write(f, (e) => resolve(!e)));
     if (!ok) return;
   }
@@ -214,17 +216,27 @@ export class HandoffClient {
     const reused = c.used;
     c.used = true;
     return new Promise<MigrateReply>((resolve, reject) => {
+      let sent = false;
+      // Answered before every frame is written (a refusal of the start): the rest must not follow a later hand-off's
+      // start on this connection, so it ends here.
+      const settled = () => {
+        clearTimeout(timer);
+        if (!sent) {
+          c.dead = true;
+          c.socket.destroy();
+        }
+      };
       const timer = setTimeout(() => {
         c.socket.destroy();
         reject(rpcError(grpc.status.DEADLINE_EXCEEDED, `no answer within ${Math.round((until - Date.now()) / 1000)} s`));
       }, Math.max(0, until - Date.now()));
       c.answer = {
         resolve: (r) => {
-          clearTimeout(timer);
+          settled();
           resolve(r);
         },
         reject: (e) => {
-          clearTimeout(timer);
+          settled();
           const { code, refusal } = e as { code?: number; refusal?: boolean };
           reject(reused && !refusal && code === grpc.status.UNAVAILABLE ? Object.assign(e, { stale: true }) : e);
         },
@@ -232,7 +244,7 @@ export class HandoffClient {
       useHeads(body, 'frames');
       const frames = [frame(FrameType.START, migrateCodec.encodeStart(start)), ...body.messages, frame(FrameType.END)];
       // A small hand-off in one write (one TLS record, one read on the other side): its copy costs less than the turns.
-      void send(c.socket, body.byteLength <= SMALL_BYTES ? [Buffer.concat(frames)] : frames);
+      void send(c.socket, body.byteLength <= SMALL_BYTES ? [Buffer.concat(frames)] : frames).then(() => (sent = true));
     });
   }
 
