@@ -1,7 +1,7 @@
 // The frames of the direct hand-off transport (handoff-transport.ts): what a Migrate call carries over gRPC, on a
 // connection of its own without HTTP/2's 16 KiB frames, protobuf per message and one JS callback per frame.
 //
-//   connection  MAGIC, then any number of hand-offs, one after the other
+//   connection  MAGIC (answered with MAGIC: this port speaks it), then any number of hand-offs, one after another
 //   hand-off    START (a MigrateStart, protobuf as in a gRPC Migrate call), DATA* (the snapshot's bytes), END
 //   answer      REPLY (a MigrateReply, protobuf) or REFUSAL (u32 status code, UTF-8 message)
 //

@@ -117,6 +117,9 @@ export function serveHandoffConnection(socket: Socket, caller: string | undefine
       let at = 0;
       while (magicSeen < MAGIC.byteLength && at < chunk.byteLength) {
         if (chunk[at++] !== MAGIC[magicSeen++]) throw new FrameError('not a hand-off connection (no magic)');
+        // The magic back: the sender then knows this port speaks the transport (a plaintext port of an older node
+        // answers HTTP/2).
+        if (magicSeen === MAGIC.byteLength) socket.write(MAGIC);
       }
       if (at < chunk.byteLength) reader.push(at === 0 ? chunk : chunk.subarray(at));
       watch();
@@ -262,7 +265,7 @@ export class HandoffClient {
   private open(ms: number): Promise<Connection> {
     const p = new Promise<Connection>((resolve, reject) => {
       const socket: Socket = this.tls
-        ? tlsConnect({ host: this.host, port: this.port, ...tlsClientOptions(this.tls, this.nodeId, [HANDOFF_ALPN]) })
+        ? tlsConnect({ host: this.host, port: this.port, ...tlsClientOptions(this.tls, this.nodeId, [HANDOFF_ALPN, 'h2']) })
         : netConnect({ host: this.host, port: this.port });
       const c: Connection = { socket, dead: false, used: false };
       let up = false;
@@ -279,16 +282,13 @@ export class HandoffClient {
         if (!up) reject(e);
       };
       socket.once(this.tls ? 'secureConnect' : 'connect', () => {
-        clearTimeout(timer);
         if (this.tls && (socket as TLSSocket).alpnProtocol !== HANDOFF_ALPN) {
           socket.destroy();
           return fail(new HandoffUnsupported(`node ${this.nodeId} does not speak ${HANDOFF_ALPN}`));
         }
-        up = true;
         socket.setNoDelay(true);
         socket.setKeepAlive(true, 10_000);
         socket.write(MAGIC);
-        resolve(c);
       });
       const reader = new FrameReader(
         {
@@ -307,9 +307,22 @@ export class HandoffClient {
         },
         [FrameType.REPLY, FrameType.REFUSAL],
       );
+      let magicSeen = 0;
       socket.on('data', (chunk: Buffer) => {
         try {
-          reader.push(chunk);
+          let at = 0;
+          while (magicSeen < MAGIC.byteLength && at < chunk.byteLength) {
+            if (chunk[at++] !== MAGIC[magicSeen++]) {
+              socket.destroy();
+              return fail(new HandoffUnsupported(`node ${this.nodeId} does not speak the hand-off transport`));
+            }
+            if (magicSeen === MAGIC.byteLength) {
+              clearTimeout(timer);
+              up = true;
+              resolve(c);
+            }
+          }
+          if (at < chunk.byteLength) reader.push(at === 0 ? chunk : chunk.subarray(at));
         } catch (e) {
           socket.destroy();
           fail(rpcError(grpc.status.INTERNAL, `node ${this.nodeId} answered a hand-off with ${(e as Error).message}`));

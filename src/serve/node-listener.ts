@@ -1,5 +1,6 @@
 // The node's port: this node owns the listening socket and hands each connection to the protocol it speaks. With TLS
-// (mutual, as grpc-js would do it: serverCredentials) the client says so in ALPN: 'h2' is gRPC, given to the grpc-js
+// (mutual, as grpc-js would do it: serverCredentials) the client says so in ALPN (this side's preference first: a
+// hand-off client offers 'h2' too, to learn that an older node's port speaks only gRPC): 'h2' is gRPC, given to the grpc-js
 // server through its connection injector; HANDOFF_ALPN is the direct hand-off transport (handoff-transport.ts). In a
 // plaintext cluster the first bytes tell: the transport's MAGIC, else HTTP/2 (gRPC). One port as before: the config
 // has no second one, and port+1 is often the next node's.
@@ -39,7 +40,7 @@ export function listenNode(o: {
   };
   let server: NetServer;
   if (o.tls) {
-    server = createTlsServer(tlsServerOptions(o.tls, ['h2', HANDOFF_ALPN]), (s: TLSSocket) => {
+    server = createTlsServer(tlsServerOptions(o.tls, [HANDOFF_ALPN, 'h2']), (s: TLSSocket) => {
       track(s);
       if (s.alpnProtocol === HANDOFF_ALPN) o.onHandoff(s, socketPeer(s));
       else toGrpc(s);

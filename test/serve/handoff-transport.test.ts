@@ -48,8 +48,12 @@ function rawHandoff(port: number, tls: NodeTls | undefined, bytes: Uint8Array[],
       for (const b of bytes) socket.write(b);
       if (o.end) socket.end();
     });
+    let magic = true;
     socket.on('data', (b: Buffer) => {
       got = Buffer.concat([got, b]);
+      // (The receiver answers the magic with its own first.)
+      if (magic && got.byteLength >= MAGIC.byteLength && got.subarray(0, MAGIC.byteLength).equals(MAGIC)) got = got.subarray(MAGIC.byteLength);
+      if (got.byteLength >= MAGIC.byteLength) magic = false;
       if (got.byteLength < 5 || got.byteLength < 5 + got.readUInt32BE(1)) return;
       const payload = got.subarray(5, 5 + got.readUInt32BE(1));
       if (got[0] === FrameType.REPLY) resolve({ reply: true });
