@@ -18,7 +18,7 @@ import { writeClusterCerts } from '../src/certs/files.js';
 import { loadNodeTls, serverCredentials, type NodeTls } from '../src/serve/tls.js';
 import { MIGRATE_CHUNK_BYTES, migrateBody } from '../src/serve/migrate-body.js';
 import { KafuNodeClient, addKafuNodeService, tuneServerConnections, type KafuNodeHandlers, type MigrateStart } from '../src/serve/protocol.js';
-import { HandoffClient, serveHandoffConnection } from '../src/serve/handoff-transport.js';
+import { HandoffClient, HandoffServer } from '../src/serve/handoff-transport.js';
 import { listenNode } from '../src/serve/node-listener.js';
 import { freePorts } from '../test/support/cluster.js';
 import { fmt, percentiles } from './stats.js';
@@ -169,7 +169,8 @@ async function kafuDirect(server: NodeTls, client: NodeTls): Promise<Layer> {
   const slot = { busy: false };
   addKafuNodeService(srv, handlers, slot);
   const [port] = await freePorts(1);
-  const listener = await listenNode({ host: '127.0.0.1', port: port!, tls: server, grpcServer: srv, onHandoff: (s, caller) => serveHandoffConnection(s, caller, handlers, slot) });
+  const handoffs = new HandoffServer(handlers, slot);
+  const listener = await listenNode({ host: '127.0.0.1', port: port!, tls: server, grpcServer: srv, onHandoff: (s, caller) => handoffs.accept(s, caller) });
   const c = new HandoffClient('127.0.0.1', port!, 'edge', client);
   const start = (totalBytes: number): MigrateStart => ({ from: 'cloud', to: 'edge', moduleSha256: '', reason: '', suspendedAtMs: 0, totalBytes, snapshotId: 'x', output: [] });
   const [bigBody, smallBody] = [migrateBody([payload]), migrateBody([payload.subarray(0, SMALL)])];

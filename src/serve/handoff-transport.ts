@@ -39,14 +39,50 @@ import { tlsClientOptions, type NodeTls } from './tls.js';
 /** Received bytes move to the program's thread in pieces of this size (the last one shorter): ≥ 1 MiB, few messages. */
 export const BATCH_BYTES = 4 << 20;
 
-/** Serve hand-offs on one accepted connection (node-listener.ts) until it closes. `caller`: as protocol.ts's callerOf. */
-export function serveHandoffConnection(socket: Socket, caller: string | undefined, h: KafuNodeHandlers, slot: ReceiveSlot): void {
+/**
+ * Hand-off connections a node keeps open at once. Each peer keeps one (and one being replaced); past this, the one
+ * idle longest is closed for a new one, so that a member opening connections cannot crowd out the others, nor hold
+ * more than this many partial start frames (each ends after MIGRATE_STALL_MS without bytes).
+ */
+export const MAX_HANDOFF_CONNECTIONS = 32;
+
+/** A node's side of the transport: its accepted connections (node-listener.ts), served with `h` and the node's receive slot. */
+export class HandoffServer {
+  private readonly open = new Map<Socket, { idle: () => boolean; since: number }>();
+
+  constructor(
+    private readonly h: KafuNodeHandlers,
+    private readonly slot: ReceiveSlot,
+  ) {}
+
+  /** Serve hand-offs on `socket` until it closes. `caller`: the node its certificate proves (as protocol.ts's callerOf). */
+  accept(socket: Socket, caller: string | undefined): void {
+    if (this.open.size >= MAX_HANDOFF_CONNECTIONS) {
+      const idle = [...this.open].filter(([, c]) => c.idle()).sort((a, b) => a[1].since - b[1].since)[0];
+      if (!idle) return void socket.destroy();
+      idle[0].destroy();
+      this.open.delete(idle[0]);
+    }
+    const conn = { idle: () => true, since: Date.now() };
+    this.open.set(socket, conn);
+    socket.on('close', () => this.open.delete(socket));
+    conn.idle = serveHandoffConnection(socket, caller, this.h, this.slot, () => (conn.since = Date.now()));
+  }
+}
+
+/**
+ * Serve hand-offs on one accepted connection until it closes; `active` is told of every byte. Returns whether the
+ * connection is idle (between hand-offs, no frame begun).
+ */
+function serveHandoffConnection(socket: Socket, caller: string | undefined, h: KafuNodeHandlers, slot: ReceiveSlot, active: () => void): () => boolean {
   let magicSeen = 0;
   let intake: MigrateIntake | undefined;
   /** The batch being filled, and how much of it is. */
   let batch: Uint8Array | undefined;
   let batchHave = 0;
   let closed = false;
+  /** A hand-off's bytes are all here and its answer is not sent yet. */
+  let answering = false;
   let stall: ReturnType<typeof setTimeout> | undefined;
 
   const fresh = () => new MigrateIntake(h, caller, slot);
@@ -94,13 +130,17 @@ export function serveHandoffConnection(socket: Socket, caller: string | undefine
       const ending = intake ?? fresh();
       intake = undefined;
       clearTimeout(stall);
-      ending.end().then(
-        (reply) => void (closed || socket.write(frame(FrameType.REPLY, migrateCodec.encodeReply(reply)))),
-        (e: unknown) => {
-          const { code, details } = toServiceError(e);
-          if (!closed) socket.write(refusalFrame(code ?? grpc.status.INTERNAL, details ?? ''));
-        },
-      );
+      const reply = ending.end();
+      answering = true;
+      reply
+        .then(
+          (r) => void (closed || socket.write(frame(FrameType.REPLY, migrateCodec.encodeReply(r)))),
+          (e: unknown) => {
+            const { code, details } = toServiceError(e);
+            if (!closed) socket.write(refusalFrame(code ?? grpc.status.INTERNAL, details ?? ''));
+          },
+        )
+        .finally(() => (answering = false));
     },
   };
   const reader = new FrameReader(sink, [FrameType.START, FrameType.DATA, FrameType.END]);
@@ -113,6 +153,7 @@ export function serveHandoffConnection(socket: Socket, caller: string | undefine
   };
   socket.on('data', (chunk: Buffer) => {
     if (closed) return;
+    active();
     try {
       let at = 0;
       while (magicSeen < MAGIC.byteLength && at < chunk.byteLength) {
@@ -137,6 +178,8 @@ export function serveHandoffConnection(socket: Socket, caller: string | undefine
   socket.on('error', gone);
   socket.on('close', gone);
   socket.resume();
+  // (A hand-off being resumed, its reply not sent yet, is not idle.)
+  return () => !intake && reader.idle() && !answering;
 }
 
 /**

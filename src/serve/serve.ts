@@ -41,7 +41,7 @@ import { BrowserBridge } from './browser-bridge.js';
 import { TabProgram } from './tab-program.js';
 import { admit, heartbeatAllowed, shutdownAllowed, socketAllowed } from './access.js';
 import { NodeSockets } from './sockets.js';
-import { serveHandoffConnection } from './handoff-transport.js';
+import { HandoffServer } from './handoff-transport.js';
 import { listenNode, type NodeListener } from './node-listener.js';
 import { PLAINTEXT_WARNING, loadNodeTls, serverCredentials, type NodeTls, type TlsFiles } from './tls.js';
 import {
@@ -629,7 +629,8 @@ async function listenOn(
   tls: NodeTls | undefined,
 ): Promise<NodeListener> {
   try {
-    const l = await listenNode({ host, port, tls, grpcServer: server, onHandoff: (socket, caller) => serveHandoffConnection(socket, caller, handlers, slot) });
+    const handoffs = new HandoffServer(handlers, slot);
+    const l = await listenNode({ host, port, tls, grpcServer: server, onHandoff: (socket, caller) => handoffs.accept(socket, caller) });
     tuneServerConnections(server);
     return l;
   } catch (e) {

@@ -15,6 +15,7 @@ import { PAGE_SIZE, memoryImage } from '../../src/core/snapshot.js';
 import { encodeTransfer } from '../../src/core/transfer.js';
 import { concat } from '../../src/core/wasm-sections.js';
 import { FrameType, HANDOFF_ALPN, MAGIC, frame, frameHeader } from '../../src/serve/handoff-frames.js';
+import { MAX_HANDOFF_CONNECTIONS } from '../../src/serve/handoff-transport.js';
 import { MIGRATE_STALL_MS, migrateCodec, type MigrateStart } from '../../src/serve/protocol.js';
 import { loadNodeTls, tlsClientOptions, type NodeTls } from '../../src/serve/tls.js';
 import { buildWasm } from '../support/build.js';
@@ -119,6 +120,27 @@ test('hostile hand-off connections to an idle node are refused alone; strangers 
       await ask('a member speaking for another', [startFrame({ ...legit, from: 'edge', totalBytes: bytes.length, snapshotId: 'y' }), dataFrame(bytes), END]);
       // A connection that ends half-way through a frame: nothing answered, nothing kept.
       await ask('cut mid-frame', [start({ snapshotId: 'cut' }), frameHeader(FrameType.DATA, 1000), new Uint8Array(10)], { end: true });
+      // A member opening more connections than a node keeps: the ones idle longest are closed (cloud's own kept
+      // connection among them: its next hand-off opens a new one), none is refused.
+      const crowd: Socket[] = [];
+      const closed: boolean[] = [];
+      for (let i = 0; i < MAX_HANDOFF_CONNECTIONS + 2; i++) {
+        // One at a time, each taken by the node (its magic back) before the next.
+        const socket = open(port, auth.tls);
+        const n = crowd.push(socket) - 1;
+        closed.push(false);
+        socket.on('close', () => (closed[n] = true));
+        socket.on('error', () => undefined);
+        await new Promise<void>((resolve) => {
+          socket.once('secureConnect', () => socket.write(MAGIC));
+          socket.once('data', () => resolve());
+          socket.once('close', () => resolve());
+        });
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      answers['crowd: first'] = closed[0] ? { closed: 'closed' } : { code: -1, details: 'still open' };
+      answers['crowd: last'] = closed.at(-1) ? { closed: 'closed' } : { code: 0, details: 'open' };
+      for (const c of crowd) c.destroy();
       // Strangers: no certificate, and another cluster's certificate for "cloud".
       answers['no certificate'] = await rawHandoff(port, undefined, [start({ snapshotId: 'nocert' }), dataFrame(bytes), END]).answer;
       const foreign = join(dir, 'foreign');
@@ -147,6 +169,8 @@ test('hostile hand-off connections to an idle node are refused alone; strangers 
       'declared 1 TiB': grpc.status.RESOURCE_EXHAUSTED,
       'a member speaking for another': grpc.status.PERMISSION_DENIED,
       'cut mid-frame': 'closed',
+      'crowd: first': 'closed',
+      'crowd: last': 0,
       'no certificate': 'closed',
       'another cluster': 'closed',
     };
