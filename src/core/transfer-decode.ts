@@ -121,7 +121,7 @@ export class TransferReceiver {
   private sink: PageSink | undefined;
   /** An error found after the prefix: reported by end() unless the checksum fails. */
   private error: unknown;
-  /** A broken prefix: reported by end() before anything else. */
+  /** A broken prefix, or more bytes than declared: reported by end() before anything else. */
   private prefixError: unknown;
   private ended = false;
 
@@ -142,7 +142,7 @@ export class TransferReceiver {
     this.sum?.update(piece);
     if (this.error !== undefined || this.prefixError !== undefined) return; // nothing more is kept
     if (this.o.totalBytes !== undefined && this.received > this.o.totalBytes) {
-      this.error = new SnapshotFormatError(`not a valid kafu snapshot: more than the ${this.o.totalBytes} bytes declared`);
+      this.prefixError = new SnapshotFormatError(`not a valid kafu snapshot: more than the ${this.o.totalBytes} bytes declared`);
       this.queue.clear();
       return;
     }
