@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "kafu.h"
 
 #define PAGES 24
@@ -17,7 +18,9 @@ static uint32_t hash(void) {
 KAFU_EXPORT(on_edge) uint32_t on_edge(void);
 
 int main(void) {
-    heap = calloc(PAGES * 16384, sizeof(uint32_t));
+    // (On 64 KiB boundaries, so that each of its pages is one page of linear memory.)
+    heap = aligned_alloc(65536, PAGES * 65536);
+    memset(heap, 0, PAGES * 65536);
     for (size_t p = 0; p < PAGES; p++) {
         uint32_t *page = heap + p * 16384;
         if (p % 3 == 0) for (size_t w = 0; w < 16384; w++) page[w] = (uint32_t)(p * 2654435761u + w * 40503u);  // dense
