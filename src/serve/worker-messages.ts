@@ -87,7 +87,10 @@ export type FromWorker =
       type: 'refused';
       message: string;
       baselineId?: string;
-      /** It needs a wasi-nn model this node lost since the program recorded that it holds it: a whole snapshot will do. */
+      /**
+       * A whole snapshot will do: it is a delta against a memory baseline this node does not hold, or it needs a
+       * wasi-nn model this node lost since the program recorded that it holds it.
+       */
       wholeNeeded?: boolean;
       /**
        * Restoring had written into the instance whose memory the kept snapshot of the last hop from here views

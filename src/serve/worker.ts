@@ -7,7 +7,7 @@ import { GuestInstance, GuestModule } from '../core/guest.js';
 import { createLogger, parseLevel } from '../core/log.js';
 import { runSegment, type SegmentResult } from '../core/program.js';
 import type { ChecksumMode, Snapshot } from '../core/snapshot.js';
-import { INITIAL_BASELINE_ID, TransferReceiver, encodeTransfer, ownBaseline, type Baseline, type DecodedTransfer } from '../core/transfer.js';
+import { INITIAL_BASELINE_ID, MissingBaselineError, TransferReceiver, encodeTransfer, ownBaseline, type Baseline, type DecodedTransfer } from '../core/transfer.js';
 import { asTrap, wasmBacktrace } from '../core/trap.js';
 import { buffersOf, migrateBody } from './migrate-body.js';
 import { NodeNn } from '../node/node-nn.js';
@@ -191,8 +191,9 @@ function end(guest: GuestModule): void {
   try {
     decoded = a.receiver.end();
   } catch (e) {
-    // Checked before any page of the baseline held here is touched: it is as it was.
-    post({ type: 'refused', message: (e as Error).message, baselineId: baseline?.id });
+    // Checked before any page of the baseline held here is touched: it is as it was. (A delta against a baseline
+    // this node does not hold is answered with a whole snapshot: the main thread need not read the header to tell.)
+    post({ type: 'refused', message: (e as Error).message, baselineId: baseline?.id, ...(e instanceof MissingBaselineError ? { wholeNeeded: true } : {}) });
     if (a.target) dropTarget(guest, a.target);
     return;
   }

@@ -20,8 +20,7 @@ function node(wasm: string, id: string) {
       events.push(e);
       wake?.();
     },
-    id,
-    'debug',
+    { node: id, logLevel: 'debug' },
   );
   const next = async (type: WorkerEvent['type']): Promise<WorkerEvent> => {
     const deadline = Date.now() + 20_000;

@@ -5,13 +5,17 @@ import { DEFAULT_LIMITS } from '../../src/core/snapshot.js';
 import { NO_NN_CONFIG } from '../../src/node/node-nn.js';
 import { ProgramWorker, type WorkerEvent } from '../../src/serve/program-worker.js';
 
-export function startTestWorker(wasm: string, onEvent: (e: WorkerEvent) => void, node = 'cloud', logLevel = 'error'): ProgramWorker {
+export function startTestWorker(
+  wasm: string,
+  onEvent: (e: WorkerEvent) => void,
+  { node = 'cloud', logLevel = 'error', args = [] as string[] } = {},
+): ProgramWorker {
   return new ProgramWorker(
     {
       node,
       moduleBytes: new Uint8Array(readFileSync(wasm)),
       where: wasm,
-      args: [],
+      args,
       env: [],
       mounts: [],
       nn: NO_NN_CONFIG,
