@@ -51,7 +51,9 @@
 // 0.002 in 18 ms, decode 1 ms (before the checksum). The checksum (XXH64, version 4) adds one pass over the bytes
 // sent to each side: 64 MB image, first hop with `true`, 42 MB sent, ~11 ms on a busy 2-core machine; a delta's
 // ~0.1 ms. A kafu serve receiver computes it as the bytes arrive (FrameChecksum), so there it is off the downtime.
-// npm run bench:migrate (the README) measures whole migrations.
+// Decoding is transfer-decode.ts: it reads a transfer as its pieces arrive, so that a first hop's pages can be
+// written into the receiving instance before the last byte. npm run bench:migrate (the README) measures whole
+// migrations; bench:hop what streaming a first hop saves.
 import { deflateSync } from 'fflate';
 import { BITMAP, PageDiff } from './page-diff.js';
 import { randomHex } from './random-id.js';
