@@ -207,6 +207,35 @@ export class GuestInstance {
     options.system.setMemory(this.exports.memory);
   }
 
+  /** Whether the program has run in it (one prepared ahead has not: its memory is the module's initial image). */
+  get ran(): boolean {
+    return this.used;
+  }
+
+  /**
+   * A restore streamed in ahead of `resume`: the memory grown now to the snapshot's `byteLength`, so that pages can
+   * be written as they arrive (writePage); `resume` is then told only the pages still to write.
+   */
+  growTo(byteLength: number): void {
+    const memory = this.exports.memory;
+    const missing = byteLength - memory.buffer.byteLength;
+    if (missing < 0) throw new Error("kafu: snapshot memory is smaller than the instance's memory");
+    this.written = true;
+    if (missing > 0) memory.grow(missing / PAGE_SIZE);
+  }
+
+  /** Write page `index` (all of it; undefined: zero) ahead of `resume`, after growTo. */
+  writePage(index: number, data: Uint8Array | undefined): void {
+    this.written = true;
+    const buffer = this.exports.memory.buffer;
+    if ((index + 1) * PAGE_SIZE > buffer.byteLength) throw new Error(`kafu: page ${index} is past the instance's memory`);
+    if (this.pageView?.buffer !== buffer) this.pageView = new Uint8Array(buffer);
+    if (data) this.pageView.set(data, index * PAGE_SIZE);
+    else this.pageView.fill(0, index * PAGE_SIZE, (index + 1) * PAGE_SIZE);
+  }
+
+  private pageView: Uint8Array | undefined;
+
   /** The byte length of its linear memory now. */
   get memoryBytes(): number {
     return this.exports.memory.buffer.byteLength;

@@ -336,6 +336,11 @@ export interface OpenedFrame {
  */
 export type ChecksumMode = 'check' | 'checked' | 'skip';
 
+/** Refuse a frame that breaks the format, saying where. */
+export function invalidFrame(why: string): never {
+  throw new SnapshotFormatError(`not a valid kafu snapshot: ${why}`);
+}
+
 /** Check magic, version (one of `versions`) and checksum, and read the JSON header, its shape and its sizes against `limits`. */
 export function openFrame(
   input: Uint8Array | Uint8Array[],
@@ -345,19 +350,39 @@ export function openFrame(
 ): OpenedFrame {
   const chunks = Array.isArray(input) ? input : [input];
   const reader = new ChunkReader(chunks);
-  const fail = (why: string): never => {
-    throw new SnapshotFormatError(`not a valid kafu snapshot: ${why}`);
-  };
+  const fail = invalidFrame;
   const size = reader.remaining;
-  const pre = reader.read(16) ?? fail('bad magic');
+  const { version, headerBytes } = readPrefix(reader.read(PREFIX_BYTES) ?? fail('bad magic'), versions, fail);
+  if (size < MIN_FRAME_BYTES) fail('truncated');
+  if (checksumMode === 'check' && !checksumMatches(chunks)) throw new ChecksumMismatchError();
+  checkHeaderBytes(headerBytes, limits, fail);
+  const header = readHeader(reader.read(headerBytes) ?? fail('truncated header'), limits, fail, reader.remaining);
+  return { version, header, reader, fail };
+}
+
+/** The fixed start of a frame: magic, u32 version, u32 header length. */
+export const PREFIX_BYTES = 16;
+/** The smallest frame: the prefix, the end marker and the checksum. */
+export const MIN_FRAME_BYTES = PREFIX_BYTES + 8 + CHECKSUM_BYTES;
+
+/** A frame's first PREFIX_BYTES: the magic, a version among `versions`, and the header's length. */
+export function readPrefix(pre: Uint8Array, versions: number[], fail: (why: string) => never): { version: number; headerBytes: number } {
   if (!MAGIC.every((b, i) => pre[i] === b)) fail('bad magic');
   const version = u32(pre, 8);
   if (!versions.includes(version)) fail(`format version ${version}, this runtime reads ${versions.join(' and ')}`);
-  if (size < 16 + END.length + CHECKSUM_BYTES) fail('truncated');
-  if (checksumMode === 'check' && !checksumMatches(chunks)) throw new ChecksumMismatchError();
-  const headerBytes = u32(pre, 12);
+  return { version, headerBytes: u32(pre, 12) };
+}
+
+/** A header length is checked before its bytes are kept. */
+export function checkHeaderBytes(headerBytes: number, limits: FrameLimits, fail: (why: string) => never): void {
   if (headerBytes > limits.maxStateBytes) fail(`header of ${headerBytes} bytes is over the limit of ${limits.maxStateBytes} for library-OS state`);
-  const json = reader.read(headerBytes) ?? fail('truncated header');
+}
+
+/**
+ * The JSON header: its shape, and its sizes against `limits`. `following`: how many bytes follow the header, where
+ * that is known (a frame read whole, or a stream that declared its length).
+ */
+export function readHeader(json: Uint8Array, limits: FrameLimits, fail: (why: string) => never, following?: number): SnapshotHeader {
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder().decode(json));
@@ -370,14 +395,15 @@ export function openFrame(
   const { byteLength, pages } = header.memory;
   if (byteLength > limits.maxMemoryBytes) fail(`memory of ${byteLength} bytes is larger than the module's maximum (${limits.maxMemoryBytes})`);
   if (pages > byteLength / PAGE_SIZE) fail(`${pages} page records for a memory of ${byteLength / PAGE_SIZE} pages`);
-  const state = header.blobs.reduce((n, b) => n + b, headerBytes);
+  const state = header.blobs.reduce((n, b) => n + b, json.byteLength);
   if (state > limits.maxStateBytes) fail(`library-OS state of ${state} bytes is over the limit of ${limits.maxStateBytes}`);
-  if (state - headerBytes > reader.remaining) fail(`blobs of ${state - headerBytes} bytes, but only ${reader.remaining} bytes follow the header`);
-  return { version, header, reader, fail };
+  const blobs = state - json.byteLength;
+  if (following !== undefined && blobs > following) fail(`blobs of ${blobs} bytes, but only ${following} bytes follow the header`);
+  return header;
 }
 
 /** Read the blobs, the end marker and the checksum (checked by openFrame) that close a frame. */
-export function readFrameEnd({ header, reader, fail }: OpenedFrame): Uint8Array[] {
+export function readFrameEnd({ header, reader, fail }: Omit<OpenedFrame, 'version'>): Uint8Array[] {
   const blobs: Uint8Array[] = [];
   for (const length of header.blobs) blobs.push(reader.read(length) ?? fail(`truncated in blob ${blobs.length}`));
   const end = reader.read(END.length) ?? fail('missing end marker');

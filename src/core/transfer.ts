@@ -51,27 +51,41 @@
 // 0.002 in 18 ms, decode 1 ms (before the checksum). The checksum (XXH64, version 4) adds one pass over the bytes
 // sent to each side: 64 MB image, first hop with `true`, 42 MB sent, ~11 ms on a busy 2-core machine; a delta's
 // ~0.1 ms. A kafu serve receiver computes it as the bytes arrive (FrameChecksum), so there it is off the downtime.
-// npm run bench:migrate (the README) measures whole migrations.
-import { deflateSync, inflateSync } from 'fflate';
+// Decoding is transfer-decode.ts: it reads a transfer as its pieces arrive, so that a first hop's pages can be
+// written into the receiving instance before the last byte. npm run bench:migrate (the README) measures whole
+// migrations; bench:hop what streaming a first hop saves.
+import { deflateSync } from 'fflate';
 import { BITMAP, PageDiff } from './page-diff.js';
 import { randomHex } from './random-id.js';
 import {
   CHECKSUM_BYTES,
   DEFAULT_LIMITS,
   PAGE_SIZE,
-  SnapshotFormatError,
   encodeFrame,
   openFrame,
-  readFrameEnd,
-  type ChecksumMode,
   type FrameLimits,
   type MemoryImage,
-  type Snapshot,
   type SnapshotHeader,
   type SnapshotInput,
 } from './snapshot.js';
+import {
+  RAW,
+  RECORD,
+  SPARSE,
+  TRANSFER_VERSION,
+  XOR_SPARSE,
+  ZERO,
+  DEFLATE,
+  aligned,
+  pageCount,
+  pageTable,
+  wordViews,
+  type Baseline,
+} from './transfer-format.js';
 
-export const TRANSFER_VERSION = 4;
+export { TRANSFER_VERSION, type Baseline } from './transfer-format.js';
+export { MissingBaselineError, TransferReceiver, decodeTransfer, type DecodedTransfer, type PageSink, type ReceiveOptions } from './transfer-decode.js';
+
 
 /**
  * A first hop to a node is a delta against the memory a fresh instance of the module starts with (its data
@@ -79,11 +93,6 @@ export const TRANSFER_VERSION = 4;
  */
 export { INITIAL_BASELINE_ID } from './guest.js';
 
-/** A memory image both ends of a hop hold. */
-export interface Baseline {
-  id: string;
-  memory: MemoryImage;
-}
 
 /**
  * false: raw and zero records only. true (the default): also sparse and xor-sparse, which run at memory speed.
@@ -109,31 +118,16 @@ export interface TransferStats {
   encodeMs: number;
 }
 
-/** A delta transfer against a memory image this node does not hold (the sender should send a full one). */
-export class MissingBaselineError extends SnapshotFormatError {
-  constructor(readonly baselineId: string) {
-    super(`kafu transfer is a delta against memory baseline ${baselineId}, which this node does not hold`);
-  }
-}
-
-const RAW = 0;
-const ZERO = 1;
-const DEFLATE = 2;
-const SPARSE = 3;
-const XOR_SPARSE = 4;
-const ENCODINGS = ['raw', 'zero', 'deflate', 'sparse', 'xor-sparse'];
-/** No record for the page (in decodeTransfer's table, beside the encodings). */
-const NONE = 255;
-
 const WORDS = PAGE_SIZE >> 2;
 /** Sparse when it is at most a quarter of the page; denser pages go raw (or to deflate). */
 const SPARSE_MAX_WORDS = (PAGE_SIZE / 4 - BITMAP) >> 2;
 const DEFLATE_LEVEL = 1;
 /** Deflate (the sample, then the page) must save at least a tenth, or the page goes raw. */
 const DEFLATE_KEEP = 0.9;
-const RECORD = 12;
 /** Sparse payloads are copied into buffers of this size, not one allocation each. */
 const ARENA = 1 << 20;
+/** The first arena buffer: a small hop's payloads fit. */
+const ARENA_FIRST = 16 << 10;
 
 /**
  * Encode a snapshot for the wire. Returns the chunks to send (raw pages are views of the image, not copies), stats,
@@ -270,98 +264,6 @@ export function maxTransferBytes(limits: FrameLimits): number {
   return 16 + limits.maxStateBytes + records + 8 + CHECKSUM_BYTES;
 }
 
-/**
- * Decode a transfer (`checksum`: see ChecksumMode); `baselines(id)` returns the memory image held under that id, or undefined (then it throws
- * MissingBaselineError). The snapshot's raw pages are views of `input`, its unchanged pages the baseline's.
- *
- * A delta takes the baseline over: the pages it changes are changed in place, not copied, so the image passed in
- * becomes the new one and the caller keeps the returned baseline instead of it. Every record is checked before any
- * page is touched: a transfer refused with an error leaves the baseline as it was.
- */
-export function decodeTransfer(
-  input: Uint8Array | Uint8Array[],
-  baselines: (id: string) => MemoryImage | undefined,
-  limits: FrameLimits = DEFAULT_LIMITS,
-  checksum: ChecksumMode = 'check',
-): { snapshot: Snapshot; baseline: Baseline; changed: number[]; against?: string } {
-  const frame = openFrame(input, [TRANSFER_VERSION], limits, checksum);
-  const { header, reader, fail } = frame;
-  const { byteLength, pages: records, baseline: ref } = header.memory;
-  const id = header.memory.id ?? fail('transfer header has no memory id');
-  const count = byteLength / PAGE_SIZE;
-  let base: (Uint8Array | undefined)[] | undefined;
-  if (ref !== undefined) {
-    const held = baselines(ref.id);
-    if (!held) throw new MissingBaselineError(ref.id);
-    if (held.byteLength !== ref.byteLength || held.pages.length !== ref.pages) {
-      fail(
-        `memory baseline ${ref.id} held here (${held.byteLength} bytes, ${held.pages.length} pages) is not the one ` +
-          `the sender used (${ref.byteLength} bytes, ${ref.pages} pages)`,
-      );
-    }
-    base = pageTable(held, pageCount(held.byteLength));
-  }
-  // First every record is read and checked (deflated pages inflated), then the pages are built.
-  const encodings = new Uint8Array(count).fill(NONE);
-  const payloads: Uint8Array[] = new Array(count);
-  const words = wordViews();
-  for (let r = 0; r < records; r++) {
-    const head = reader.read(RECORD) ?? fail(`truncated at memory page record ${r}`);
-    const [index, encoding, length] = [le32(head, 0), le32(head, 4), le32(head, 8)];
-    if (index >= count) fail(`page index ${index} out of range`);
-    if (encodings[index] !== NONE) fail(`two records for page ${index}`);
-    if (length > BITMAP + PAGE_SIZE) fail(`page ${index}: record of ${length} bytes is too long`);
-    const payload = reader.read(length) ?? fail(`truncated at memory page record ${r}`);
-    if (length % 4 !== 0 && !reader.read(4 - (length % 4))) fail(`truncated at memory page record ${r}`);
-    const bad = (why: string) => fail(`page ${index} (${ENCODINGS[encoding] ?? `encoding ${encoding}`}): ${why}`);
-    let data = payload;
-    switch (encoding) {
-      case RAW:
-        if (length !== PAGE_SIZE) bad(`${length} bytes, not ${PAGE_SIZE}`);
-        break;
-      case ZERO:
-        if (length !== 0) bad('has a payload');
-        break;
-      case DEFLATE:
-        data = inflatePage(payload, bad);
-        break;
-      case SPARSE:
-      case XOR_SPARSE: {
-        if (encoding === XOR_SPARSE && !base?.[index]) bad('a change to a page the baseline does not have');
-        if (length < BITMAP || length % 4 !== 0) bad(`${length} bytes`);
-        data = aligned(payload);
-        const named = bitsSet(words(data), data.byteOffset / 4);
-        if (named > (length - BITMAP) >> 2) bad('bitmap names more words than the record holds');
-        if (named < (length - BITMAP) >> 2) bad('record holds more words than its bitmap names');
-        break;
-      }
-      default:
-        bad('unknown encoding');
-    }
-    encodings[index] = encoding;
-    payloads[index] = data;
-  }
-  const blobs = readFrameEnd(frame);
-  const image: MemoryImage = { byteLength, pages: [] };
-  const changed: number[] = [];
-  for (let index = 0; index < count; index++) {
-    const encoding = encodings[index];
-    if (encoding !== NONE) changed.push(index);
-    let data: Uint8Array | undefined;
-    if (encoding === NONE) data = base?.[index];
-    else if (encoding === SPARSE || encoding === XOR_SPARSE) {
-      // A change is made to the baseline's page itself (copied first only where it is not 4-byte aligned).
-      data = encoding === SPARSE ? new Uint8Array(PAGE_SIZE) : aligned(base![index]!);
-      const payload = payloads[index]!;
-      scatter(words(payload), payload.byteOffset / 4, words(data), data.byteOffset / 4);
-    } else if (encoding !== ZERO) data = payloads[index];
-    if (data) image.pages.push({ index, data });
-  }
-  const snapshot = { header: { ...header, memory: { byteLength, pages: image.pages.length } }, memory: image, blobs };
-  // `changed`: the pages with a record, the only ones that differ from the baseline `against` (a delta's).
-  return { snapshot, baseline: { id, memory: image }, changed, against: ref?.id };
-}
-
 const EMPTY = new Uint8Array();
 const PADDING = new Uint8Array(4);
 
@@ -374,50 +276,12 @@ const hostCompare = (globalThis as { Buffer?: { compare?: (a: Uint8Array, b: Uin
 let pageDiff: PageDiff | undefined;
 const diff = () => (pageDiff ??= new PageDiff());
 
-function pageCount(byteLength: number): number {
-  if (!Number.isSafeInteger(byteLength) || byteLength < 0 || byteLength % PAGE_SIZE !== 0) {
-    throw new Error('memory length is not a whole number of pages');
-  }
-  return byteLength / PAGE_SIZE;
-}
-
-/** The image's pages by index (holes for zero pages). */
-function pageTable(image: MemoryImage, count: number): (Uint8Array | undefined)[] {
-  const table: (Uint8Array | undefined)[] = new Array(count);
-  for (const { index, data } of image.pages) {
-    if (!Number.isInteger(index) || index < 0 || index >= count) throw new Error(`memory page ${index} out of range`);
-    if (data.byteLength !== PAGE_SIZE) throw new Error(`memory page ${index} is not ${PAGE_SIZE} bytes`);
-    if (table[index]) throw new Error(`memory page ${index} appears twice`);
-    table[index] = data;
-  }
-  return table;
-}
-
-const le32 = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-
-/** The bytes, copied where they do not start on a 4-byte boundary (received bytes may sit anywhere). */
-function aligned(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-}
-
-/**
- * 32-bit words of 4-byte aligned bytes: word i of `bytes` is `words(bytes)[(bytes.byteOffset / 4) + i]`. One view per
- * buffer (the pages of an image are mostly views of one or a few buffers), none per page.
- */
-function wordViews(): (bytes: Uint8Array) => Int32Array {
-  const views = new Map<ArrayBufferLike, Int32Array>();
-  return ({ buffer }) => {
-    let view = views.get(buffer);
-    if (!view) views.set(buffer, (view = new Int32Array(buffer, 0, Math.floor(buffer.byteLength / 4))));
-    return view;
-  };
-}
-
 /**
  * Whether more of the page's words are non-zero than a sparse record holds. Every 256th word first: where more than
  * half of those are non-zero the page is taken as dense without reading the rest (it could be sparse only if its
  * data clustered just where the sample looks), else the words are counted, as far as it takes.
  */
+
 function dense(page: Uint8Array, words: (bytes: Uint8Array) => Int32Array): boolean {
   const bytes = aligned(page);
   const view = words(bytes);
@@ -430,43 +294,26 @@ function dense(page: Uint8Array, words: (bytes: Uint8Array) => Int32Array): bool
   return false;
 }
 
-/** Copies of sparse payloads, packed into shared buffers. */
+/**
+ * Copies of payloads, packed into shared buffers: the first small, each next one twice as large up to `size`. (A
+ * fixed 1 MiB buffer, zeroed and faulted in, was most of a small hop's encoding time.)
+ */
 class Arena {
   private bytes = EMPTY;
   private at = 0;
+  private next = ARENA_FIRST;
 
   constructor(private readonly size = ARENA) {}
 
   copy(payload: Uint8Array): Uint8Array {
-    if (this.at + payload.byteLength > this.bytes.byteLength) [this.bytes, this.at] = [new Uint8Array(Math.max(this.size, payload.byteLength)), 0];
+    if (this.at + payload.byteLength > this.bytes.byteLength) {
+      [this.bytes, this.at] = [new Uint8Array(Math.max(Math.min(this.next, this.size), payload.byteLength)), 0];
+      this.next *= 2;
+    }
     const copy = this.bytes.subarray(this.at, this.at + payload.byteLength);
     copy.set(payload);
     this.at += payload.byteLength;
     return copy;
-  }
-}
-
-/** The number of bits set in a sparse payload's bitmap (the payload's words from w). */
-function bitsSet(words: Int32Array, w: number): number {
-  let n = 0;
-  for (let i = w; i < w + (BITMAP >> 2); i++) {
-    let x = words[i]!;
-    if (x === 0) continue;
-    x -= (x >>> 1) & 0x55555555;
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    n += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-  }
-  return n;
-}
-
-/** XOR the words of a sparse payload (checked: its bitmap names as many words as it holds) into a page. */
-function scatter(payload: Int32Array, pw: number, page: Int32Array, at: number): void {
-  let k = pw + (BITMAP >> 2);
-  for (let i = 0; i < BITMAP >> 2; i++) {
-    // Bit j of bitmap word i (read little endian, as the format's bytes are) is page word 32·i + j.
-    for (let bits = payload[pw + i]!; bits !== 0; bits &= bits - 1) {
-      page[at + (i << 5) + (31 - Math.clz32(bits & -bits))]! ^= payload[k++]!;
-    }
   }
 }
 
@@ -479,18 +326,6 @@ function deflatePage(page: Uint8Array): Uint8Array | undefined {
   if (deflateSync(sample, { level: DEFLATE_LEVEL }).byteLength > sample.length * DEFLATE_KEEP) return undefined;
   const out = deflateSync(page, { level: DEFLATE_LEVEL });
   return out.byteLength <= PAGE_SIZE * DEFLATE_KEEP ? out : undefined;
-}
-
-function inflatePage(payload: Uint8Array, bad: (why: string) => never): Uint8Array {
-  // One spare byte: fflate stops writing at the end of `out`, so a stream that inflates to more shows as longer.
-  const out = new Uint8Array(PAGE_SIZE + 1);
-  let length: number;
-  try {
-    length = inflateSync(payload, { out }).byteLength;
-  } catch (e) {
-    return bad(`corrupt deflate data (${(e as Error).message})`);
-  }
-  return length === PAGE_SIZE ? out.subarray(0, PAGE_SIZE) : bad(`inflates to ${length} bytes, not ${PAGE_SIZE}`);
 }
 
 function newBaselineId(): string {

@@ -27,8 +27,7 @@ export interface FrameBounds {
 
 /** Upper bound of the bytes Asyncify will save, from the current stack; undefined if the engine does not tell. */
 export function unwindBytesNeeded(f: FrameBounds): number | undefined {
-  let maxBound = 0;
-  for (const b of f.bounds) maxBound = Math.max(maxBound, b);
+  const maxBound = largestBound(f.bounds);
   const frames = wasmFramesOnStack();
   let total = 0;
   for (const frame of frames) {
@@ -36,6 +35,19 @@ export function unwindBytesNeeded(f: FrameBounds): number | undefined {
     total += (index >= 0 ? f.bounds[index - f.importedFunctions] : undefined) ?? maxBound;
   }
   return frames.length === 0 ? undefined : total;
+}
+
+const largest = new WeakMap<Uint32Array, number>();
+
+/** The largest bound of any function: found once per module, not at every suspension (modules have thousands). */
+function largestBound(bounds: Uint32Array): number {
+  let max = largest.get(bounds);
+  if (max === undefined) {
+    max = 0;
+    for (const b of bounds) max = Math.max(max, b);
+    largest.set(bounds, max);
+  }
+  return max;
 }
 
 /** Function index by name (functionNames() of the module), for FrameBounds. */

@@ -12,7 +12,7 @@ import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messag
 export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' | 'ready' }>;
 
 /** What runs a node's program: this class (a thread of the process), or a browser tab (tab-program.ts). */
-export type NodeWorker = Pick<ProgramWorker, 'start' | 'resume' | 'encodeFull' | 'stop'>;
+export type NodeWorker = Pick<ProgramWorker, 'start' | 'resume' | 'resumeBegin' | 'resumePiece' | 'resumeEnd' | 'resumeAbort' | 'encodeFull' | 'stop'>;
 
 export class ProgramWorker {
   private readonly worker: Worker;
@@ -53,6 +53,28 @@ export class ProgramWorker {
   resume(bytes: Uint8Array | Uint8Array[], suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {
     const pieces = Array.isArray(bytes) ? bytes : [bytes];
     this.send({ type: 'resume', bytes: pieces, suspendedAtMs, checksum }, buffersOf(pieces));
+  }
+
+  /**
+   * A hand-off streamed in as its bytes arrive: begin (the length its sender declared; `checksum` 'checked' if the
+   * caller checks it as the bytes arrive and has, before resumeEnd), the pieces in order (each moves to the worker:
+   * nothing else may hold its buffer), then end; the outcome comes as for `resume`. resumeAbort drops one whose
+   * bytes stopped coming (no outcome).
+   */
+  resumeBegin(totalBytes: number, suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {
+    this.send({ type: 'resumeBegin', totalBytes, suspendedAtMs, checksum });
+  }
+
+  resumePiece(bytes: Uint8Array): void {
+    this.send({ type: 'resumePiece', bytes }, buffersOf([bytes]));
+  }
+
+  resumeEnd(): void {
+    this.send({ type: 'resumeEnd' });
+  }
+
+  resumeAbort(): void {
+    this.send({ type: 'resumeAbort' });
   }
 
   /** Encode the suspended program again, whole; with `output`, undelivered, inside (for a saved file). */

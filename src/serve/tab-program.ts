@@ -15,6 +15,7 @@ import type { ChecksumMode, FrameLimits, Snapshot } from '../core/snapshot.js';
 import { decodeTransfer, encodeTransfer, maxTransferBytes, type Baseline, type Compression } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
 import { MAX_OUTPUT_BYTES, decodeFrame, encodeFrame, fromTabSchema, FrameError, type FromTab, type ToTab } from '../browser/tab-protocol.js';
+import { GatheredResume } from './gathered-resume.js';
 import { migrateBody } from './migrate-body.js';
 import type { WorkerEvent } from './program-worker.js';
 import { withSavedOutput, type SavedOutput } from './saved-program.js';
@@ -99,6 +100,24 @@ export class TabProgram {
       tab.state = 'resuming';
       tab.ws.send(encodeFrame({ type: 'resume', suspendedAtMs }, bytes));
     })();
+  }
+
+  private readonly gathered = new GatheredResume((pieces, suspendedAtMs, checksum) => this.resume(pieces, suspendedAtMs, checksum));
+  /** A hand-off in pieces (NodeWorker): the tab takes it whole, so the pieces are gathered. */
+  resumeBegin(totalBytes: number, suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {
+    this.gathered.begin(totalBytes, suspendedAtMs, checksum);
+  }
+
+  resumePiece(bytes: Uint8Array): void {
+    this.gathered.piece(bytes);
+  }
+
+  resumeEnd(): void {
+    this.gathered.end();
+  }
+
+  resumeAbort(): void {
+    this.gathered.abort();
   }
 
   /** A transfer into or out of the tab, against the baseline both sides hold or the module's initial image. */

@@ -40,6 +40,15 @@ export type ToWorker =
    */
   | { type: 'resume'; bytes: Uint8Array[]; suspendedAtMs: number; checksum: ChecksumMode }
   /**
+   * The same in pieces as they arrive (program-worker.ts resumeBegin …): the worker decodes each as it comes, and
+   * a first hop's pages go into memory before the last byte. One outcome, as for 'resume', after 'resumeEnd'.
+   */
+  | { type: 'resumeBegin'; totalBytes: number; suspendedAtMs: number; checksum: ChecksumMode }
+  | { type: 'resumePiece'; bytes: Uint8Array }
+  | { type: 'resumeEnd' }
+  /** The pieces stopped coming (the sender's connection broke): drop the hand-off, no outcome. */
+  | { type: 'resumeAbort' }
+  /**
    * Encode the suspended program again, whole: its destination lacks the baseline the first encoding used, or it is
    * saved to a file, with `output` (undelivered) inside (saved-program.ts).
    */
@@ -78,7 +87,10 @@ export type FromWorker =
       type: 'refused';
       message: string;
       baselineId?: string;
-      /** It needs a wasi-nn model this node lost since the program recorded that it holds it: a whole snapshot will do. */
+      /**
+       * A whole snapshot will do: it is a delta against a memory baseline this node does not hold, or it needs a
+       * wasi-nn model this node lost since the program recorded that it holds it.
+       */
       wholeNeeded?: boolean;
       /**
        * Restoring had written into the instance whose memory the kept snapshot of the last hop from here views

@@ -6,15 +6,15 @@ import { UserError } from '../core/errors.js';
 import { GuestInstance, GuestModule } from '../core/guest.js';
 import { createLogger, parseLevel } from '../core/log.js';
 import { runSegment, type SegmentResult } from '../core/program.js';
-import type { Snapshot } from '../core/snapshot.js';
-import { INITIAL_BASELINE_ID, decodeTransfer, encodeTransfer, ownBaseline, type Baseline } from '../core/transfer.js';
+import type { ChecksumMode, Snapshot } from '../core/snapshot.js';
+import { INITIAL_BASELINE_ID, MissingBaselineError, TransferReceiver, encodeTransfer, ownBaseline, type Baseline, type DecodedTransfer } from '../core/transfer.js';
 import { asTrap, wasmBacktrace } from '../core/trap.js';
 import { buffersOf, migrateBody } from './migrate-body.js';
 import { NodeNn } from '../node/node-nn.js';
 import { NN_RESOURCE, nodeProgramHost, warmUpArrivalChecks, type StorageIds } from '../node/node-system.js';
 import { MissingModelError } from '../wasi/nn/nn-os.js';
 import { readProcessStdin } from '../node/stdin.js';
-import { withSavedOutput } from './saved-program.js';
+import { withSavedOutput, type SavedOutput } from './saved-program.js';
 import { SyncSockets } from '../node/sync-sockets.js';
 import { SyncCaller } from '../node/sync-worker.js';
 import type { SocketRef } from '../wasi/sockets.js';
@@ -73,6 +73,24 @@ let baseline: Baseline | undefined;
 let baselinePeer: string | undefined;
 let pending: Snapshot | undefined;
 
+/**
+ * A hand-off being received: its bytes are decoded as they arrive (TransferReceiver). A first hop's pages go
+ * straight into `target` as their records arrive; any other transfer is checked as it arrives and applied once
+ * verified.
+ */
+interface Arrival {
+  receiver: TransferReceiver;
+  suspendedAtMs: number;
+  /** performance.now() at resumeBegin, and the pieces since (for the log). */
+  begunAt: number;
+  pieces: number;
+  /** The instance a first hop's pages are written into as they arrive. */
+  target?: GuestInstance;
+  /** A delta is decoded against the baseline held here (whose pages it changes in place once verified). */
+  baselineUsed: boolean;
+}
+let arrival: Arrival | undefined;
+
 port.on('message', (m: ToWorker) => {
   handle(m).catch((e: unknown) => {
     post({ type: 'failed', message: e instanceof Error ? e.message : String(e), user: e instanceof UserError });
@@ -83,54 +101,136 @@ post({ type: 'ready' });
 async function handle(m: ToWorker): Promise<void> {
   const guest = await guestReady;
   await prepared;
-  if (m.type === 'encode') {
-    // The destination lacks our baseline after all, or the program is saved to a file: everything.
-    // It carries every wasi-nn model too: the destination may have lost those it held (restarted), or it is a file.
-    const whole = nn.selfContained(pending!, setup.node, NN_RESOURCE);
-    const { encoded, next, changed: sent } = encode(m.output ? withSavedOutput(whole, m.output) : whole, undefined, pending!.header.node);
-    post({ type: 'encoded', encoded }, buffersOf(encoded.body.messages));
-    if (setup.transfer.delta) baseline = ownBaseline(next, undefined, sent);
-    if (warm) warm.imageId = next.id; // the same memory, under the id this encoding gave it
+  switch (m.type) {
+    case 'encode':
+      return encodeAgain(m.output);
+    case 'start':
+      return run(guest, m, undefined);
+    case 'resume':
+      // A transfer received whole: the same path as one streamed in pieces.
+      begin(guest, m.bytes.reduce((n, p) => n + p.byteLength, 0), m.suspendedAtMs, m.checksum);
+      for (const piece of m.bytes) arrival!.receiver.push(piece);
+      return end(guest);
+    case 'resumeBegin':
+      return begin(guest, m.totalBytes, m.suspendedAtMs, m.checksum);
+    case 'resumePiece':
+      if (arrival) {
+        arrival.pieces++;
+        arrival.receiver.push(m.bytes);
+      }
+      return;
+    case 'resumeEnd':
+      return end(guest);
+    case 'resumeAbort':
+      return abort(guest);
+  }
+}
+
+function encodeAgain(output: SavedOutput | undefined): void {
+  // The destination lacks our baseline after all, or the program is saved to a file: everything.
+  // It carries every wasi-nn model too: the destination may have lost those it held (restarted), or it is a file.
+  const whole = nn.selfContained(pending!, setup.node, NN_RESOURCE);
+  const { encoded, next, changed: sent } = encode(output ? withSavedOutput(whole, output) : whole, undefined, pending!.header.node);
+  post({ type: 'encoded', encoded }, buffersOf(encoded.body.messages));
+  if (setup.transfer.delta) baseline = ownBaseline(next, undefined, sent);
+  if (warm) warm.imageId = next.id; // the same memory, under the id this encoding gave it
+}
+
+function begin(guest: GuestModule, totalBytes: number, suspendedAtMs: number, checksum: ChecksumMode): void {
+  // (One that never ended, its sender gone, is replaced.)
+  if (arrival) abort(guest);
+  const a: Arrival = { suspendedAtMs, begunAt: performance.now(), pieces: 0, baselineUsed: false } as Arrival;
+  a.receiver = new TransferReceiver({
+    baselines: (id) => {
+      // (Every node builds the module's initial image, a fresh copy each time: a first hop here is a delta against it.)
+      const memory = baseline?.id === id ? baseline.memory : id === INITIAL_BASELINE_ID ? guest.initialBaseline().memory : undefined;
+      a.baselineUsed = memory !== undefined && baseline?.id === id;
+      return memory;
+    },
+    limits: setup.transfer.limits,
+    checksum,
+    totalBytes,
+    onHeader: (header, against) => {
+      // Only a first hop (a delta against the initial image, the bulk of the bytes) is written as it arrives, and
+      // only into an instance whose loss on a refusal costs nothing: the one prepared ahead, which the program
+      // never ran in, else a fresh one. The parked instance that holds the program's last image keeps it until a
+      // transfer is verified: it is this node's checkpoint (`pending` views its memory, which a grow would detach),
+      // and a delta against it is small enough to apply after the last byte.
+      if (against !== INITIAL_BASELINE_ID) return undefined;
+      const target = warm && !warm.instance.ran ? warm.instance : new GuestInstance(guest);
+      a.target = target;
+      target.growTo(header.memory.byteLength);
+      return { page: (index, data) => target.writePage(index, data) };
+    },
+  });
+  arrival = a;
+}
+
+/** A hand-off whose bytes stopped coming (its connection broke): dropped, with what it wrote into. */
+function abort(guest: GuestModule): void {
+  const a = arrival;
+  arrival = undefined;
+  if (a?.target) dropTarget(guest, a.target);
+}
+
+/**
+ * A streamed target instance is not used (refused, aborted): one prepared ahead is replaced by a new one, as a
+ * refused stream may have written any page of it.
+ */
+function dropTarget(guest: GuestModule, target: GuestInstance): void {
+  if (warm?.instance === target) warm = { instance: new GuestInstance(guest), imageId: INITIAL_BASELINE_ID };
+}
+
+function end(guest: GuestModule): void {
+  const a = arrival;
+  arrival = undefined;
+  if (!a) return; // aborted, or begun by no one
+  const t0 = performance.now();
+  const before = { baseline, baselinePeer };
+  let decoded: DecodedTransfer;
+  try {
+    decoded = a.receiver.end();
+  } catch (e) {
+    // Checked before any page of the baseline held here is touched: it is as it was. (A delta against a baseline
+    // this node does not hold is answered with a whole snapshot: the main thread need not read the header to tell.)
+    post({ type: 'refused', message: (e as Error).message, baselineId: baseline?.id, ...(e instanceof MissingBaselineError ? { wholeNeeded: true } : {}) });
+    if (a.target) dropTarget(guest, a.target);
     return;
   }
-  let from: Snapshot | undefined;
+  baseline = setup.transfer.delta ? decoded.baseline : undefined;
+  baselinePeer = decoded.snapshot.header.migration?.from;
+  run(guest, { type: 'resume' }, { a, decoded, t0, before });
+}
+
+/** What a resume brings to run(). */
+interface Resuming {
+  a: Arrival;
+  decoded: DecodedTransfer;
+  /** performance.now() at the end of the bytes. */
+  t0: number;
+  /** The baseline held before this hand-off, restored if it is refused. */
+  before: { baseline: Baseline | undefined; baselinePeer: string | undefined };
+}
+
+function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { type: 'resume' }, r: Resuming | undefined): void {
+  const from = r?.decoded.snapshot;
+  const decodedAt = performance.now();
+  const parked = warm;
+  const parkedRan = parked?.instance.ran === true;
+  // The program runs in: the instance a first hop was written into as it arrived; else the parked one if its memory
+  // can take the image (memory never shrinks), writing only the changed pages where it holds the image the delta is
+  // against; else a fresh one. `pending` (the checkpoint of the last hop from here) is a view of the parked
+  // instance's memory.
+  let instance: GuestInstance | undefined;
   let changed: number[] | undefined;
-  let suspendedAtMs = 0;
-  const t0 = performance.now();
-  let decodedAt = t0;
-  const before = { baseline, baselinePeer };
-  /** A delta was decoded against the baseline, whose pages it changed in place. */
-  let baselineUsed = false;
-  if (m.type === 'resume') {
-    try {
-      const held = (id: string) => {
-        // (Every node builds the module's initial image: a first hop here is a delta against it.)
-        const memory = baseline?.id === id ? baseline.memory : id === INITIAL_BASELINE_ID ? guest.initialBaseline().memory : undefined;
-        baselineUsed = memory !== undefined && baseline?.id === id;
-        return memory;
-      };
-      const decoded = decodeTransfer(m.bytes, held, setup.transfer.limits, m.checksum);
-      from = decoded.snapshot;
-      // Only the changed pages need writing when the parked instance holds the image the delta is against.
-      changed = decoded.against !== undefined && warm?.imageId === decoded.against ? decoded.changed : undefined;
-      decodedAt = performance.now();
-      baseline = setup.transfer.delta ? decoded.baseline : undefined;
-      baselinePeer = decoded.snapshot.header.migration?.from;
-    } catch (e) {
-      // Checked before any page is touched: the baseline is as it was.
-      post({ type: 'refused', message: (e as Error).message, baselineId: baseline?.id });
-      return;
-    }
-    suspendedAtMs = m.suspendedAtMs;
+  if (r?.decoded.streamed) [instance, changed] = [r.a.target, []];
+  else {
+    instance = !from || (warm && warm.instance.memoryBytes <= from.memory.byteLength) ? warm?.instance : undefined;
+    changed = instance && r?.decoded.against !== undefined && warm?.imageId === r.decoded.against ? r.decoded.changed : undefined;
   }
+  warm = undefined;
   let resumed = m.type === 'start';
   let result: SegmentResult;
-  // The program runs in the parked instance if its memory can take the image (memory never shrinks), else in a
-  // fresh one. `pending` (the checkpoint of the last hop from here) is a view of the parked instance's memory.
-  const instance = !from || (warm && warm.instance.memoryBytes <= from.memory.byteLength) ? warm?.instance : undefined;
-  if (!instance) changed = undefined;
-  const parked = warm;
-  warm = undefined;
   try {
     result = runSegment(guest, setup.node, hostWith(m.type === 'start' ? m.storage : {}, m.type === 'start' ? m.listeners : undefined), {
       from,
@@ -140,26 +240,34 @@ async function handle(m: ToWorker): Promise<void> {
       onResumed: () => {
         resumed = true;
         pending = undefined; // the program runs here again: a hop's whole re-encoding is no longer wanted
-        post({ type: 'resumed', downtimeMs: wallClockMs() - suspendedAtMs, baselineId: baseline?.id });
-        const [decodeMs, restoreMs] = [decodedAt - t0, performance.now() - decodedAt];
-        const how = !instance ? 'a fresh instance' : changed ? `the parked instance, ${changed.length} pages written` : 'the parked instance, all pages written';
+        post({ type: 'resumed', downtimeMs: wallClockMs() - r!.a.suspendedAtMs, baselineId: baseline?.id });
+        const [decodeMs, restoreMs] = [decodedAt - r!.t0, performance.now() - decodedAt];
+        const how = r!.decoded.streamed
+          ? `${instance === parked?.instance ? 'the instance prepared ahead' : 'a fresh instance'}, pages written as ${r!.a.pieces} pieces arrived over ${(r!.t0 - r!.a.begunAt).toFixed(2)} ms`
+          : !instance
+            ? 'a fresh instance'
+            : changed
+              ? `the parked instance, ${changed.length} pages written`
+              : 'the parked instance, all pages written';
         log.debug(`resumed in ${how}: decode ${decodeMs.toFixed(2)} ms, restore ${restoreMs.toFixed(2)} ms`);
       },
     });
   } catch (e) {
-    if (!resumed) {
+    if (!resumed && r) {
       // Restoring failed (the library-OS state, the memory, the globals …; even a trap while the stack rewinds):
       // the hand-off is refused, not the program's end. A delta has changed its baseline's pages already.
-      [baseline, baselinePeer] = baselineUsed ? [undefined, undefined] : [before.baseline, before.baselinePeer];
-      // The parked instance is kept only if restoring wrote nothing into it; else `pending`, a view of its memory,
-      // is no longer the program as it left, and goes too.
-      if (instance && !instance.written) warm = parked;
-      else if (instance) pending = undefined;
+      [baseline, baselinePeer] = r.a.baselineUsed ? [undefined, undefined] : [r.before.baseline, r.before.baselinePeer];
+      // The parked instance is kept if restoring did not write into it; else `pending`, a view of its memory, is no
+      // longer the program as it left, and goes too (one prepared ahead is replaced).
+      const parkedWritten = parked !== undefined && parked.instance === instance && instance.written;
+      if (parked && !parkedWritten) warm = parked;
+      else if (parkedWritten && !parkedRan) warm = { instance: new GuestInstance(guest), imageId: INITIAL_BASELINE_ID };
+      else if (parkedWritten) pending = undefined;
       post({
         type: 'refused',
         message: (e as Error).message,
         baselineId: baseline?.id,
-        checkpointLost: instance?.written === true && !!parked && parked.instance === instance,
+        checkpointLost: parkedWritten && parkedRan,
         ...(e instanceof MissingModelError ? { wholeNeeded: true } : {}),
       });
       return;

@@ -46,3 +46,10 @@ test('bench:instrument --quick: the kernels plain and instrumented, with ratios,
   }
   assert.match(out, /^wall time: geomean x[\d.]+, worst x[\d.]+ .* code \d+ -> \d+ bytes, x[\d.]+/m);
 });
+
+test('bench:hop --quick: a small hop between two program workers, and a first hop whole and streamed', T, () => {
+  const out = runBench('hop');
+  assert.match(out, /^small warm hop \(1 MiB heap\)\s+\d+(\s+[\d.]+){3}$/m, out);
+  for (const mode of ['whole', 'streamed']) assert.match(out, new RegExp(`^4 MiB heap\\s+4\\.\\d MB ${mode}\\s+1(\\s+[\\d.]+){3}$`, 'm'), out);
+});
+
