@@ -89,7 +89,7 @@ function serveHandoffConnection(socket: Socket, caller: string | undefined, h: K
   const flush = () => {
     if (!batch || !intake) return;
     // A batch is exactly as long as its bytes unless the sender sent fewer than it declared (then refused anyway).
-    intake.add(batchHave === batch.byteLength ? batch : batch.slice(0, batchHave));
+    intake.add(batchHave === batch.byteLength ? batch : batch.slice(0, batchHave), true);
     batch = undefined;
     batchHave = 0;
   };

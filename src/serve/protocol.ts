@@ -68,14 +68,19 @@ export interface KafuNodeHandlers {
   /**
    * A Migrate call's start message, checked before any of its data is kept (its totalBytes within this node's limits
    * above all: that many bytes are set aside for it): throws the refusal, or returns what sees each piece of data as
-   * it arrives (before migrate gets them all).
+   * it arrives, once the node's receive slot is this call's (each the only bytes of its buffer; `movable`: nothing
+   * else uses that buffer any more, see MigrateIntake.add). It returns true when it took the piece (moved its buffer
+   * on, to the program's thread): migrate then gets only the pieces it did not take.
    */
-  migrateStart(start: MigrateStart, caller: string | undefined): ((data: Uint8Array) => void) | undefined;
+  migrateStart(start: MigrateStart, caller: string | undefined): ((data: Uint8Array, movable: boolean) => boolean | void) | undefined;
   /**
-   * `data`: the bytes received in order (fewer than start.totalBytes if the sender sent less), each piece the only
-   * bytes of its buffer, so that the pieces can move to another thread (buffersOf).
+   * `data`: the bytes received in order that migrateStart's observer did not take, each piece the only bytes of its
+   * buffer, so that the pieces can move to another thread (buffersOf); `received`: all bytes received (fewer than
+   * start.totalBytes if the sender sent less).
    */
-  migrate(start: MigrateStart, data: Uint8Array[], caller: string | undefined): Promise<MigrateReply>;
+  migrate(start: MigrateStart, data: Uint8Array[], caller: string | undefined, received: number): Promise<MigrateReply>;
+  /** A call whose start migrateStart took ended before all its data came (refused, or its sender gone). */
+  migrateDropped?(start: MigrateStart): void;
   output(req: OutputRequest, caller: string | undefined): Promise<Empty>;
   input(req: InputRequest, caller: string | undefined): Promise<InputReply>;
   heartbeat(req: HeartbeatRequest, caller: string | undefined): Promise<HeartbeatReply>;
@@ -193,7 +198,7 @@ export class MigrateIntake {
   private received = 0;
   /** Bytes the sender said come next (announce), received or not. */
   private announced = 0;
-  private observe: ((data: Uint8Array) => void) | undefined;
+  private observe: ((data: Uint8Array, movable: boolean) => boolean | void) | undefined;
   /** This call holds the node's receive slot. */
   private holding = false;
 
@@ -220,12 +225,18 @@ export class MigrateIntake {
     this.announced += n;
   }
 
-  add(data: Uint8Array): void {
+  /**
+   * `movable`: `data` is the caller's own buffer, free to move to another thread at once (the hand-off transport's
+   * pieces). grpc-js's message buffers are not: it still reads them after handing the message on, so they move only
+   * once the call is over.
+   */
+  add(data: Uint8Array, movable = false): void {
     const kept = this.checkMore(this.received, data.byteLength);
     // (A copy: `slice` on the Buffer grpc-js gives is a view.)
-    kept.push(ownsBuffer(data) ? data : new Uint8Array(data));
+    const owned = ownsBuffer(data);
+    const piece = owned ? data : new Uint8Array(data);
     this.received += data.byteLength;
-    this.observe?.(data);
+    if (this.observe?.(piece, movable || !owned) !== true) kept.push(piece);
   }
 
   end(): Promise<MigrateReply> {
@@ -233,7 +244,7 @@ export class MigrateIntake {
     const bytes = this.data;
     this.data = undefined;
     // The slot is held until the handler is done with the bytes (resumed or refused).
-    return this.h.migrate(this.start, bytes, this.caller).finally(() => this.release());
+    return this.h.migrate(this.start, bytes, this.caller, this.received).finally(() => this.release());
   }
 
   /** Bytes still to come of what the start message declared (after those added). */
@@ -255,6 +266,7 @@ export class MigrateIntake {
 
   /** The call is over (refused, or its sender gone): nothing of it stays. */
   drop(): void {
+    if (this.data && this.start && this.holding) this.h.migrateDropped?.(this.start);
     this.data = undefined;
     this.release();
   }

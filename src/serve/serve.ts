@@ -27,7 +27,7 @@ import { readModule } from '../node/module-source.js';
 import { listenProblem } from '../node/local-sockets.js';
 import { mountDirs, storageIdentity } from '../node/node-system.js';
 import { writeLogLine } from '../node/stderr-line.js';
-import { checkHandOff, depart, receiveProgram, saveProgram, sendProgram } from './handoff.js';
+import { checkHandOff, depart, dropHandOff, receiveProgram, saveProgram, sendProgram, streamHandOff } from './handoff.js';
 import { migrateBody } from './migrate-body.js';
 import { saveFolder, savedOutput, type SavedOutput } from './saved-program.js';
 import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js';
@@ -450,18 +450,29 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       return { nodeId, configName: config.name, moduleSha256: ctx.moduleSha256, storage: ctx.storage, runtime: RUNTIME_ID, listeners };
     },
     migrateStart: (start, proven) => {
-      warnRefusal(start, () => {
+      const kind = warnRefusal(start, () => {
         admit(ctx, start.from, proven);
         return checkHandOff(ctx, start);
       });
       // Checked as the bytes arrive, so that it costs no time once the last one is here.
       const sum = new FrameChecksum();
       checksums.set(start, sum);
-      return (data) => sum.update(data);
+      // A hand-off taken here goes to the worker as it arrives (a retried one that already runs here does not).
+      const stream = kind === 'new' ? streamHandOff(ctx, start) : undefined;
+      // (Only pieces free to move at once go as they arrive: those of the hand-off transport. A gRPC call's stay here
+      // until its end, as grpc-js still reads its message buffers: kept pieces then go to the worker together.)
+      let streaming: boolean | undefined;
+      return (data, movable) => {
+        sum.update(data);
+        streaming ??= stream !== undefined && movable;
+        // (A piece grpc-js still reads, in a call whose first piece was free to move, goes as a copy.)
+        return streaming ? stream!(movable ? data : data.slice()) : false;
+      };
     },
-    migrate: async (start, data, proven) => {
+    migrateDropped: (start) => dropHandOff(ctx, start),
+    migrate: async (start, data, proven, received) => {
       admit(ctx, start.from, proven);
-      const reply = await warnRefusal(start, () => receiveProgram(ctx, start, data, checksums.get(start)));
+      const reply = await warnRefusal(start, () => receiveProgram(ctx, start, data, received, checksums.get(start)));
       if (!coordinator) state.lastHeartbeat = Date.now(); // the first node was alive when the program started
       return reply;
     },
