@@ -87,6 +87,8 @@ test('programs hop over the direct transport (mutual TLS and plaintext) with the
     const hops = logs.match(/hand-off to \S+: .*\((direct|gRPC)\)/g) ?? [];
     assert.ok(hops.length >= 6, `${tls}: ${hops.length} hops\n${logs}`);
     assert.ok(hops.every((h) => h.endsWith('(direct)')), `${tls}: every hop over the direct transport\n${hops.join('\n')}`);
+    // The first hop to edge went to its worker as the pieces arrived (a streamed resume).
+    assert.match(logs, /resumed in .*pages written as [1-9]\d* pieces arrived/, `${tls}: a streamed first hop\n${logs}`);
   }
 });
 
