@@ -11,6 +11,8 @@
 //   npm run bench:serve -- --quick      tiny sizes, a few hops (what CI runs: a check that it works, not a timing)
 //   npm run bench:serve -- --plaintext  tls: plaintext instead of mutual TLS
 //   npm run bench:serve -- --only=first  the cases whose name contains "first"
+//   npm run bench:serve -- --transport=direct|grpc  one hand-off transport only (default: both, runs alternated,
+//                                       a row each: the direct transport, handoff-transport.ts, and gRPC's Migrate)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,10 +54,16 @@ const CASES: Case[] = quick
 const dir = mkdtempSync(join(tmpdir(), 'kafu-bench-serve-'));
 const TLS = plaintext ? '  tls: plaintext' : '  tls: { ca: ./certs/ca.crt, cert: "./certs/${node}.crt", key: "./certs/${node}.key" }';
 
-function runNode(id: string, config: string): Promise<{ code: number | null; stderr: string }> {
+type Transport = 'direct' | 'grpc';
+const transportArg = process.argv.find((a) => a.startsWith('--transport='))?.slice('--transport='.length);
+const TRANSPORTS: Transport[] = transportArg === 'direct' || transportArg === 'grpc' ? [transportArg] : ['direct', 'grpc'];
+
+function runNode(id: string, config: string, transport: Transport): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const args = [KAFU_BIN, 'serve', '--log-level', 'debug', '--node-id', id, config];
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // KAFU_HANDOFF=grpc: hand the program on with gRPC's Migrate (peers.ts), the transport before the direct one.
+    const env = { ...process.env, KAFU_HANDOFF: transport === 'grpc' ? 'grpc' : '' };
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     const err: Buffer[] = [];
     p.stderr.on('data', (b: Buffer) => err.push(b));
     p.on('close', (code) => resolve({ code, stderr: Buffer.concat(err).toString('utf8') }));
@@ -101,12 +109,14 @@ try {
   console.log('the heap for later hops) in this process, ms; ratio = p50 / baseline; target: issue 11 (p50)');
   console.log('');
   console.log(
-    'case                        hops     p50     p90     max      sent   encode  decode restore    wire  baseline  ratio  target',
+    'case                       transport  hops     p50     p90     max      sent   encode  decode restore    wire  baseline  ratio  target',
   );
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   for (const c of CASES.filter((x) => !only || x.name.includes(only))) {
-    const measured: Hop[] = [];
-    for (let run = 0; run < c.runs; run++) {
+    const measured = new Map<Transport, Hop[]>(TRANSPORTS.map((t) => [t, []]));
+    // The transports' runs alternate: a machine busy with something else slows both alike.
+    for (const [run, transport] of Array.from({ length: c.runs }, (_, i) => i).flatMap((i) => TRANSPORTS.map((t) => [i, t] as const))) {
+      void run;
       const [p1, p2] = await freePorts(2);
       const config = join(dir, `kafu-config.yaml`);
       writeFileSync(
@@ -115,28 +125,32 @@ try {
           `nodes:\n  cloud: { address: 127.0.0.1, port: ${p1} }\n  edge: { address: 127.0.0.1, port: ${p2} }\n` +
           `cluster:\n  migration: { memory_migration: delta, memory_compression: true }\n${TLS}\n`,
       );
-      const [edge, cloud] = await Promise.all([runNode('edge', config), runNode('cloud', config)]);
+      const [edge, cloud] = await Promise.all([runNode('edge', config, transport), runNode('cloud', config, transport)]);
       if (cloud.code !== 0 || edge.code !== 0) throw new Error(`run failed:\n${cloud.stderr}\n${edge.stderr}`);
       const [cloudLog, edgeLog] = [logMessages(cloud.stderr), logMessages(edge.stderr)];
       const out = hops(cloudLog, edgeLog);
       const back = hops(edgeLog, cloudLog);
       // The first hop is cloud's first; the others alternate (cloud → edge, edge → cloud).
-      if (c.measure === 'first') measured.push(out[0]!);
-      else measured.push(...out.slice(1), ...back);
+      if (c.measure === 'first') measured.get(transport)!.push(out[0]!);
+      else measured.get(transport)!.push(...out.slice(1), ...back);
     }
-    const d = percentiles(measured.map((h) => h.downtimeMs));
-    const mean = (f: (h: Hop) => number) => measured.reduce((n, h) => n + f(h), 0) / measured.length;
-    const sent = mean((h) => h.bytes);
-    const [encode, decode, restore] = [mean((h) => h.encodeMs), mean((h) => h.decodeMs), mean((h) => h.restoreMs)];
-    const heap = c.mb * 2 ** 20;
-    const baseline = c.measure === 'first' ? copyMs(heap) : copyMs(Math.max(65536, (heap * c.dirty) / 100)) + scanMs(heap);
-    console.log(
-      `${c.name.padEnd(26)} ${String(measured.length).padStart(5)} ${fmt(d.p50, 7)} ${fmt(d.p90, 7)} ${fmt(d.max, 7)} ` +
-        `${(sent >= 2 ** 20 ? `${(sent / 2 ** 20).toFixed(1)} MB` : `${(sent / 1024).toFixed(1)} KB`).padStart(9)} ` +
-        `${fmt(encode, 8)} ${fmt(decode, 7)} ${fmt(restore, 7)} ${fmt(d.mean - encode - decode - restore, 7)} ` +
-        `${fmt(baseline, 9)} ${('x' + (d.p50 / baseline).toFixed(1)).padStart(6)} ${fmt(c.target, 7)}`,
-    );
+    for (const [transport, hops] of measured) report(c, transport, hops);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+function report(c: Case, transport: Transport, measured: Hop[]): void {
+  const d = percentiles(measured.map((h) => h.downtimeMs));
+  const mean = (f: (h: Hop) => number) => measured.reduce((n, h) => n + f(h), 0) / measured.length;
+  const sent = mean((h) => h.bytes);
+  const [encode, decode, restore] = [mean((h) => h.encodeMs), mean((h) => h.decodeMs), mean((h) => h.restoreMs)];
+  const heap = c.mb * 2 ** 20;
+  const baseline = c.measure === 'first' ? copyMs(heap) : copyMs(Math.max(65536, (heap * c.dirty) / 100)) + scanMs(heap);
+  console.log(
+    `${c.name.padEnd(26)} ${transport.padEnd(9)} ${String(measured.length).padStart(5)} ${fmt(d.p50, 7)} ${fmt(d.p90, 7)} ${fmt(d.max, 7)} ` +
+      `${(sent >= 2 ** 20 ? `${(sent / 2 ** 20).toFixed(1)} MB` : `${(sent / 1024).toFixed(1)} KB`).padStart(9)} ` +
+      `${fmt(encode, 8)} ${fmt(decode, 7)} ${fmt(restore, 7)} ${fmt(d.mean - encode - decode - restore, 7)} ` +
+      `${fmt(baseline, 9)} ${('x' + (d.p50 / baseline).toFixed(1)).padStart(6)} ${fmt(c.target, 7)}`,
+  );
 }

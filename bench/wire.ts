@@ -1,6 +1,7 @@
 // npm run bench:wire — what the node-to-node wire costs on loopback with the cluster's mutual TLS, layer by layer:
 // raw node:tls, node:http2 over that TLS, and the nodes' own gRPC protocol (src/serve/protocol.ts: the Migrate call
-// that carries a snapshot, a unary Heartbeat round trip). Bulk: MB/s moving `--mb` MiB (default 64) once, median of
+// that carries a snapshot, a unary Heartbeat round trip) and the direct hand-off transport that replaced Migrate
+// (src/serve/handoff-transport.ts). Bulk: MB/s moving `--mb` MiB (default 64) once, median of
 // the rounds; small: p50 of a round trip. The layers alternate round by round, so a busy machine shows in all.
 //
 //   npm run bench:wire                  64 MiB, 5 rounds
@@ -17,6 +18,9 @@ import { writeClusterCerts } from '../src/certs/files.js';
 import { loadNodeTls, serverCredentials, type NodeTls } from '../src/serve/tls.js';
 import { MIGRATE_CHUNK_BYTES, migrateBody } from '../src/serve/migrate-body.js';
 import { KafuNodeClient, addKafuNodeService, tuneServerConnections, type KafuNodeHandlers, type MigrateStart } from '../src/serve/protocol.js';
+import { HandoffClient, HandoffServer } from '../src/serve/handoff-transport.js';
+import { listenNode } from '../src/serve/node-listener.js';
+import { freePorts } from '../test/support/cluster.js';
 import { fmt, percentiles } from './stats.js';
 
 const arg = (name: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? d);
@@ -150,9 +154,37 @@ async function kafuGrpc(server: NodeTls, client: NodeTls, now: boolean): Promise
   };
 }
 
+/** The nodes' direct hand-off transport (handoff-transport.ts) on a node's port (node-listener.ts), gRPC beside it. */
+async function kafuDirect(server: NodeTls, client: NodeTls): Promise<Layer> {
+  const srv = new grpc.Server();
+  const fail = () => Promise.reject(new Error('not in this benchmark'));
+  const handlers: KafuNodeHandlers = {
+    hello: fail, output: fail, input: fail, shutdown: fail, socket: fail, heartbeat: fail,
+    migrateStart: () => () => {},
+    migrate: async (start, data) => {
+      if (data.reduce((n, c) => n + c.byteLength, 0) !== start.totalBytes) throw new Error('short');
+      return { downtimeMs: 0 };
+    },
+  };
+  const slot = { busy: false };
+  addKafuNodeService(srv, handlers, slot);
+  const [port] = await freePorts(1);
+  const handoffs = new HandoffServer(handlers, slot);
+  const listener = await listenNode({ host: '127.0.0.1', port: port!, tls: server, grpcServer: srv, onHandoff: (s, caller) => handoffs.accept(s, caller) });
+  const c = new HandoffClient('127.0.0.1', port!, 'edge', client);
+  const start = (totalBytes: number): MigrateStart => ({ from: 'cloud', to: 'edge', moduleSha256: '', reason: '', suspendedAtMs: 0, totalBytes, snapshotId: 'x', output: [] });
+  const [bigBody, smallBody] = [migrateBody([payload]), migrateBody([payload.subarray(0, SMALL)])];
+  return {
+    name: 'kafu direct hand-off',
+    bulk: async () => void (await c.migrate(start(BYTES), bigBody, { deadlineMs: 60_000 })),
+    ping: async () => void (await c.migrate(start(SMALL), smallBody, { deadlineMs: 10_000 })),
+    close: () => { c.close(); listener.close(); srv.forceShutdown(); },
+  };
+}
+
 try {
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-  const all = [() => rawTls(edge, cloud), () => rawHttp2(edge, cloud, false), () => rawHttp2(edge, cloud, true), () => kafuGrpc(edge, cloud, false), () => kafuGrpc(edge, cloud, true)];
+  const all = [() => rawTls(edge, cloud), () => rawHttp2(edge, cloud, false), () => rawHttp2(edge, cloud, true), () => kafuGrpc(edge, cloud, false), () => kafuGrpc(edge, cloud, true), () => kafuDirect(edge, cloud)];
   const layers: Layer[] = [];
   for (const make of all) {
     const l = await make();
@@ -179,7 +211,7 @@ try {
     }
   }
   console.log(`loopback, mutual TLS (the cluster's certificates), ${MB} MiB bulk in 1 MiB writes, ${ROUNDS} rounds interleaved;`);
-  console.log(`round trip: 64 bytes and an answer (node:tls, node:http2), a ${SMALL / 1024} KiB Migrate call (kafu gRPC)`);
+  console.log(`round trip: 64 bytes and an answer (node:tls, node:http2), a ${SMALL / 1024} KiB Migrate call (kafu gRPC) or hand-off (direct)`);
   console.log('(both ends run in this process: CPU ms is the work of sender and receiver together, which load changes little)');
   console.log('layer                          bulk ms (p50)    MB/s  CPU ms (p50)  round trip ms (p50)  (p90)');
   for (const l of layers) {

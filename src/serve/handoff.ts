@@ -54,7 +54,7 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
     if (ctx.config.cluster.checkpoint === 'hops') state.checkpoint = { to: m.to, atMs: suspendedAtMs, printed: printedBefore };
   }
   const { stats } = encoded;
-  log.debug(`hand-off to ${m.to}: encode ${stats.encodeMs.toFixed(1)} ms, transfer and resume ${(performance.now() - t0).toFixed(1)} ms`);
+  log.debug(`hand-off to ${m.to}: encode ${stats.encodeMs.toFixed(1)} ms, transfer and resume ${(performance.now() - t0).toFixed(1)} ms (${ctx.peers.handoffTransport(m.to)})`);
   const kind = encoded.delta ? `delta: ${stats.pagesSent} pages changed` : `${stats.pagesSent} pages`;
   log.info(
     `Program moved to ${m.to}: ${formatBytes(stats.sentBytes)} sent (${kind}` +
@@ -91,7 +91,7 @@ export function sendProgram(
       tellAfterMs: 1000,
     },
     (c, deadlineMs) =>
-      c.migrate(start, snapshot.body, { deadlineMs }).catch((e: { code?: number; details?: string }) => {
+      ctx.peers.migrate(to, c, start, snapshot.body, deadlineMs).catch((e: { code?: number; details?: string }) => {
         // (Its message is the refusal's, for callers that cannot send a whole snapshot: a checkpoint already is one.)
         throw e.code === BASELINE_MISSING ? new BaselineMissing(`node ${to} refused the snapshot: ${e.details ?? 'it lacks what it is against'}`) : e;
       }),
@@ -166,6 +166,31 @@ export function checkHandOff(ctx: NodeContext, start: MigrateStart): 'new' | 're
   return 'new';
 }
 
+/** Hand-offs whose bytes went to the worker as they arrived (streamHandOff), by their start message. */
+const streamed = new WeakSet<MigrateStart>();
+
+/**
+ * A hand-off this node takes (checkHandOff said 'new'): each piece of its bytes moves to the worker as it arrives
+ * (program-worker.ts resumeBegin, resumePiece), which decodes it and writes a first hop's pages while the rest is on
+ * its way; receiveProgram ends it. Call with each piece once it is counted and checksummed: it takes the piece.
+ */
+export function streamHandOff(ctx: NodeContext, start: MigrateStart): (piece: Uint8Array) => true {
+  return (piece) => {
+    if (!streamed.has(start)) {
+      streamed.add(start);
+      // 'checked': receiveProgram checks the checksum (as the bytes arrive) before the worker's resumeEnd.
+      ctx.worker.resumeBegin(start.totalBytes, start.suspendedAtMs, 'checked');
+    }
+    ctx.worker.resumePiece(piece);
+    return true;
+  };
+}
+
+/** A streamed hand-off that ends without its last byte (refused, its sender gone): the worker drops what it has. */
+export function dropHandOff(ctx: NodeContext, start: MigrateStart): void {
+  if (streamed.delete(start)) ctx.worker.resumeAbort();
+}
+
 /**
  * A Migrate call, all its bytes received: check it, resume the program, answer once it runs. A snapshot that does
  * not decode or restore is refused with this node's state as it was: the program elsewhere is not affected.
@@ -174,22 +199,34 @@ export async function receiveProgram(
   ctx: NodeContext,
   start: MigrateStart,
   data: Uint8Array[],
+  received: number,
   checksum?: FrameChecksum,
 ): Promise<MigrateReply> {
   const { state, nodeId } = ctx;
   const refuse = (why: string, code: grpc.status) => new RpcRefusal(code, why);
-  if (checkHandOff(ctx, start) === 'retry') return { downtimeMs: 0 };
-  const received = data.reduce((n, c) => n + c.byteLength, 0);
-  if (received !== start.totalBytes) throw refuse(`received ${received} of ${start.totalBytes} snapshot bytes`, grpc.status.DATA_LOSS);
-  if (checksum && !checksum.matches()) throw refuse(new ChecksumMismatchError().message, grpc.status.DATA_LOSS);
-  let needs: string | undefined;
+  // Its bytes are in the worker already (streamHandOff), or here in `data`.
+  const inWorker = streamed.delete(start);
   try {
-    needs = transferBaselineId(data, ctx.limits);
+    if (checkHandOff(ctx, start) === 'retry') {
+      if (inWorker) ctx.worker.resumeAbort();
+      return { downtimeMs: 0 };
+    }
+    if (received !== start.totalBytes) throw refuse(`received ${received} of ${start.totalBytes} snapshot bytes`, grpc.status.DATA_LOSS);
+    if (checksum && !checksum.matches()) throw refuse(new ChecksumMismatchError().message, grpc.status.DATA_LOSS);
+    if (inWorker && !checksum) throw refuse('a streamed hand-off without its checksum', grpc.status.INTERNAL);
+    // (A streamed one's baseline is the worker's to check: it answers a delta against one it lacks with wholeNeeded.)
+    let needs: string | undefined;
+    try {
+      needs = inWorker ? undefined : transferBaselineId(data, ctx.limits);
+    } catch (e) {
+      throw refuse((e as Error).message, grpc.status.INVALID_ARGUMENT);
+    }
+    // (Every node builds the module's initial image: a first hop to a node is a delta against it.)
+    if (needs !== undefined && needs !== INITIAL_BASELINE_ID && needs !== state.heldBaseline) throw refuse(`no memory baseline ${needs}`, BASELINE_MISSING);
   } catch (e) {
-    throw refuse((e as Error).message, grpc.status.INVALID_ARGUMENT);
+    if (inWorker) ctx.worker.resumeAbort();
+    throw e;
   }
-  // (Every node builds the module's initial image: a first hop to a node is a delta against it.)
-  if (needs !== undefined && needs !== INITIAL_BASELINE_ID && needs !== state.heldBaseline) throw refuse(`no memory baseline ${needs}`, BASELINE_MISSING);
   // Nothing of this node's state changes until the worker says the program runs (another hand-off meanwhile is told
   // to retry): a refused one leaves it as it was. Then the output that came with the program is delivered, before
   // anything it prints here.
@@ -202,7 +239,8 @@ export async function receiveProgram(
     for (const c of start.output) ctx.output.write(c.fd === 2 ? 2 : 1, c.data);
   });
   // The pieces, each the only bytes of its buffer (protocol.ts), move to the worker: not copied, not concatenated.
-  ctx.worker.resume(data, start.suspendedAtMs, checksum ? 'checked' : 'check');
+  if (inWorker) ctx.worker.resumeEnd();
+  else ctx.worker.resume(data, start.suspendedAtMs, checksum ? 'checked' : 'check');
   state.resuming = true;
   const e = await outcome.finally(() => (state.resuming = false));
   // (The sender then sends a whole snapshot, which carries every model.)

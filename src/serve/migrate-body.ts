@@ -10,36 +10,35 @@
 export const MIGRATE_CHUNK_BYTES = 1 << 20;
 /** MigrateChunk field 2 (`data`), length-delimited. */
 const DATA_TAG = (2 << 3) | 2;
+/**
+ * Bytes before each message's payload: the field's tag and its length as a varint padded to 4 bytes (protobuf
+ * decoders take a varint with redundant continuation bytes). That is the size of a DATA frame's header in the direct
+ * hand-off transport (handoff-frames.ts), which writes its header over it: each message is then one contiguous frame
+ * there too, with no copy (useHeads).
+ */
+export const MESSAGE_HEAD_BYTES = 5;
+const DATA_FRAME = 2; // handoff-frames.ts FrameType.DATA (kept literal: this file is also the worker's)
 
 export interface MigrateBody {
-  /** Encoded MigrateChunk messages, in order; views of one buffer. */
+  /** Encoded MigrateChunk messages (or DATA frames: useHeads), in order; views of one buffer. */
   messages: Uint8Array[];
   /** The snapshot's bytes (the messages' payloads together). */
   byteLength: number;
 }
-
-const varintBytes = (n: number) => (n < 1 << 7 ? 1 : n < 1 << 14 ? 2 : n < 1 << 21 ? 3 : n < 1 << 28 ? 4 : 5);
 
 /** Cut `chunks` (the snapshot's bytes in order) into Migrate data messages: one copy of them, into one new buffer. */
 export function migrateBody(chunks: Uint8Array[]): MigrateBody {
   const byteLength = chunks.reduce((n, c) => n + c.byteLength, 0);
   const sizes: number[] = [];
   for (let left = byteLength; left > 0; left -= MIGRATE_CHUNK_BYTES) sizes.push(Math.min(left, MIGRATE_CHUNK_BYTES));
-  const buffer = new Uint8Array(sizes.reduce((n, s) => n + 1 + varintBytes(s) + s, 0));
+  const buffer = new Uint8Array(sizes.reduce((n, s) => n + MESSAGE_HEAD_BYTES + s, 0));
   const messages: Uint8Array[] = [];
   let at = 0;
   let chunk = 0;
   let inChunk = 0;
   for (const size of sizes) {
     const start = at;
-    buffer[at++] = DATA_TAG;
-    for (let v = size; ; v >>>= 7) {
-      if (v < 0x80) {
-        buffer[at++] = v;
-        break;
-      }
-      buffer[at++] = (v & 0x7f) | 0x80;
-    }
+    at += MESSAGE_HEAD_BYTES;
     for (let need = size; need > 0; ) {
       const c = chunks[chunk]!;
       const n = Math.min(need, c.byteLength - inChunk);
@@ -51,14 +50,30 @@ export function migrateBody(chunks: Uint8Array[]): MigrateBody {
     }
     messages.push(buffer.subarray(start, at));
   }
+  useHeads({ messages }, 'grpc');
   return { messages, byteLength };
+}
+
+/**
+ * Write each message's head for the transport about to send the body: 'grpc' (MigrateChunk messages) or 'frames'
+ * (the direct hand-off transport's DATA frames). A body is sent by one transport at a time.
+ */
+export function useHeads(body: Pick<MigrateBody, 'messages'>, as: 'grpc' | 'frames'): void {
+  for (const m of body.messages) {
+    const size = m.byteLength - MESSAGE_HEAD_BYTES;
+    if (as === 'frames') {
+      m[0] = DATA_FRAME;
+      new DataView(m.buffer, m.byteOffset, MESSAGE_HEAD_BYTES).setUint32(1, size);
+    } else {
+      m[0] = DATA_TAG;
+      for (let i = 0; i < 4; i++) m[1 + i] = ((size >>> (7 * i)) & 0x7f) | (i < 3 ? 0x80 : 0);
+    }
+  }
 }
 
 /** The snapshot's bytes a message carries (a view). */
 export function payloadOf(message: Uint8Array): Uint8Array {
-  let head = 1;
-  while (message[head++]! & 0x80); // the length's varint
-  return message.subarray(head);
+  return message.subarray(MESSAGE_HEAD_BYTES);
 }
 
 /** The snapshot's bytes in one buffer (for a file): a copy. */

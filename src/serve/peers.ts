@@ -1,9 +1,12 @@
-// The other nodes of the cluster as this node sees them: one gRPC client each, and retries with backoff for
-// peers that are not up yet or restarting (a pod being rescheduled), bounded so that nothing waits forever.
+// The other nodes of the cluster as this node sees them: one gRPC client each (and one direct hand-off connection:
+// handoff-transport.ts), and retries with backoff for peers that are not up yet or restarting (a pod being
+// rescheduled), bounded so that nothing waits forever.
 import type { NodeConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { KafuNodeClient, describeRpcError, isTransient } from './protocol.js';
+import { HandoffClient, HandoffUnsupported } from './handoff-transport.js';
+import type { MigrateBody } from './migrate-body.js';
+import { KafuNodeClient, describeRpcError, isTransient, type MigrateReply, type MigrateStart } from './protocol.js';
 import type { NodeTls } from './tls.js';
 
 export interface RetryOptions {
@@ -23,6 +26,10 @@ export interface RetryOptions {
 
 export class Peers {
   private readonly clients = new Map<string, KafuNodeClient>();
+  private readonly handoffs = new Map<string, HandoffClient>();
+  /** Peers handed programs with gRPC's Migrate: those whose port does not speak the direct transport, or all (KAFU_HANDOFF=grpc). */
+  private readonly grpcHandoff = new Set<string>();
+  private readonly allGrpc = process.env.KAFU_HANDOFF === 'grpc';
 
   constructor(
     readonly self: string,
@@ -58,6 +65,38 @@ export class Peers {
   }
 
   /**
+   * One attempt to hand a program (`start`, `body`) to node `id`: over the direct transport, or with gRPC's Migrate
+   * (`c`) where the peer's port does not speak it. Fails as a gRPC call would (retry decides on its code).
+   */
+  async migrate(id: string, c: KafuNodeClient, start: MigrateStart, body: MigrateBody, deadlineMs: number): Promise<MigrateReply> {
+    if (!this.allGrpc && !this.grpcHandoff.has(id)) {
+      try {
+        return await this.handoff(id).migrate(start, body, { deadlineMs });
+      } catch (e) {
+        if (!(e instanceof HandoffUnsupported)) throw e;
+        this.log.debug(`${e.message}: handing programs to it with gRPC`);
+        this.grpcHandoff.add(id);
+      }
+    }
+    return c.migrate(start, body, { deadlineMs });
+  }
+
+  /** How programs go to node `id` (for logs). */
+  handoffTransport(id: string): 'direct' | 'gRPC' {
+    return this.allGrpc || this.grpcHandoff.has(id) ? 'gRPC' : 'direct';
+  }
+
+  private handoff(id: string): HandoffClient {
+    let h = this.handoffs.get(id);
+    if (!h) {
+      const n = this.node(id);
+      h = new HandoffClient(n.address, n.port, id, this.tls);
+      this.handoffs.set(id, h);
+    }
+    return h;
+  }
+
+  /**
    * Call `fn` on node `id` until it answers; transient failures (unreachable, no answer in time) are retried with
    * backoff 200 ms → 2 s until `timeoutMs`, any other gRPC status is final: both throw a UserError naming the
    * node. Errors that are not gRPC statuses (the caller's own) pass through unchanged.
@@ -90,12 +129,17 @@ export class Peers {
 
   /** Open the connections to every other node now, so that the first migration does not pay for them. */
   connectAll(): void {
-    for (const n of this.others()) this.client(n.id).connect();
+    for (const n of this.others()) {
+      this.client(n.id).connect();
+      if (!this.allGrpc) this.handoff(n.id).connect();
+    }
   }
 
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+    for (const h of this.handoffs.values()) h.close();
+    this.handoffs.clear();
   }
 
   private node(id: string): NodeConfig {

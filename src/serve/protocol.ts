@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
-import { payloadOf, type MigrateBody } from './migrate-body.js';
+import { payloadOf, useHeads, type MigrateBody } from './migrate-body.js';
 import { channelCredentials, peerNodeId, type NodeTls } from './tls.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/kafu.proto', import.meta.url));
@@ -68,14 +68,19 @@ export interface KafuNodeHandlers {
   /**
    * A Migrate call's start message, checked before any of its data is kept (its totalBytes within this node's limits
    * above all: that many bytes are set aside for it): throws the refusal, or returns what sees each piece of data as
-   * it arrives (before migrate gets them all).
+   * it arrives, once the node's receive slot is this call's (each the only bytes of its buffer; `movable`: nothing
+   * else uses that buffer any more, see MigrateIntake.add). It returns true when it took the piece (moved its buffer
+   * on, to the program's thread): migrate then gets only the pieces it did not take.
    */
-  migrateStart(start: MigrateStart, caller: string | undefined): ((data: Uint8Array) => void) | undefined;
+  migrateStart(start: MigrateStart, caller: string | undefined): ((data: Uint8Array, movable: boolean) => boolean | void) | undefined;
   /**
-   * `data`: the bytes received in order (fewer than start.totalBytes if the sender sent less), each piece the only
-   * bytes of its buffer, so that the pieces can move to another thread (buffersOf).
+   * `data`: the bytes received in order that migrateStart's observer did not take, each piece the only bytes of its
+   * buffer, so that the pieces can move to another thread (buffersOf); `received`: all bytes received (fewer than
+   * start.totalBytes if the sender sent less).
    */
-  migrate(start: MigrateStart, data: Uint8Array[], caller: string | undefined): Promise<MigrateReply>;
+  migrate(start: MigrateStart, data: Uint8Array[], caller: string | undefined, received: number): Promise<MigrateReply>;
+  /** A call whose start migrateStart took ended before all its data came (refused, or its sender gone). */
+  migrateDropped?(start: MigrateStart): void;
   output(req: OutputRequest, caller: string | undefined): Promise<Empty>;
   input(req: InputRequest, caller: string | undefined): Promise<InputReply>;
   heartbeat(req: HeartbeatRequest, caller: string | undefined): Promise<HeartbeatReply>;
@@ -94,10 +99,15 @@ export class RpcRefusal extends Error {
   }
 }
 
+/** gRPC's largest message between nodes (either way), and so the largest start message of a hand-off. */
+export const MAX_MESSAGE_BYTES = 64 << 20;
+
 let definition: grpc.GrpcObject | undefined;
+let migrateMethod: protoLoader.MethodDefinition<object, object> | undefined;
 function kafuPackage(): { KafuNode: grpc.ServiceClientConstructor } {
   if (!definition) {
     const loaded = protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true });
+    migrateMethod = (loaded['kafu.v1.KafuNode'] as protoLoader.ServiceDefinition).Migrate!;
     // A Migrate data message encoded already (migrate-body.ts) is sent as it is.
     const migrate = (loaded['kafu.v1.KafuNode'] as protoLoader.ServiceDefinition).Migrate!;
     const encode = migrate.requestSerialize;
@@ -106,6 +116,32 @@ function kafuPackage(): { KafuNode: grpc.ServiceClientConstructor } {
   }
   return (definition.kafu as grpc.GrpcObject).v1 as unknown as { KafuNode: grpc.ServiceClientConstructor };
 }
+
+/**
+ * A Migrate call's start message and reply as protobuf bytes, decoded as grpc-js decodes them: the direct hand-off
+ * transport (handoff-transport.ts) carries these, so its start message is read by the same rules as a gRPC one.
+ */
+export const migrateCodec = {
+  encodeStart: (start: MigrateStart): Uint8Array => migrateMethod0().requestSerialize({ start }),
+  /** Throws unless `bytes` is a MigrateChunk holding a start message. */
+  decodeStart(bytes: Uint8Array): MigrateStart {
+    let chunk: MigrateChunk;
+    try {
+      chunk = migrateMethod0().requestDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as MigrateChunk;
+    } catch (e) {
+      throw invalid(`a start message that does not decode: ${(e as Error).message}`);
+    }
+    if (!chunk.start) throw invalid('Migrate without a start message');
+    return chunk.start;
+  },
+  encodeReply: (reply: MigrateReply): Uint8Array => migrateMethod0().responseSerialize(reply),
+  decodeReply: (bytes: Uint8Array): MigrateReply =>
+    migrateMethod0().responseDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as MigrateReply,
+};
+const migrateMethod0 = () => {
+  kafuPackage();
+  return migrateMethod!;
+};
 
 /** The node id the caller's certificate proves (TLS), else undefined. */
 const callerOf = (call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext'>) => peerNodeId(call.getAuthContext()?.sslPeerCertificate);
@@ -119,13 +155,13 @@ const unary =
     );
   };
 
-function toServiceError(e: unknown): Partial<grpc.ServiceError> {
+export function toServiceError(e: unknown): Partial<grpc.ServiceError> {
   if (e instanceof RpcRefusal) return { code: e.code, details: e.message };
   return { code: grpc.status.INTERNAL, details: e instanceof Error ? e.message : String(e) };
 }
 
-export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): void {
-  const slot: ReceiveSlot = { busy: false };
+/** `slot`: the node's one place for a snapshot being received, shared with the direct hand-off transport. */
+export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers, slot: ReceiveSlot = { busy: false }): void {
   server.addService(kafuPackage().KafuNode.service, {
     Hello: unary(h.hello),
     Output: unary(h.output),
@@ -156,11 +192,13 @@ export function addKafuNodeService(server: grpc.Server, h: KafuNodeHandlers): vo
  * piece is kept as it is, to move to the program's thread without a copy; a piece of a buffer shared with more (a
  * small message, from Node's buffer pool) is copied. Each step throws the RpcRefusal to answer with.
  */
-class MigrateIntake {
+export class MigrateIntake {
   private start: MigrateStart | undefined;
   private data: Uint8Array[] | undefined;
   private received = 0;
-  private observe: ((data: Uint8Array) => void) | undefined;
+  /** Bytes the sender said come next (announce), received or not. */
+  private announced = 0;
+  private observe: ((data: Uint8Array, movable: boolean) => boolean | void) | undefined;
   /** This call holds the node's receive slot. */
   private holding = false;
 
@@ -181,13 +219,24 @@ class MigrateIntake {
     this.data = [];
   }
 
-  add(data: Uint8Array): void {
-    if (!this.start || !this.data) throw invalid('Migrate data before its start message');
-    if (this.received + data.byteLength > this.start.totalBytes) throw invalid(`Migrate sent more than the ${this.start.totalBytes} bytes it declared`);
+  /** The sender says `n` more bytes follow (a frame's header): refused at once if that is more than it declared. */
+  announce(n: number): void {
+    this.checkMore(this.announced, n);
+    this.announced += n;
+  }
+
+  /**
+   * `movable`: `data` is the caller's own buffer, free to move to another thread at once (the hand-off transport's
+   * pieces). grpc-js's message buffers are not: it still reads them after handing the message on, so they move only
+   * once the call is over.
+   */
+  add(data: Uint8Array, movable = false): void {
+    const kept = this.checkMore(this.received, data.byteLength);
     // (A copy: `slice` on the Buffer grpc-js gives is a view.)
-    this.data.push(ownsBuffer(data) ? data : new Uint8Array(data));
+    const owned = ownsBuffer(data);
+    const piece = owned ? data : new Uint8Array(data);
     this.received += data.byteLength;
-    this.observe?.(data);
+    if (this.observe?.(piece, movable || !owned) !== true) kept.push(piece);
   }
 
   end(): Promise<MigrateReply> {
@@ -195,11 +244,29 @@ class MigrateIntake {
     const bytes = this.data;
     this.data = undefined;
     // The slot is held until the handler is done with the bytes (resumed or refused).
-    return this.h.migrate(this.start, bytes, this.caller).finally(() => this.release());
+    return this.h.migrate(this.start, bytes, this.caller, this.received).finally(() => this.release());
+  }
+
+  /** Bytes still to come of what the start message declared (after those added). */
+  remaining(): number {
+    return (this.start?.totalBytes ?? 0) - this.received;
+  }
+
+  /** Whether a start message was taken (and the slot is held) and the data is still coming. */
+  receiving(): boolean {
+    return this.data !== undefined;
+  }
+
+  /** Throws unless `n` bytes more after `have` are within what the start message declared; the data kept so far. */
+  private checkMore(have: number, n: number): Uint8Array[] {
+    if (!this.start || !this.data) throw invalid('Migrate data before its start message');
+    if (have + n > this.start.totalBytes) throw invalid(`Migrate sent more than the ${this.start.totalBytes} bytes it declared`);
+    return this.data;
   }
 
   /** The call is over (refused, or its sender gone): nothing of it stays. */
   drop(): void {
+    if (this.data && this.start && this.holding) this.h.migrateDropped?.(this.start);
     this.data = undefined;
     this.release();
   }
@@ -210,7 +277,7 @@ class MigrateIntake {
 }
 
 /** A node's one place for a snapshot being received (MigrateIntake). */
-interface ReceiveSlot {
+export interface ReceiveSlot {
   busy: boolean;
 }
 
@@ -373,8 +440,8 @@ export class KafuNodeClient {
     this.client = new Ctor(target, channelCredentials(tls, nodeId), {
       // TLS: the name to ask for and check is the node id (peers are often reached by IP, which TLS's SNI cannot carry).
       ...(tls ? { 'grpc.ssl_target_name_override': nodeId, 'grpc.default_authority': nodeId } : {}),
-      'grpc.max_receive_message_length': 64 << 20,
-      'grpc.max_send_message_length': 64 << 20,
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
       // Fail fast while a peer is down instead of queueing calls until it comes up; callers retry.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
@@ -404,6 +471,7 @@ export class KafuNodeClient {
           err ? reject(err) : resolve(reply!),
         );
       stream.write({ start });
+      if (body.messages[0] instanceof Uint8Array) useHeads(body as Pick<MigrateBody, 'messages'>, 'grpc');
       for (const m of body.messages) stream.write(m);
       stream.end();
     }));

@@ -1,4 +1,5 @@
-// `kafu serve --node-id ID CONFIG`: one node of a Kafu program, in its own process, talking gRPC to the others.
+// `kafu serve --node-id ID CONFIG`: one node of a Kafu program, in its own process, talking gRPC to the others (and
+// handing the program on over a transport of its own: handoff-transport.ts).
 //
 // The first node of the config coordinates: it waits until every other node answers (same module, same config),
 // starts the program, and sends heartbeats (membership.ts). Whichever node the program runs on hands it on at a
@@ -26,7 +27,7 @@ import { readModule } from '../node/module-source.js';
 import { listenProblem } from '../node/local-sockets.js';
 import { mountDirs, storageIdentity } from '../node/node-system.js';
 import { writeLogLine } from '../node/stderr-line.js';
-import { checkHandOff, depart, receiveProgram, saveProgram, sendProgram } from './handoff.js';
+import { checkHandOff, depart, dropHandOff, receiveProgram, saveProgram, sendProgram, streamHandOff } from './handoff.js';
 import { migrateBody } from './migrate-body.js';
 import { saveFolder, savedOutput, type SavedOutput } from './saved-program.js';
 import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js';
@@ -40,15 +41,19 @@ import { BrowserBridge } from './browser-bridge.js';
 import { TabProgram } from './tab-program.js';
 import { admit, heartbeatAllowed, shutdownAllowed, socketAllowed } from './access.js';
 import { NodeSockets } from './sockets.js';
+import { HandoffServer } from './handoff-transport.js';
+import { listenNode, type NodeListener } from './node-listener.js';
 import { PLAINTEXT_WARNING, loadNodeTls, serverCredentials, type NodeTls, type TlsFiles } from './tls.js';
 import {
   BASELINE_MISSING,
   KEEPALIVE_SERVER_OPTIONS,
+  MAX_MESSAGE_BYTES,
   RpcRefusal,
   addKafuNodeService,
   tuneServerConnections,
   type KafuNodeHandlers,
   type MigrateStart,
+  type ReceiveSlot,
   type ShutdownRequest,
 } from './protocol.js';
 
@@ -445,18 +450,29 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
       return { nodeId, configName: config.name, moduleSha256: ctx.moduleSha256, storage: ctx.storage, runtime: RUNTIME_ID, listeners };
     },
     migrateStart: (start, proven) => {
-      warnRefusal(start, () => {
+      const kind = warnRefusal(start, () => {
         admit(ctx, start.from, proven);
         return checkHandOff(ctx, start);
       });
       // Checked as the bytes arrive, so that it costs no time once the last one is here.
       const sum = new FrameChecksum();
       checksums.set(start, sum);
-      return (data) => sum.update(data);
+      // A hand-off taken here goes to the worker as it arrives (a retried one that already runs here does not).
+      const stream = kind === 'new' ? streamHandOff(ctx, start) : undefined;
+      // (Only pieces free to move at once go as they arrive: those of the hand-off transport. A gRPC call's stay here
+      // until its end, as grpc-js still reads its message buffers: kept pieces then go to the worker together.)
+      let streaming: boolean | undefined;
+      return (data, movable) => {
+        sum.update(data);
+        streaming ??= stream !== undefined && movable;
+        // (A piece grpc-js still reads, in a call whose first piece was free to move, goes as a copy.)
+        return streaming ? stream!(movable ? data : data.slice()) : false;
+      };
     },
-    migrate: async (start, data, proven) => {
+    migrateDropped: (start) => dropHandOff(ctx, start),
+    migrate: async (start, data, proven, received) => {
       admit(ctx, start.from, proven);
-      const reply = await warnRefusal(start, () => receiveProgram(ctx, start, data, checksums.get(start)));
+      const reply = await warnRefusal(start, () => receiveProgram(ctx, start, data, received, checksums.get(start)));
       if (!coordinator) state.lastHeartbeat = Date.now(); // the first node was alive when the program started
       return reply;
     },
@@ -501,14 +517,17 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
 
   // Stopping one node (Ctrl-C, a pod deleted) stops the program everywhere, with the signal's usual exit code.
   const onSignal = (signal: NodeJS.Signals) => void fail(`stopped by ${signal}`, signal === 'SIGINT' ? 130 : 143);
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20, ...KEEPALIVE_SERVER_OPTIONS });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, ...KEEPALIVE_SERVER_OPTIONS });
+  // One snapshot is received at a time, whichever transport brings it (protocol.ts MigrateIntake).
+  const receiveSlot: ReceiveSlot = { busy: false };
   const healthService = new HealthImplementation({ '': 'SERVING', 'kafu.v1.KafuNode': 'SERVING' });
   const stops: (() => void)[] = [];
+  let listener: NodeListener | undefined;
   try {
-    addKafuNodeService(server, handlers);
+    addKafuNodeService(server, handlers, receiveSlot);
     healthService.addToServer(server);
     await sockets.start();
-    await bind(server, listenHost, me.port, nodeId, tls);
+    listener = await listenOn(server, handlers, receiveSlot, listenHost, me.port, nodeId, tls);
     if (bridge) {
       pageUrl = await bridge.listen();
       log.info(`Browser node ${nodeId}: open ${pageUrl} in a browser (one tab at a time is this node)`);
@@ -559,6 +578,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     await sockets.close();
     stdin.close();
     peers.close();
+    listener?.close();
     server.forceShutdown();
   }
 }
@@ -604,6 +624,32 @@ function readSaved(
     throw new UserError(`--resume: ${file}: ${(e as Error).message}`);
   }
   return { bytes: new Uint8Array(bytes), node: header.node, snapshotId: decoded.baseline.id, output };
+}
+
+/**
+ * The node's port (node-listener.ts): gRPC (`server`, its handlers added) and the direct hand-off transport, both
+ * served by `handlers` with the node's one receive slot.
+ */
+async function listenOn(
+  server: grpc.Server,
+  handlers: KafuNodeHandlers,
+  slot: ReceiveSlot,
+  host: string,
+  port: number,
+  nodeId: string,
+  tls: NodeTls | undefined,
+): Promise<NodeListener> {
+  try {
+    const handoffs = new HandoffServer(handlers, slot);
+    const l = await listenNode({ host, port, tls, grpcServer: server, onHandoff: (socket, caller) => handoffs.accept(socket, caller) });
+    tuneServerConnections(server);
+    return l;
+  } catch (e) {
+    const fix = { port: `change nodes.${nodeId}.port`, address: 'listen on all interfaces with --listen 0.0.0.0' };
+    const target = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+    const err = e as NodeJS.ErrnoException;
+    throw new UserError(`node ${nodeId}: cannot listen on ${target}: ${listenProblem(err.code ?? err.message, fix)}`);
+  }
 }
 
 function bind(server: grpc.Server, host: string, port: number, nodeId: string, tls: NodeTls | undefined): Promise<void> {

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { PeerCertificate } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { TlsConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 
@@ -102,6 +102,31 @@ export function peerNodeId(cert: PeerCertificate | undefined): string | undefine
   return typeof cn === 'string' && cn !== '' ? cn : undefined;
 }
 
+/** The node id a TLS connection's peer proved (its certificate checked against the cluster's CA), else undefined. */
+export function socketPeer(socket: TLSSocket): string | undefined {
+  return socket.authorized ? peerNodeId(socket.getPeerCertificate()) : undefined;
+}
+
+/** A client's check of the server it reached: its certificate (from our CA) must name node `expected`. */
+export function serverIdentityCheck(expected: string): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (_host, cert) => {
+    const id = peerNodeId(cert);
+    return id === expected ? undefined : new Error(`the node there presents a certificate for ${JSON.stringify(id ?? '')}, not ${expected}`);
+  };
+}
+
+/** Options of the node's own TLS listener (node-listener.ts): what serverCredentials gives grpc-js. */
+export function tlsServerOptions(tls: NodeTls, alpn: string[]): import('node:tls').TlsOptions {
+  // requestCert and rejectUnauthorized: a client without a certificate from our CA does not get past the handshake.
+  return { ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true, ALPNProtocols: alpn };
+}
+
+/** Options to reach node `expected` directly (handoff-transport.ts), checked as channelCredentials checks it. */
+export function tlsClientOptions(tls: NodeTls, expected: string, alpn: string[]): import('node:tls').ConnectionOptions {
+  // servername: the node id (peers are often reached by IP, which SNI cannot carry).
+  return { ca: tls.ca, cert: tls.cert, key: tls.key, servername: expected, ALPNProtocols: alpn, checkServerIdentity: serverIdentityCheck(expected) };
+}
+
 export function serverCredentials(tls: NodeTls | undefined): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
   // true: a client without a certificate from our CA does not get past the handshake.
@@ -111,10 +136,5 @@ export function serverCredentials(tls: NodeTls | undefined): grpc.ServerCredenti
 /** Credentials to reach node `expected`: its certificate must be from our CA and name it. */
 export function channelCredentials(tls: NodeTls | undefined, expected: string): grpc.ChannelCredentials {
   if (!tls) return grpc.credentials.createInsecure();
-  return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, {
-    checkServerIdentity: (_host, cert) => {
-      const id = peerNodeId(cert);
-      return id === expected ? undefined : new Error(`the node there presents a certificate for ${JSON.stringify(id ?? '')}, not ${expected}`);
-    },
-  });
+  return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: serverIdentityCheck(expected) });
 }

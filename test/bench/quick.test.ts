@@ -17,10 +17,13 @@ const T = { timeout: 180_000 };
 test('bench:serve --quick: p50/p90/max, bytes and the breakdown for each case between two kafu serve processes', T, () => {
   const out = runBench('serve');
   for (const name of ['small program, warm hop', '4 MiB heap, 10 % dirtied', '4 MiB heap, first hop']) {
-    const row = out.split('\n').find((l) => l.startsWith(name));
-    assert.ok(row, `no row for ${name}:\n${out}`);
-    // hops, p50, p90, max, sent (n unit), encode, decode, restore, wire, baseline, ratio, target
-    assert.match(row.slice(name.length), /^\s+\d+(\s+-?[\d.]+){3}\s+[\d.]+ (KB|MB)(\s+-?[\d.]+){5}\s+x[\d.]+\s+[\d.]+$/, row);
+    // A row per hand-off transport: the direct one and gRPC's Migrate.
+    for (const transport of ['direct', 'grpc']) {
+      const row = out.split('\n').find((l) => l.startsWith(name) && l.slice(name.length).trim().startsWith(`${transport} `));
+      assert.ok(row, `no ${transport} row for ${name}:\n${out}`);
+      // hops, p50, p90, max, sent (n unit), encode, decode, restore, wire, baseline, ratio, target
+      assert.match(row.slice(name.length).trim().slice(transport.length), /^\s+\d+(\s+-?[\d.]+){3}\s+[\d.]+ (KB|MB)(\s+-?[\d.]+){5}\s+x[\d.]+\s+[\d.]+$/, row);
+    }
   }
   // A first hop of a 4 MiB heap carries about the heap; a warm hop with a tenth of 1 MiB changed, a few KB.
   assert.match(out, /^4 MiB heap, first hop .* 4\.\d MB /m);

@@ -1,9 +1,11 @@
 // Migrate data messages encoded once (src/serve/migrate-body.ts) are what protobufjs makes of a MigrateChunk: the
-// receiver, which decodes them with the .proto, gets the snapshot's bytes back in order, whatever the pieces were.
+// receiver, which decodes them with the .proto, gets the snapshot's bytes back in order, whatever the pieces were;
+// the same buffer serves as the direct hand-off transport's DATA frames.
 import * as protoLoader from '@grpc/proto-loader';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MIGRATE_CHUNK_BYTES, bodyBytes, buffersOf, migrateBody } from '../../src/serve/migrate-body.js';
+import { FrameType, HEADER_BYTES } from '../../src/serve/handoff-frames.js';
+import { MIGRATE_CHUNK_BYTES, bodyBytes, buffersOf, migrateBody, useHeads } from '../../src/serve/migrate-body.js';
 import { PROTO_PATH } from '../../src/serve/protocol.js';
 
 const migrate = (protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true })['kafu.v1.KafuNode'] as protoLoader.ServiceDefinition).Migrate!;
@@ -49,7 +51,17 @@ test('Migrate messages encoded once decode as MigrateChunk data, in order, for a
     assert.equal(at, n);
     assert.deepEqual(received, whole, `${n} bytes in pieces ${sizes.join(',')}: the same bytes`);
     assert.deepEqual(bodyBytes(body), whole);
-    // The same bytes protobufjs makes of { data }.
-    assert.deepEqual(new Uint8Array(migrate.requestSerialize({ data: received.subarray(0, Math.min(n, MIGRATE_CHUNK_BYTES)) })), body.messages[0]);
+    // As DATA frames of the direct hand-off transport: the same payloads behind a frame header, and back.
+    useHeads(body, 'frames');
+    let from = 0;
+    for (const m of body.messages) {
+      assert.equal(m[0], FrameType.DATA);
+      const length = new DataView(m.buffer, m.byteOffset).getUint32(1);
+      assert.equal(length, m.byteLength - HEADER_BYTES);
+      assert.deepEqual(m.subarray(HEADER_BYTES), whole.subarray(from, from + length));
+      from += length;
+    }
+    useHeads(body, 'grpc');
+    assert.deepEqual(new Uint8Array((migrate.requestDeserialize(Buffer.from(body.messages[0]!)) as { data: Uint8Array }).data), whole.subarray(0, Math.min(n, MIGRATE_CHUNK_BYTES)));
   }
 });
