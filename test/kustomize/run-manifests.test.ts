@@ -12,7 +12,7 @@ import { kustomizeBuild } from '../../src/kustomize/build.js';
 import { buildWasm } from '../support/build.js';
 import { freePorts } from '../support/cluster.js';
 import { freshDir } from '../support/forced.js';
-import { runManifests } from '../support/pods.js';
+import { assertPodsSucceeded, runManifests } from '../support/pods.js';
 
 let work = '';
 before(async () => {
@@ -60,9 +60,9 @@ test('the example program runs to completion across the pods of its manifests, m
   // The Secret the notes tell the operator to create, from the certs folder.
   const secret: Record<string, string> = {};
   for (const f of ['ca.crt', 'cloud.crt', 'cloud.key', 'edge.crt', 'edge.key']) secret[f] = await readFile(join(dir, 'certs', f), 'utf8');
-  const pods = await runManifests(yaml, { dir: join(dir, 'pods'), timeoutMs: 30_000, secrets: { 'demo-kafu-tls': secret } });
+  const pods = await runManifests(yaml, { dir: join(dir, 'pods'), secrets: { 'demo-kafu-tls': secret } });
   assert.deepEqual(Object.keys(pods).sort(), ['demo-cloud', 'demo-edge']);
-  for (const [name, p] of Object.entries(pods)) assert.equal(p.exitCode, 0, `${name}:\n${p.stderr}`);
+  assertPodsSucceeded(pods);
   assert.equal(pods['demo-cloud']!.stdout, 'Hello, from cloud!\nHello, from edge!\nBack on cloud.\n');
   assert.match(pods['demo-cloud']!.stderr, /Migration cloud -> edge \(Entering f\)/);
 });
@@ -83,7 +83,7 @@ test('app.url: every pod fetches the module itself', async () => {
     assert.ok(!yaml.includes('binaryData'));
     assert.ok(notes.some((n) => n.includes('loopback address: each pod would ask itself')), notes.join('\n'));
     const pods = await runManifests(yaml, { dir: join(dir, 'pods'), timeoutMs: 30_000 });
-    for (const [name, p] of Object.entries(pods)) assert.equal(p.exitCode, 0, `${name}:\n${p.stderr}`);
+    assertPodsSucceeded(pods);
     assert.equal(pods.cloud!.stdout, 'Hello, from cloud!\nHello, from edge!\nBack on cloud.\n');
   } finally {
     server.close();
@@ -102,7 +102,7 @@ test('mounts are the pods\' volumes: files written on one pod are there on the o
   ]);
   const { yaml } = await kustomizeBuild(config, { image: 'kafu:test', claims: { '/data': '1Gi' } });
   const pods = await runManifests(yaml, { dir: join(dir, 'pods'), timeoutMs: 30_000 });
-  for (const [name, p] of Object.entries(pods)) assert.equal(p.exitCode, 0, `${name}:\n${p.stderr}`);
+  assertPodsSucceeded(pods);
   const out = pods.cloud!.stdout;
   for (const line of ['edge wrote second half: 600 at offset 600', 'out.bin read back: 1200 bytes, 0 wrong', 'edge-made.txt on cloud: [written on edge]']) {
     assert.ok(out.includes(line), `missing "${line}" in:\n${out}`);

@@ -11,7 +11,7 @@ import { ENTRYPOINT, IMAGE_UID } from '../../src/kustomize/pod-layout.js';
 import { buildWasm, repoRoot } from '../support/build.js';
 import { freePorts } from '../support/cluster.js';
 import { freshDir } from '../support/forced.js';
-import { runManifests } from '../support/pods.js';
+import { assertPodsSucceeded, runManifests } from '../support/pods.js';
 
 let work = '';
 before(async () => {
@@ -69,6 +69,6 @@ test('the image\'s runtime-only install runs the example\'s manifests', async ()
   const secret: Record<string, string> = {};
   for (const f of ['ca.crt', 'cloud.crt', 'cloud.key', 'edge.crt', 'edge.key']) secret[f] = await readFile(join(dir, 'certs', f), 'utf8');
   const pods = await runManifests(build.stdout, { dir: join(work, 'pods'), launch: { command: kafu }, timeoutMs: 30_000, secrets: { 'kafu-tls': secret } });
-  for (const [name, p] of Object.entries(pods)) assert.equal(p.exitCode, 0, `${name}:\n${p.stderr}`);
+  assertPodsSucceeded(pods);
   assert.equal(pods.cloud!.stdout, 'Hello, from cloud!\nHello, from edge!\nBack on cloud.\n');
 });

@@ -32,6 +32,12 @@ export interface PodRun extends NodeRun {
   root: string;
 }
 
+/** Every pod exited 0; else the failure shows every pod's log (the one that failed first is often not the first listed). */
+export function assertPodsSucceeded(pods: Record<string, PodRun>): void {
+  const logs = () => Object.entries(pods).map(([name, p]) => `${name} (exit ${p.exitCode}):\n${p.stderr}`).join('\n');
+  for (const p of Object.values(pods)) if (p.exitCode !== 0) assert.fail(logs());
+}
+
 export async function runManifests(manifests: string, o: PodRunOptions): Promise<Record<string, PodRun>> {
   const objects: Any[] = parseAllDocuments(manifests).map((d) => {
     assert.equal(d.errors.length, 0, `manifests: ${d.errors[0]?.message}`);
