@@ -97,6 +97,13 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
   }
   const tc = resolveToolchain(flags.toolchain ?? opts.toolchain, opts.lang, env);
   const instrument = opts.instrument && !flags.noInstrument && parsed.mode === 'link' && !parsed.partialLink;
+  // The linker's relocations tell the instrumenter which constants are function addresses (its points-to analysis
+  // of indirect calls, src/instrument/points-to.ts); it drops them from the output.
+  const withRelocs = instrument && !args.some((a) => a.includes('--compress-relocations'));
+  if (withRelocs) {
+    args = ['-Wl,--emit-relocs', ...args];
+    parsed = parseClangArgs(args);
+  }
   const stdin = parsed.readsStdin ? await readStdinAll() : undefined;
   const finalOutput = resolve(cwd, linkOutput(parsed));
   // The compiler's diagnostics pass through as they are, and are kept to explain a failure Kafu knows the cause of.
@@ -120,7 +127,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
     if (parsed.mode === 'link') {
       const bytes = r.outputs.get(finalOutput);
       warnLinked(bytes);
-      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env));
+      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env, withRelocs));
     }
     for (const [path, bytes] of r.outputs) {
       try {
@@ -155,7 +162,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
     const bytes = new Uint8Array(await readFile(tmp));
     warnLinked(bytes);
     if (instrument) {
-      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env), 0o755);
+      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env, withRelocs), 0o755);
     } else {
       await rename(tmp, finalOutput);
     }
@@ -173,8 +180,10 @@ async function instrumentModule(
   verbose: boolean,
   systemCallPoints: boolean,
   env: NodeJS.ProcessEnv,
+  withRelocs: boolean,
 ): Promise<Uint8Array> {
-  if (!isWasm(bytes) || customSectionNames(bytes).includes('linking')) return bytes; // not a linked module
+  // A `linking` section marks an object file, unless the link was asked to keep its relocations (--emit-relocs).
+  if (!isWasm(bytes) || (!withRelocs && customSectionNames(bytes).includes('linking'))) return bytes; // not a linked module
   let instrument: InstrumentFn;
   try {
     instrument = await loadInstrument();
