@@ -74,7 +74,32 @@ async function readStdinAll(): Promise<Uint8Array> {
   return new Uint8Array(Buffer.concat(chunks));
 }
 
+/**
+ * wasm-ld (LLVM 22) fails an assertion writing the symbol table of some links with --emit-relocs (any program that
+ * opens a file by path: wasi-libc's preopens). Such a link is run again without the relocations.
+ */
+const EMIT_RELOCS_CRASH = 'setOutputSymbolIndex';
+
 export async function compile(argv: string[], opts: CompileOptions): Promise<number> {
+  const stderr = opts.stderr ?? ((t) => process.stderr.write(t));
+  // The first try's diagnostics are held back, so that a retry does not show them twice.
+  let held = '';
+  let retry = false;
+  let code: number;
+  try {
+    // The bundled linker aborts (a trap of its wasm); a native one exits non-zero.
+    code = await compileWith(argv, { ...opts, stderr: (t) => void (held += t) }, true).catch((e: unknown) => {
+      if (e instanceof WebAssembly.RuntimeError && held.includes(EMIT_RELOCS_CRASH)) return -1;
+      throw e;
+    });
+    retry = code !== 0 && held.includes(EMIT_RELOCS_CRASH);
+  } finally {
+    if (!retry) stderr(held);
+  }
+  return retry ? compileWith(argv, opts, false) : code;
+}
+
+async function compileWith(argv: string[], opts: CompileOptions, relocs: boolean): Promise<number> {
   const stdout = opts.stdout ?? ((c) => process.stdout.write(c));
   const stderr = opts.stderr ?? ((t) => process.stderr.write(t));
   const env = opts.env ?? process.env;
@@ -99,7 +124,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
   const instrument = opts.instrument && !flags.noInstrument && parsed.mode === 'link' && !parsed.partialLink;
   // The linker's relocations tell the instrumenter which constants are function addresses (its points-to analysis
   // of indirect calls, src/instrument/points-to.ts); it drops them from the output.
-  const withRelocs = instrument && !args.some((a) => a.includes('--compress-relocations'));
+  const withRelocs = relocs && instrument && !parsed.readsStdin && !args.some((a) => a.includes('--compress-relocations'));
   if (withRelocs) {
     args = ['-Wl,--emit-relocs', ...args];
     parsed = parseClangArgs(args);
