@@ -75,10 +75,12 @@ async function readStdinAll(): Promise<Uint8Array> {
 }
 
 /**
- * wasm-ld (LLVM 22) fails an assertion writing the symbol table of some links with --emit-relocs (any program that
- * opens a file by path: wasi-libc's preopens). Such a link is run again without the relocations.
+ * wasm-ld (LLVM 22) fails assertions writing some links with --emit-relocs: the symbol table of any program that
+ * opens a file by path (wasi-libc's preopens), the COMDAT records of C++. Such a link is run again without the
+ * relocations (the instrumenter then resolves indirect calls by type). An assertion in lld's wasm code, or a
+ * linker killed by a signal (a native build without assertions), marks it.
  */
-const EMIT_RELOCS_CRASH = 'setOutputSymbolIndex';
+const EMIT_RELOCS_CRASH = /lld\/wasm\/|linker command failed due to signal/;
 
 export async function compile(argv: string[], opts: CompileOptions): Promise<number> {
   const stderr = opts.stderr ?? ((t) => process.stderr.write(t));
@@ -89,10 +91,10 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
   try {
     // The bundled linker aborts (a trap of its wasm); a native one exits non-zero.
     code = await compileWith(argv, { ...opts, stderr: (t) => void (held += t) }, true).catch((e: unknown) => {
-      if (e instanceof WebAssembly.RuntimeError && held.includes(EMIT_RELOCS_CRASH)) return -1;
+      if (e instanceof WebAssembly.RuntimeError && EMIT_RELOCS_CRASH.test(held)) return -1;
       throw e;
     });
-    retry = code !== 0 && held.includes(EMIT_RELOCS_CRASH);
+    retry = code !== 0 && EMIT_RELOCS_CRASH.test(held);
   } finally {
     if (!retry) stderr(held);
   }
