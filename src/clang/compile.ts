@@ -76,8 +76,8 @@ async function readStdinAll(): Promise<Uint8Array> {
 
 /**
  * wasm-ld (LLVM 22) fails assertions writing some links with --emit-relocs: the symbol table of any program that
- * opens a file by path (wasi-libc's preopens), the COMDAT records of C++. Such a link is run again without the
- * relocations (the instrumenter then resolves indirect calls by type). An assertion in lld's wasm code, or a
+ * opens a file by path (wasi-libc's preopens), the COMDAT records of C++ (kafu clang++ does not ask for them). Such
+ * a link is run again without the relocations (the instrumenter then resolves indirect calls by type). An assertion in lld's wasm code, or a
  * linker killed by a signal (a native build without assertions), marks it.
  */
 const EMIT_RELOCS_CRASH = /lld\/wasm\/|linker command failed due to signal/;
@@ -126,7 +126,8 @@ async function compileWith(argv: string[], opts: CompileOptions, relocs: boolean
   const instrument = opts.instrument && !flags.noInstrument && parsed.mode === 'link' && !parsed.partialLink;
   // The linker's relocations tell the instrumenter which constants are function addresses (its points-to analysis
   // of indirect calls, src/instrument/points-to.ts); it drops them from the output.
-  const withRelocs = relocs && instrument && !parsed.readsStdin && !args.some((a) => a.includes('--compress-relocations'));
+  // Not for C++: wasm-ld fails on its COMDATs with --emit-relocs every time (see EMIT_RELOCS_CRASH).
+  const withRelocs = relocs && instrument && opts.lang === 'c' && !parsed.readsStdin && !args.some((a) => a.includes('--compress-relocations'));
   if (withRelocs) {
     args = ['-Wl,--emit-relocs', ...args];
     parsed = parseClangArgs(args);
