@@ -29,7 +29,7 @@ import { UserError } from '../core/errors.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
 import { indirectTargets, type IndirectTargets } from './points-to.js';
 import { functionAddresses, isLinkingSection } from './relocations.js';
-import { REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
+import { NORMAL_SUFFIX, REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
 import { codeSize, encodeFunctionNames, functionNames, importEntries, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
 
 export interface InstrumentOptions {
@@ -334,7 +334,7 @@ function frameSaveBounds(
 
 const escapeRe = (t: string) => t.replace(/[$]/g, '\\$&');
 /** A function binaryen named by index (see below), perhaps one kafu split off it. */
-const GENERATED_NAME = new RegExp(`^(\\d+)(${escapeRe(BODY_SUFFIX)})?(${escapeRe(REWIND_SUFFIX)})?$`);
+const GENERATED_NAME = new RegExp(`^(\\d+)(${escapeRe(BODY_SUFFIX)})?(${escapeRe(REWIND_SUFFIX)}|${escapeRe(NORMAL_SUFFIX)})?$`);
 
 /**
  * The input's function names, re-indexed for the output (binaryen read the module without them, naming each
@@ -358,7 +358,8 @@ function originalFunctionNames(
   [...imported, ...defined].forEach((name, index) => {
     const m = GENERATED_NAME.exec(name);
     const base = m ? original.get(importedBefore + Number(m[1])) : undefined;
-    if (base !== undefined) names.set(index, `${base}${m![2] ? ' [kafu body]' : ''}${m![3] ? ' [kafu resume]' : ''}`);
+    const copy = m?.[3] === REWIND_SUFFIX ? ' [kafu resume]' : m?.[3] === NORMAL_SUFFIX ? ' [kafu normal]' : '';
+    if (base !== undefined) names.set(index, `${base}${m![2] ? ' [kafu body]' : ''}${copy}`);
     else if (!/^fimport\$\d+$/.test(name)) names.set(index, name);
   });
   return names;
