@@ -155,7 +155,7 @@ export function indirectTargets(
 function analyse(text: string, marked: { marker: number; count: number; inData: Set<number> }, knownHost: (q: string) => boolean): IndirectTargets {
   const types = new Map<string, string>();
   const imports = new Map<string, { qualified: string; signature: string }>();
-  const functions = new Map<string, { signature: string; params: string[]; text: string }>();
+  const functions = new Map<string, { signature: string; params: string[]; tree: SExpr[] }>();
   const table = new Map<number, string>();
   let elemSegments = 0;
   let current: string[] | undefined;
@@ -163,8 +163,12 @@ function analyse(text: string, marked: { marker: number; count: number; inData: 
     if (!current) return;
     const fn = parseSExpr(current.join('\n'));
     const name = fn[1] as string;
-    const params = fn.filter((x): x is SExpr[] => Array.isArray(x) && x[0] === 'param').map((p) => p[1] as string);
-    functions.set(name.slice(1), { signature: signature(fn), params, text: current.join('\n') });
+    const params = fn.filter((x): x is SExpr[] => Array.isArray(x) && x[0] === 'param').map((p) => {
+      // One named parameter per list, as binaryen prints them: a list of several would hide which is which.
+      if (p.length !== 3 || typeof p[1] !== 'string' || !p[1].startsWith('$')) throw new GiveUp();
+      return p[1];
+    });
+    functions.set(name.slice(1), { signature: signature(fn), params, tree: fn });
     current = undefined;
   };
   for (const line of text.split('\n')) {
@@ -330,8 +334,7 @@ function analyse(text: string, marked: { marker: number; count: number; inData: 
           return all(); // arithmetic, blocks, branches, select …: whatever their operands carry
       }
     };
-    const parsed = parseSExpr(fn.text);
-    solver.flow(union(parsed.slice(2).map(ev)), ret);
+    solver.flow(union(fn.tree.slice(2).map(ev)), ret);
   }
   if (markedSeen !== marked.count) throw new GiveUp(); // a constant of the program's own fell in the marker range
   solver.solve();
