@@ -98,7 +98,9 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
   } finally {
     if (!retry) stderr(held);
   }
-  return retry ? compileWith(argv, opts, false) : code;
+  if (!retry) return code;
+  if (splitKafuFlags(argv).flags.verbose) opts.log('kafu clang: wasm-ld failed with --emit-relocs (a linker bug); linking again without (indirect calls resolved by type)');
+  return compileWith(argv, opts, false);
 }
 
 async function compileWith(argv: string[], opts: CompileOptions, relocs: boolean): Promise<number> {
