@@ -74,7 +74,36 @@ async function readStdinAll(): Promise<Uint8Array> {
   return new Uint8Array(Buffer.concat(chunks));
 }
 
+/**
+ * wasm-ld (LLVM 22) fails assertions writing some links with --emit-relocs: the symbol table of any program that
+ * opens a file by path (wasi-libc's preopens), the COMDAT records of C++ (kafu clang++ does not ask for them). Such
+ * a link is run again without the relocations (the instrumenter then resolves indirect calls by type). An assertion in lld's wasm code, or a
+ * linker killed by a signal (a native build without assertions), marks it.
+ */
+const EMIT_RELOCS_CRASH = /lld\/wasm\/|linker command failed due to signal/;
+
 export async function compile(argv: string[], opts: CompileOptions): Promise<number> {
+  const stderr = opts.stderr ?? ((t) => process.stderr.write(t));
+  // The first try's diagnostics are held back, so that a retry does not show them twice.
+  let held = '';
+  let retry = false;
+  let code: number;
+  try {
+    // The bundled linker aborts (a trap of its wasm); a native one exits non-zero.
+    code = await compileWith(argv, { ...opts, stderr: (t) => void (held += t) }, true).catch((e: unknown) => {
+      if (e instanceof WebAssembly.RuntimeError && EMIT_RELOCS_CRASH.test(held)) return -1;
+      throw e;
+    });
+    retry = code !== 0 && EMIT_RELOCS_CRASH.test(held);
+  } finally {
+    if (!retry) stderr(held);
+  }
+  if (!retry) return code;
+  if (splitKafuFlags(argv).flags.verbose) opts.log('kafu clang: wasm-ld failed with --emit-relocs (a linker bug); linking again without (indirect calls resolved by type)');
+  return compileWith(argv, opts, false);
+}
+
+async function compileWith(argv: string[], opts: CompileOptions, relocs: boolean): Promise<number> {
   const stdout = opts.stdout ?? ((c) => process.stdout.write(c));
   const stderr = opts.stderr ?? ((t) => process.stderr.write(t));
   const env = opts.env ?? process.env;
@@ -97,6 +126,14 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
   }
   const tc = resolveToolchain(flags.toolchain ?? opts.toolchain, opts.lang, env);
   const instrument = opts.instrument && !flags.noInstrument && parsed.mode === 'link' && !parsed.partialLink;
+  // The linker's relocations tell the instrumenter which constants are function addresses (its points-to analysis
+  // of indirect calls, src/instrument/points-to.ts); it drops them from the output.
+  // Not for C++: wasm-ld fails on its COMDATs with --emit-relocs every time (see EMIT_RELOCS_CRASH).
+  const withRelocs = relocs && instrument && opts.lang === 'c' && !parsed.readsStdin && !args.some((a) => a.includes('--compress-relocations'));
+  if (withRelocs) {
+    args = ['-Wl,--emit-relocs', ...args];
+    parsed = parseClangArgs(args);
+  }
   const stdin = parsed.readsStdin ? await readStdinAll() : undefined;
   const finalOutput = resolve(cwd, linkOutput(parsed));
   // The compiler's diagnostics pass through as they are, and are kept to explain a failure Kafu knows the cause of.
@@ -120,7 +157,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
     if (parsed.mode === 'link') {
       const bytes = r.outputs.get(finalOutput);
       warnLinked(bytes);
-      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env));
+      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env, withRelocs));
     }
     for (const [path, bytes] of r.outputs) {
       try {
@@ -155,7 +192,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
     const bytes = new Uint8Array(await readFile(tmp));
     warnLinked(bytes);
     if (instrument) {
-      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env), 0o755);
+      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env, withRelocs), 0o755);
     } else {
       await rename(tmp, finalOutput);
     }
@@ -173,8 +210,10 @@ async function instrumentModule(
   verbose: boolean,
   systemCallPoints: boolean,
   env: NodeJS.ProcessEnv,
+  withRelocs: boolean,
 ): Promise<Uint8Array> {
-  if (!isWasm(bytes) || customSectionNames(bytes).includes('linking')) return bytes; // not a linked module
+  // A `linking` section marks an object file, unless the link was asked to keep its relocations (--emit-relocs).
+  if (!isWasm(bytes) || (!withRelocs && customSectionNames(bytes).includes('linking'))) return bytes; // not a linked module
   let instrument: InstrumentFn;
   try {
     instrument = await loadInstrument();

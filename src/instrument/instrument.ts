@@ -27,7 +27,9 @@ import {
 } from '../core/metadata.js';
 import { UserError } from '../core/errors.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
-import { REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
+import { indirectTargets, type IndirectTargets } from './points-to.js';
+import { functionAddresses, isLinkingSection } from './relocations.js';
+import { NORMAL_SUFFIX, REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
 import { codeSize, encodeFunctionNames, functionNames, importEntries, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
 
 export interface InstrumentOptions {
@@ -93,8 +95,10 @@ export async function instrument(
     .flatMap((s) => parseDestRecords(s.payload));
 
   // Without the name section binaryen names functions by index: plain names the call graph can parse, and which
-  // Asyncify's comma-separated lists can hold (C++ names have commas). The output had no names anyway.
-  const mod = binaryen.readBinary(serializeSections(sections.filter((s) => !(s.id === 0 && s.name === 'name'))));
+  // Asyncify's comma-separated lists can hold (C++ names have commas). The output had no names anyway. The
+  // linker's relocations serve the points-to analysis only (binaryen cannot keep them right).
+  const unnamed = sections.filter((s) => !(s.id === 0 && s.name === 'name') && !isLinkingSection(s));
+  const mod = binaryen.readBinary(serializeSections(unnamed));
   try {
     const exports = new Map<string, { kind: number; value: string }>();
     for (let i = 0; i < mod.getNumExports(); i++) {
@@ -122,6 +126,14 @@ export async function instrument(
       if (graph.mutatesTable) {
         // Function references are opaque to the host: there is no engine-neutral way to save a changed table.
         throw new UserError('the module changes its function table at run time (table.set/grow/…); kafu cannot carry that across a migration');
+      }
+      const targets = indirectCallees(binaryen, unnamed, sections);
+      if (targets) {
+        for (const [name, f] of graph.functions) {
+          // F$kafu_body holds what was F's code; the wrapper F only calls it (and the migration point).
+          const callees = targets.byFunction.get(name.endsWith(BODY_SUFFIX) ? name.slice(0, -BODY_SUFFIX.length) : name);
+          if (callees) f.indirectCallees = callees;
+        }
       }
       const onStack = functionsThatMaySuspend(graph, suspends);
       runAsyncify(binaryen, mod, options.systemCallPoints ? [mpImport, ...SYSTEM_MODULES.map((m) => `${m}.*`)] : [mpImport], onStack);
@@ -160,6 +172,29 @@ export async function instrument(
     };
   } finally {
     mod.dispose();
+  }
+}
+
+/** Marked function addresses lie at and above this constant in the module the points-to analysis reads. */
+const ADDRESS_MARKER = 0x3000_0000;
+
+/**
+ * What each function's indirect calls can reach (src/instrument/points-to.ts), where the module came with the
+ * linker's relocations (`kafu clang` links with --emit-relocs) and the analysis can follow it; else undefined.
+ * `unnamed`: the module's sections as binaryen reads them; `all`: with the relocation sections.
+ */
+function indirectCallees(binaryen: Binaryen, unnamed: Section[], all: Section[]): IndirectTargets | undefined {
+  const marked = functionAddresses(all, ADDRESS_MARKER);
+  if (!marked) return undefined;
+  const withMarks = binaryen.readBinary(serializeSections(unnamed.map((s) => (s.id === 10 ? { id: 10, payload: marked.markedCode } : s))));
+  try {
+    return indirectTargets(
+      withMarks.emitText(),
+      { marker: ADDRESS_MARKER, count: marked.markedCount, inData: marked.inData },
+      (q) => SYSTEM_MODULES.some((m) => q.startsWith(`${m}.`)),
+    );
+  } finally {
+    withMarks.dispose();
   }
 }
 
@@ -299,7 +334,7 @@ function frameSaveBounds(
 
 const escapeRe = (t: string) => t.replace(/[$]/g, '\\$&');
 /** A function binaryen named by index (see below), perhaps one kafu split off it. */
-const GENERATED_NAME = new RegExp(`^(\\d+)(${escapeRe(BODY_SUFFIX)})?(${escapeRe(REWIND_SUFFIX)})?$`);
+const GENERATED_NAME = new RegExp(`^(\\d+)(${escapeRe(BODY_SUFFIX)})?(${escapeRe(REWIND_SUFFIX)}|${escapeRe(NORMAL_SUFFIX)})?$`);
 
 /**
  * The input's function names, re-indexed for the output (binaryen read the module without them, naming each
@@ -323,7 +358,8 @@ function originalFunctionNames(
   [...imported, ...defined].forEach((name, index) => {
     const m = GENERATED_NAME.exec(name);
     const base = m ? original.get(importedBefore + Number(m[1])) : undefined;
-    if (base !== undefined) names.set(index, `${base}${m![2] ? ' [kafu body]' : ''}${m![3] ? ' [kafu resume]' : ''}`);
+    const copy = m?.[3] === REWIND_SUFFIX ? ' [kafu resume]' : m?.[3] === NORMAL_SUFFIX ? ' [kafu normal]' : '';
+    if (base !== undefined) names.set(index, `${base}${m![2] ? ' [kafu body]' : ''}${copy}`);
     else if (!/^fimport\$\d+$/.test(name)) names.set(index, name);
   });
   return names;

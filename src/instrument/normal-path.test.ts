@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import binaryen from 'binaryen';
 import { runAsyncify } from './instrument.js';
-import { REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
+import { NORMAL_SUFFIX, REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
 
 // A loop that calls through a pointer that may hold the migrating function, with plain work between the calls, and
@@ -109,15 +109,23 @@ const funcText = (text: string, name: string) => {
 
 test('each instrumented function gets a normal path without the rewind checks, beside Asyncify\'s code', () => {
   const { text, split } = instrumentWat(true);
-  assert.deepEqual([...split].sort(), ['dest', 'loop', 'rec']);
+  // `dest` is in the table: its normal path stays in it, behind the entry check; the others get F$kafu_nm.
+  assert.deepEqual([...split].sort(), ['dest', `loop${NORMAL_SUFFIX}`, `rec${NORMAL_SUFFIX}`]);
   const plain = instrumentWat(false).text;
   const reads = (t: string) => t.match(/global\.get \$__asyncify_state/g)?.length ?? 0;
-  // Asyncify's loop checks the state before each stretch of code; the normal path only once at entry (hand over to
-  // the resume copy) and after each of its two calls that may suspend.
+  // Asyncify's loop checks the state before each stretch of code; the normal path only after each of its two calls
+  // that may suspend, and `loop` itself once, to choose between the normal path and the resume copy.
   assert.ok(reads(funcText(plain, 'loop')) > 3, 'Asyncify\'s own code checks the state throughout');
-  assert.equal(reads(funcText(text, 'loop')), 3);
+  assert.equal(reads(funcText(text, `loop${NORMAL_SUFFIX}`)), 2);
+  assert.equal(reads(funcText(text, 'loop')), 1);
   assert.ok(text.includes(`(func $loop${REWIND_SUFFIX} `));
   assert.equal(reads(funcText(text, `loop${REWIND_SUFFIX}`)), reads(funcText(plain, 'loop')));
+  // `dest` keeps its entry check in its normal path (and one after its call of the migration point); the
+  // recursion's normal path calls itself directly, its resume copy calls `rec`, which checks.
+  assert.ok(!text.includes(`(func $dest${NORMAL_SUFFIX} `));
+  assert.equal(reads(funcText(text, 'dest')), 2);
+  assert.match(funcText(text, `rec${NORMAL_SUFFIX}`), new RegExp(`call \\$rec\\${NORMAL_SUFFIX}\\b`));
+  assert.doesNotMatch(funcText(text, `rec${REWIND_SUFFIX}`), new RegExp(`\\${NORMAL_SUFFIX}`));
 });
 
 test('a run suspended and resumed anywhere (in the normal path, then again in the resume copy) computes the same', () => {

@@ -22,11 +22,14 @@
 // `(i32.eq state 1)` test that failed, the state is normal again. A read the analysis cannot prove is left as it is,
 // which is always correct — and an expression kind the walker does not know leaves the whole function unsplit.
 
+import { parseCallGraph } from './suspension-graph.js';
+
 type Binaryen = typeof import('binaryen').default;
 type Module = InstanceType<Binaryen['Module']>;
 type Info = Record<string, unknown> & { id: number };
 
 export const REWIND_SUFFIX = '$kafu_rw';
+export const NORMAL_SUFFIX = '$kafu_nm';
 
 const REWINDING = 2;
 const UNWINDING = 1;
@@ -53,7 +56,7 @@ function normalReads(
   body: number,
   state: string,
   mayChangeState: (callee: string) => boolean,
-): { expr: number; replace: (by: number) => void }[] {
+): { reads: { expr: number; replace: (by: number) => void }[]; calls: { expr: number; target: string }[] } {
   const KNOWN = new Set([b.GlobalGetId, b.ConstId, b.LocalGetId, b.NopId, b.MemorySizeId, b.UnreachableId, b.BlockId, b.LoopId, b.IfId, b.BreakId,
     b.SwitchId, b.ReturnId, b.CallId, b.CallIndirectId, b.LocalSetId, b.GlobalSetId, b.LoadId, b.StoreId, b.UnaryId, b.BinaryId, b.SelectId,
     b.DropId, b.MemoryGrowId, b.MemoryFillId, b.MemoryCopyId]);
@@ -61,6 +64,7 @@ function normalReads(
   const at = (kind: string, setter: string) => K[kind]![setter]!.bind(K[kind]);
   // Per read of the state: can it see "unwinding" on some visit (loops are visited until nothing changes)?
   const reads = new Map<number, { unsafe: boolean; replace: (by: number) => void }>();
+  const calls = new Map<number, string>(); // direct calls, by expression
   const labels = new Map<string, boolean>(); // label → may a branch to it carry "unwinding"
   const info = (e: number): Info => {
     const id = b.getExpressionId(e);
@@ -166,6 +170,7 @@ function normalReads(
         const r = list('operands', 'Call', 'setOperandAt', m);
         if (r === null) return null;
         if (i['isReturn']) throw new Unsupported();
+        calls.set(e, i['target'] as string);
         return r || mayChangeState(i['target'] as string);
       }
       case b.CallIndirectId: {
@@ -202,52 +207,78 @@ function normalReads(
         throw new Unsupported();
     }
   };
-  if (isStateRead(body)) return []; // a body that is only a read of the state (asyncify_get_state) stays
+  if (isStateRead(body)) return { reads: [], calls: [] }; // a body that is only a read of the state (asyncify_get_state) stays
   visit(body, false, () => {});
-  return [...reads].filter(([, r]) => !r.unsafe).map(([expr, r]) => ({ expr, replace: r.replace }));
+  return {
+    reads: [...reads].filter(([, r]) => !r.unsafe).map(([expr, r]) => ({ expr, replace: r.replace })),
+    calls: [...calls].map(([expr, target]) => ({ expr, target })),
+  };
 }
 
 /**
  * Split each of `functions` (instrumented by Asyncify) as described above; `suspends` names the imports that may
- * start an unwind. Returns the functions that were split (each F keeps its name; F$kafu_rw is added).
+ * start an unwind. Returns the normal paths, to be optimized: F itself, or F$kafu_nm (below).
+ *
+ * A function no indirect call can reach (not in the table) is only ever called directly, by code kafu sees. Its
+ * normal path goes into F$kafu_nm without the entry check, F becomes "if rewinding, F$kafu_rw, else F$kafu_nm", and
+ * every normal path calls F$kafu_nm directly: a normal path runs only in the normal state (it was entered in it;
+ * within it, a call returns normal or unwinding, and after "unwinding" only the exit runs), so the check would
+ * always fail there. The resume copies and everything else still call F, which checks. A recursion then pays no
+ * check at entry; a function in the table keeps it (an extra call on every indirect call would cost more).
  */
 export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<string>, suspends: (qualifiedImport: string) => boolean): string[] {
   const state = stateGlobal(b, mod);
   // Instrumented code, wherever the optimizer put it, reads the state; code that does not can never change it.
   const instrumented = new Set<string>();
   let current: string | undefined;
-  for (const line of mod.emitText().split('\n')) {
+  const text = mod.emitText();
+  for (const line of text.split('\n')) {
     const f = /^ \(func \$(\S+)/.exec(line);
     if (f) current = f[1];
     else if (line.startsWith(' (')) current = undefined;
     else if (current && line.includes(`global.get $${state})`)) instrumented.add(current);
   }
+  // Functions an indirect call can reach (the table's elements, or made references).
+  const inTable = parseCallGraph(text).escaping;
   const mayChangeState = (callee: string) => {
     const f = b.getFunctionInfo(mod.getFunction(callee));
     return f.module ? suspends(`${f.module}.${f.base}`) : instrumented.has(callee) || callee.startsWith('asyncify_');
   };
-  const split: string[] = [];
+  const setBody = (b as unknown as { Function: { setBody(f: number, e: number): void } }).Function.setBody;
+  const setTarget = (b as unknown as { Call: { setTarget(c: number, t: string): void } }).Call.setTarget;
+  const normalPaths: { name: string; calls: { expr: number; target: string }[] }[] = [];
+  const direct = new Set<string>(); // functions whose normal path is F$kafu_nm
   for (const name of functions) {
     const fn = mod.getFunction(name);
     if (!fn) continue; // inlined away by the optimizer
     const info = b.getFunctionInfo(fn);
-    let reads: ReturnType<typeof normalReads>;
+    let found: ReturnType<typeof normalReads>;
     try {
-      reads = normalReads(b, info.body, state, mayChangeState);
+      found = normalReads(b, info.body, state, mayChangeState);
     } catch (e) {
       if (e instanceof Unsupported) continue;
       throw e;
     }
-    if (reads.length === 0) continue;
+    if (found.reads.length === 0) continue;
     const rw = name + REWIND_SUFFIX;
     mod.addFunction(rw, info.params, info.results, info.vars, mod.copyExpression(info.body));
-    for (const r of reads) r.replace(mod.i32.const(0));
-    const args = b.expandType(info.params).map((t, i) => mod.local.get(i, t));
-    const handOver = mod.call(rw, args, info.results);
-    const rewinding = mod.i32.eq(mod.global.get(state, b.i32), mod.i32.const(REWINDING));
-    const entry = mod.if(rewinding, info.results === b.none ? mod.block(null, [handOver, mod.return()]) : mod.return(handOver));
-    (b as unknown as { Function: { setBody(f: number, e: number): void } }).Function.setBody(fn, mod.block(null, [entry, info.body], info.results));
-    split.push(name);
+    for (const r of found.reads) r.replace(mod.i32.const(0));
+    const args = () => b.expandType(info.params).map((t, i) => mod.local.get(i, t));
+    const rewinding = () => mod.i32.eq(mod.global.get(state, b.i32), mod.i32.const(REWINDING));
+    if (inTable.has(name)) {
+      const handOver = mod.call(rw, args(), info.results);
+      const entry = mod.if(rewinding(), info.results === b.none ? mod.block(null, [handOver, mod.return()]) : mod.return(handOver));
+      setBody(fn, mod.block(null, [entry, info.body], info.results));
+      normalPaths.push({ name, calls: found.calls });
+    } else {
+      const nm = name + NORMAL_SUFFIX;
+      mod.addFunction(nm, info.params, info.results, info.vars, info.body);
+      mod.removeFunction(name);
+      mod.addFunction(name, info.params, info.results, [], mod.if(rewinding(), mod.call(rw, args(), info.results), mod.call(nm, args(), info.results)));
+      direct.add(name);
+      normalPaths.push({ name: nm, calls: found.calls });
+    }
   }
-  return split;
+  for (const { calls } of normalPaths) for (const c of calls) if (direct.has(c.target)) setTarget(c.expr, c.target + NORMAL_SUFFIX);
+  return normalPaths.map((p) => p.name);
 }

@@ -1,7 +1,8 @@
 // Which functions can be on the stack when the program suspends. Asyncify on its own assumes that any indirect
 // call may suspend, so it instruments every function that makes one (in C++, nearly all of them: the code grows
-// by half). Here indirect calls are resolved by signature against the functions the table (or ref.func) makes
-// callable, so only functions that can really reach a suspending import get instrumented. The result feeds
+// by half). Here indirect calls are resolved against the functions whose addresses can flow to them (a points-to
+// analysis, src/instrument/points-to.ts), or where that is not known, by signature against the functions the
+// table (or ref.func) makes callable, so only functions that can really reach a suspending import get instrumented. The result feeds
 // Asyncify's `asyncify-onlylist`; call_indirect sites inside listed functions stay instrumented.
 //
 // Input: binaryen's text of a module whose functions carry plain names (the name section is stripped before
@@ -9,7 +10,17 @@
 
 export interface CallGraph {
   /** Functions defined in the module, with their signatures. */
-  functions: Map<string, { signature: string; calls: Set<string>; indirectSignatures: Set<string>; callsRef: boolean }>;
+  functions: Map<string, {
+    signature: string;
+    calls: Set<string>;
+    indirectSignatures: Set<string>;
+    callsRef: boolean;
+    /**
+     * Every function this one's indirect calls can reach, where a points-to analysis knows it
+     * (src/instrument/points-to.ts); without it, indirect calls are resolved by signature.
+     */
+    indirectCallees?: Set<string>;
+  }>;
   /** Imported functions: internal name → "module.base" and signature. */
   imports: Map<string, { qualified: string; signature: string }>;
   /** Functions callable indirectly (table elements, ref.func). */
@@ -86,8 +97,9 @@ export function functionsThatMaySuspend(graph: CallGraph, suspending: (qualified
       if (may.has(name)) continue;
       const reaches =
         [...f.calls].some((c) => may.has(c)) ||
-        [...f.indirectSignatures].some((s) => suspendingSignatures.has(s)) ||
-        (f.callsRef && anyEscaping);
+        (f.indirectCallees
+          ? [...f.indirectCallees].some((c) => may.has(c))
+          : [...f.indirectSignatures].some((s) => suspendingSignatures.has(s)) || (f.callsRef && anyEscaping));
       if (reaches) {
         may.add(name);
         grew = true;
