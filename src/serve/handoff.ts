@@ -47,6 +47,8 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
     // The program and the output it printed here that no node delivered yet go into the file together.
     throw await saveProgram(ctx, (e as Error).message, pendingOutput);
   }
+  // The bytes are there: the worker makes its copy of the image it sent, held back so as not to slow them.
+  ctx.worker.departed();
   if (state.where === 'departing') {
     // (Unless the program already came back while the reply travelled: then it runs here again.)
     state.where = 'idle';

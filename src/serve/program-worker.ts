@@ -12,7 +12,7 @@ import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messag
 export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' | 'ready' }>;
 
 /** What runs a node's program: this class (a thread of the process), or a browser tab (tab-program.ts). */
-export type NodeWorker = Pick<ProgramWorker, 'start' | 'resume' | 'resumeBegin' | 'resumePiece' | 'resumeEnd' | 'resumeAbort' | 'encodeFull' | 'stop'>;
+export type NodeWorker = Pick<ProgramWorker, 'start' | 'resume' | 'resumeBegin' | 'resumePiece' | 'resumeEnd' | 'resumeAbort' | 'departed' | 'encodeFull' | 'stop'>;
 
 export class ProgramWorker {
   private readonly worker: Worker;
@@ -75,6 +75,11 @@ export class ProgramWorker {
 
   resumeAbort(): void {
     this.send({ type: 'resumeAbort' });
+  }
+
+  /** The hop the program left in is done, or given up: work the worker held back so as not to slow it may run. */
+  departed(): void {
+    this.send({ type: 'departed' });
   }
 
   /** Encode the suspended program again, whole; with `output`, undelivered, inside (for a saved file). */

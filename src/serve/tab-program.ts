@@ -120,6 +120,9 @@ export class TabProgram {
     this.gathered.abort();
   }
 
+  /** (NodeWorker) The tab holds nothing back for after a hop. */
+  departed(): void {}
+
   /** A transfer into or out of the tab, against the baseline both sides hold or the module's initial image. */
   private async decode(bytes: Uint8Array, checksum: ChecksumMode = 'check') {
     const guest = await (this.guest ??= GuestModule.load(this.o.moduleBytes, this.o.setup.programName));

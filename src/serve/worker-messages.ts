@@ -48,6 +48,8 @@ export type ToWorker =
   | { type: 'resumeEnd' }
   /** The pieces stopped coming (the sender's connection broke): drop the hand-off, no outcome. */
   | { type: 'resumeAbort' }
+  /** The hop the program last left in is done (its reply came, or it failed): the worker's idle work may run. */
+  | { type: 'departed' }
   /**
    * Encode the suspended program again, whole: its destination lacks the baseline the first encoding used, or it is
    * saved to a file, with `output` (undelivered) inside (saved-program.ts).
