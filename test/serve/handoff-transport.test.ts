@@ -21,7 +21,7 @@ import { loadNodeTls, tlsClientOptions, type NodeTls } from '../../src/serve/tls
 import { buildWasm } from '../support/build.js';
 import { runCluster } from '../support/cluster.js';
 import { fuzzHeader } from '../support/fuzz.js';
-import { attackIdleNode } from '../support/fuzz-serve.js';
+import { assertProgramUnharmed, attackIdleNode } from '../support/fuzz-serve.js';
 import { runPlain } from '../support/run.js';
 
 /** What a raw hand-off connection got back: an answer frame, or the connection's end without one. */
@@ -188,10 +188,7 @@ test('hostile hand-off connections to an idle node are refused alone; strangers 
     assert.match(details('a flipped bit'), /checksum mismatch/);
     assert.match(details('declared 1 TiB'), /over this node's limit/);
     const logs = run.nodes.cloud!.stderr + run.nodes.edge!.stderr;
-    assert.equal(run.nodes.cloud!.exitCode, 0, logs);
-    assert.equal(run.nodes.edge!.exitCode, 0, logs);
-    assert.equal(run.nodes.cloud!.stdout, 'edge: visit 1\ncloud: sleeping\nedge: visit 2\ncloud: total 30\n');
-    assert.match(logs, /Program moved to edge: .*delta/, 'the next legitimate hop is still a delta');
+    assertProgramUnharmed(run, logs);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
 // the calls). The program is comeback.c: it visits edge, sleeps on cloud while edge is attacked, and visits edge
 // again, so the legitimate hand-off after the attack is a delta against the baseline edge kept through it.
 import * as grpc from '@grpc/grpc-js';
+import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -68,6 +69,17 @@ export async function attackIdleNode(
     },
   });
   return { run, rss };
+}
+
+/**
+ * After attackIdleNode: the program finished as a run without the attack does (comeback.c's output), and its next
+ * hop to the attacked node was still a delta (the node's baseline survived the refusals). `logs`: both nodes'.
+ */
+export function assertProgramUnharmed(run: ClusterRun, logs: string): void {
+  assert.equal(run.nodes.cloud!.exitCode, 0, logs);
+  assert.equal(run.nodes.edge!.exitCode, 0, logs);
+  assert.equal(run.nodes.cloud!.stdout, 'edge: visit 1\ncloud: sleeping\nedge: visit 2\ncloud: total 30\n');
+  assert.match(logs, /Program moved to edge: .*delta/, 'the next legitimate hop is still a delta');
 }
 
 /** Hostile Migrate calls into edge for `ms` while the program sleeps on cloud (attackIdleNode). */
