@@ -62,6 +62,23 @@ export function parseRefusal(p: Uint8Array): { code: number; details: string } {
 /** A stream that breaks the frame rules. */
 export class FrameError extends Error {}
 
+/** Reads MAGIC off the front of a connection's bytes, in chunks cut anywhere (both ends open with it). */
+export class MagicPrefix {
+  private seen = 0;
+
+  constructor(private readonly onComplete: () => void) {}
+
+  /** Consume the magic's bytes at the front of `chunk`: where the frames begin in it. Throws a FrameError where the bytes are not the magic. */
+  skip(chunk: Uint8Array): number {
+    let at = 0;
+    while (this.seen < MAGIC.byteLength && at < chunk.byteLength) {
+      if (chunk[at++] !== MAGIC[this.seen++]) throw new FrameError('not a hand-off connection (no magic)');
+      if (this.seen === MAGIC.byteLength) this.onComplete();
+    }
+    return at;
+  }
+}
+
 /** What a FrameReader hands on. DATA payloads come in pieces (`data`), other frames whole (`frame`). */
 export interface FrameSink {
   /** A frame's header is read; `type` and `length` are within the limits. */

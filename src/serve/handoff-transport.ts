@@ -17,6 +17,7 @@ import {
   FrameType,
   HANDOFF_ALPN,
   MAGIC,
+  MagicPrefix,
   frame,
   parseRefusal,
   refusalFrame,
@@ -26,6 +27,7 @@ import { useHeads, type MigrateBody } from './migrate-body.js';
 import {
   MIGRATE_STALL_MS,
   MigrateIntake,
+  migrateStalled,
   RpcRefusal,
   migrateCodec,
   toServiceError,
@@ -75,7 +77,9 @@ export class HandoffServer {
  * connection is idle (between hand-offs, no frame begun).
  */
 function serveHandoffConnection(socket: Socket, caller: string | undefined, h: KafuNodeHandlers, slot: ReceiveSlot, active: () => void): () => boolean {
-  let magicSeen = 0;
+  // The magic back once it is read: the sender then knows this port speaks the transport (a plaintext port of an
+  // older node answers HTTP/2).
+  const magic = new MagicPrefix(() => socket.write(MAGIC));
   let intake: MigrateIntake | undefined;
   /** The batch being filled, and how much of it is. */
   let batch: Uint8Array | undefined;
@@ -148,20 +152,14 @@ function serveHandoffConnection(socket: Socket, caller: string | undefined, h: K
     clearTimeout(stall);
     // A hand-off under way, or a frame begun, that sends nothing for this long is ended (the receive slot freed).
     if (intake?.receiving() || !reader.idle()) {
-      stall = setTimeout(() => refuse(new RpcRefusal(grpc.status.DEADLINE_EXCEEDED, `no snapshot bytes for ${MIGRATE_STALL_MS / 1000} s`)), MIGRATE_STALL_MS);
+      stall = setTimeout(() => refuse(migrateStalled()), MIGRATE_STALL_MS);
     }
   };
   socket.on('data', (chunk: Buffer) => {
     if (closed) return;
     active();
     try {
-      let at = 0;
-      while (magicSeen < MAGIC.byteLength && at < chunk.byteLength) {
-        if (chunk[at++] !== MAGIC[magicSeen++]) throw new FrameError('not a hand-off connection (no magic)');
-        // The magic back: the sender then knows this port speaks the transport (a plaintext port of an older node
-        // answers HTTP/2).
-        if (magicSeen === MAGIC.byteLength) socket.write(MAGIC);
-      }
+      const at = magic.skip(chunk);
       if (at < chunk.byteLength) reader.push(at === 0 ? chunk : chunk.subarray(at));
       watch();
     } catch (e) {
@@ -350,21 +348,20 @@ export class HandoffClient {
         },
         [FrameType.REPLY, FrameType.REFUSAL],
       );
-      let magicSeen = 0;
+      const magic = new MagicPrefix(() => {
+        clearTimeout(timer);
+        up = true;
+        resolve(c);
+      });
       socket.on('data', (chunk: Buffer) => {
+        let at: number;
         try {
-          let at = 0;
-          while (magicSeen < MAGIC.byteLength && at < chunk.byteLength) {
-            if (chunk[at++] !== MAGIC[magicSeen++]) {
-              socket.destroy();
-              return fail(new HandoffUnsupported(`node ${this.nodeId} does not speak the hand-off transport`));
-            }
-            if (magicSeen === MAGIC.byteLength) {
-              clearTimeout(timer);
-              up = true;
-              resolve(c);
-            }
-          }
+          at = magic.skip(chunk);
+        } catch {
+          socket.destroy();
+          return fail(new HandoffUnsupported(`node ${this.nodeId} does not speak the hand-off transport`));
+        }
+        try {
           if (at < chunk.byteLength) reader.push(at === 0 ? chunk : chunk.subarray(at));
         } catch (e) {
           socket.destroy();

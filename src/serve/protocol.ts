@@ -283,6 +283,8 @@ export interface ReceiveSlot {
 
 /** A Migrate call that sends nothing for this long is ended, freeing the receive slot (a sender stalled or hostile). */
 export const MIGRATE_STALL_MS = 20_000;
+/** The refusal of a hand-off that sent nothing for MIGRATE_STALL_MS (either transport). */
+export const migrateStalled = () => new RpcRefusal(grpc.status.DEADLINE_EXCEEDED, `no snapshot bytes for ${MIGRATE_STALL_MS / 1000} s`);
 
 /** Bytes of a buffer this much longer are the only ones in it worth keeping (the rest: gRPC's and protobuf's framing). */
 const FRAMING_SLACK = 64;
@@ -313,7 +315,7 @@ function receiveMigrate(
   };
   const watch = () => {
     clearTimeout(stall);
-    stall = setTimeout(() => finish(new RpcRefusal(grpc.status.DEADLINE_EXCEEDED, `no snapshot bytes for ${MIGRATE_STALL_MS / 1000} s`)), MIGRATE_STALL_MS);
+    stall = setTimeout(() => finish(migrateStalled()), MIGRATE_STALL_MS);
   };
   watch();
   call.on('data', (chunk: MigrateChunk) => {
