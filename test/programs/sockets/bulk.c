@@ -29,12 +29,7 @@ int transfer(int lfd, long total) {
   while (sent < total) {
     int n = 0;
     for (; n < (int)sizeof buf && sent + n < total; n++) buf[n] = (char)((sent + n) * 31 + 7);
-    int off = 0;
-    while (off < n) {
-      ssize_t w = send(fd, buf + off, n - off, 0);
-      if (w < 0) { printf("send: %s\n", strerror(errno)); return 1; }
-      off += (int)w;
-    }
+    if (send_all(fd, buf, n) < 0) return 1;
     sent += n;
   }
   close(fd);
