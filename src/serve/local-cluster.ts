@@ -36,12 +36,25 @@ async function run(nodes: { id: string }[], width: number, flagsOf: (id: string,
       env: { ...process.env, KAFU_LOG_PREFIX: `[${n.id.padEnd(width)}] ` },
     }),
   }));
-  const exits = children.map(({ child }) => exitOf(child));
+  /** Children this process stopped itself (their signal is no news). */
+  const stopped = new Set<ChildProcess>();
+  const exits = children.map(({ id, child }) =>
+    exitOf(child).then(({ code, signal }) => {
+      // A node killed by a signal (from outside, or its runtime crashing) logs nothing itself: said here.
+      if (signal !== null && !stopped.has(child)) process.stderr.write(`kafu: node ${id} ended by ${signal}\n`);
+      return code;
+    }),
+  );
   let stopping: NodeJS.Timeout | undefined;
   for (const e of exits) {
     void e.then(() => {
       stopping ??= setTimeout(() => {
-        for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        for (const { child } of children) {
+          if (child.exitCode === null && child.signalCode === null) {
+            stopped.add(child);
+            child.kill('SIGTERM');
+          }
+        }
       }, GRACE_MS);
     });
   }
@@ -51,9 +64,9 @@ async function run(nodes: { id: string }[], width: number, flagsOf: (id: string,
   return codes[0] ?? codes.find((c) => c !== null && c !== 0) ?? 1;
 }
 
-function exitOf(child: ChildProcess): Promise<number | null> {
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    child.on('exit', (code) => resolve(code));
-    child.on('error', () => resolve(1));
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+    child.on('error', () => resolve({ code: 1, signal: null }));
   });
 }
