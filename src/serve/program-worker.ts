@@ -9,15 +9,19 @@ import type { SocketRef } from '../wasi/sockets.js';
 import { buffersOf } from './migrate-body.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
-export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' | 'ready' }>;
+export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' | 'ready' | 'closed' }>;
 
 /** What runs a node's program: this class (a thread of the process), or a browser tab (tab-program.ts). */
 export type NodeWorker = Pick<ProgramWorker, 'start' | 'resume' | 'resumeBegin' | 'resumePiece' | 'resumeEnd' | 'resumeAbort' | 'departed' | 'encodeFull' | 'stop'>;
+
+/** How long stop() waits for the worker to release its native resources. */
+const CLOSE_MS = 1000;
 
 export class ProgramWorker {
   private readonly worker: Worker;
   private encoded: ((r: Encoded) => void) | undefined;
   private stopped = false;
+  private closed: (() => void) | undefined;
   /** Messages for the worker until it says it listens (worker-messages.ts, 'ready'); then undefined. */
   private early: [ToWorker, ArrayBuffer[] | undefined][] | undefined = [];
 
@@ -33,6 +37,8 @@ export class ProgramWorker {
         const early = this.early ?? [];
         this.early = undefined;
         for (const [msg, transfer] of early) this.worker.postMessage(msg, transfer);
+      } else if (m.type === 'closed') {
+        this.closed?.();
       } else if (m.type === 'encoded') {
         const resolve = this.encoded;
         this.encoded = undefined;
@@ -92,6 +98,18 @@ export class ProgramWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // Native resources are released on the worker's own thread first (bounded: a worker stuck in the program is
+    // terminated all the same).
+    if (!this.early) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, CLOSE_MS);
+        this.closed = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.worker.postMessage({ type: 'close' } satisfies ToWorker);
+      });
+    }
     await this.worker.terminate();
   }
 

@@ -50,6 +50,8 @@ export type ToWorker =
   | { type: 'resumeAbort' }
   /** The hop the program last left in is done (its reply came, or it failed): the worker's idle work may run. */
   | { type: 'departed' }
+  /** The node stops: release native resources (WASI-NN sessions) before the thread is terminated; answered 'closed'. */
+  | { type: 'close' }
   /**
    * Encode the suspended program again, whole: its destination lacks the baseline the first encoding used, or it is
    * saved to a file, with `output` (undelivered) inside (saved-program.ts).
@@ -70,6 +72,8 @@ export interface Encoded {
 }
 
 export type FromWorker =
+  /** Native resources released ('close'): the thread may be terminated. */
+  | { type: 'closed' }
   /**
    * The worker listens for messages: the main thread sends none before. Deno (2.x) drops what reaches a
    * worker before its module has attached the listener; Node and Bun queue it.

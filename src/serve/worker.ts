@@ -119,6 +119,12 @@ async function handle(m: ToWorker): Promise<void> {
   switch (m.type) {
     case 'departed':
       return;
+    case 'close':
+      // ONNX Runtime's sessions freed here, on their thread: left to a terminated thread's teardown, Deno's native
+      // finalizers aborted the process at exit now and then ("free(): invalid pointer", SIGABRT).
+      await nn.backend.close();
+      post({ type: 'closed' });
+      return;
     case 'encode':
       return encodeAgain(m.output);
     case 'start':
