@@ -97,8 +97,8 @@ function writePaddedSleb(bytes: Uint8Array, pos: number, value: number): void {
 
 const word = (p: Uint8Array, at: number) => (p[at]! | (p[at + 1]! << 8) | (p[at + 2]! << 16) | (p[at + 3]! << 24)) >>> 0;
 
-/** The table's limits: the twin's must be this module's plus TWIN_SHIFT. Returns the table's initial size. */
-function compareTable(a: Uint8Array, b: Uint8Array): number {
+/** The table's limits: the twin's must be this module's plus TWIN_SHIFT. */
+function compareTable(a: Uint8Array, b: Uint8Array): void {
   const ra = new Reader(a);
   const rb = new Reader(b);
   if (ra.u32() !== 1 || rb.u32() !== 1) throw new TwinMismatch('not exactly one table');
@@ -109,17 +109,21 @@ function compareTable(a: Uint8Array, b: Uint8Array): number {
   if (rb.u32() !== min + TWIN_SHIFT) throw new TwinMismatch('table sizes differ by other than the shift');
   if (flags & 1 && rb.u32() !== ra.u32() + TWIN_SHIFT) throw new TwinMismatch('table maxima differ by other than the shift');
   if (!equal(ra.rest(), rb.rest())) throw new TwinMismatch('table sections differ');
-  return min;
 }
 
-/** One active element segment for table 0 at `i32.const base`: the twin's base is TWIN_SHIFT higher, the rest equal. */
-function compareElements(a: Uint8Array, b: Uint8Array): void {
+/**
+ * One active element segment for table 0 at `i32.const base`: the twin's base is TWIN_SHIFT higher, the rest
+ * equal. Returns the table indices it fills: [first, end).
+ */
+function compareElements(a: Uint8Array, b: Uint8Array): { first: number; end: number } {
   const ra = new Reader(a);
   const rb = new Reader(b);
   if (ra.u32() !== 1 || rb.u32() !== 1) throw new TwinMismatch('not exactly one element segment');
   if (ra.u32() !== 0 || rb.u32() !== 0 || ra.byte() !== I32_CONST || rb.byte() !== I32_CONST) throw new TwinMismatch('element segment is not active at a constant');
-  if (rb.nonNegativeS32() !== ra.nonNegativeS32() + TWIN_SHIFT) throw new TwinMismatch('element offsets differ by other than the shift');
+  const first = ra.nonNegativeS32();
+  if (rb.nonNegativeS32() !== first + TWIN_SHIFT) throw new TwinMismatch('element offsets differ by other than the shift');
   if (ra.byte() !== END || rb.byte() !== END || !equal(ra.rest(), rb.rest())) throw new TwinMismatch('element segments differ');
+  return { first, end: first + ra.u32() };
 }
 
 /**
@@ -133,12 +137,12 @@ export function functionAddressesFromTwin(all: Section[], allTwin: Section[], ma
   const sections = all.filter((s) => !named(s));
   const twin = allTwin.filter((s) => !named(s));
   if (sections.length !== twin.length) throw new TwinMismatch('the two links have different sections');
-  let tableSize: number | undefined;
+  let entries: { first: number; end: number } | undefined;
   let markedCode: Uint8Array | undefined;
   let markedCount = 0;
   const inData = new Set<number>();
   const index = (value: number, where: string): number => {
-    if (tableSize === undefined || value >= tableSize || value >= MARKED_RANGE) throw new TwinMismatch(`${where}: ${value} is past the table`);
+    if (!entries || value < entries.first || value >= entries.end || value >= MARKED_RANGE) throw new TwinMismatch(`${where}: ${value} is no table entry`);
     return value;
   };
   sections.forEach((s, i) => {
@@ -146,8 +150,8 @@ export function functionAddressesFromTwin(all: Section[], allTwin: Section[], ma
     if (s.id !== t.id || s.name !== t.name) throw new TwinMismatch(`section ${i} differs in kind`);
     const a = s.payload;
     const b = t.payload;
-    if (s.id === TABLE) tableSize = compareTable(a, b);
-    else if (s.id === ELEM) compareElements(a, b);
+    if (s.id === TABLE) compareTable(a, b);
+    else if (s.id === ELEM) entries = compareElements(a, b);
     else if (s.id === CODE || s.id === DATA) {
       if (a.length !== b.length) throw new TwinMismatch(`section ${s.id} differs in length`);
       if (s.id === CODE) markedCode = Uint8Array.from(a);
@@ -168,7 +172,7 @@ export function functionAddressesFromTwin(all: Section[], allTwin: Section[], ma
       }
     } else if (!equal(a, b)) throw new TwinMismatch(`section ${s.name ?? s.id} differs`);
   });
-  // The table section comes before the code and data: every index above was checked against its size.
+  // The element section comes before the code and data: every index above was checked against its entries.
   if (!markedCode) throw new TwinMismatch('no code section');
   return { markedCode, marker, markedCount, inData };
 }
