@@ -222,8 +222,9 @@ export interface BundledRun {
   verbose: boolean;
   /** Where KAFU_CACHE / KAFU_CACHE_DIR are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
-  /** Link a second time with the table placed higher (src/clang/twin-link.ts), for the instrumenter. */
-  twin?: boolean;
+  /** Link a second time with the table placed higher (src/clang/twin-link.ts), for the instrumenter, if the
+   * linked module is one this says yes to. */
+  twin?: (linked: Uint8Array) => boolean;
 }
 
 export interface BundledResult {
@@ -357,7 +358,7 @@ export async function runBundled(run: BundledRun): Promise<BundledResult> {
   if (run.verbose) run.log(`kafu clang: bundled toolchain (@yowasp/clang): ${fullArgs.join(' ')}`);
 
   // The toolchain reads nothing but the tree: the arguments and the loaded files are the whole input.
-  const twin = run.twin === true && parsed.mode === 'link';
+  const twin = parsed.mode === 'link' ? run.twin : undefined;
   const key = parsed.mode === 'other' || run.stdin ? undefined : treeKey(twin ? [...fullArgs, TWIN_ENTRY] : fullArgs, vt, yowasp.version);
   const finish = (tree: Map<string, Uint8Array>): BundledResult => {
     const outputs = new Map<string, Uint8Array>();
@@ -394,33 +395,32 @@ export async function runBundled(run: BundledRun): Promise<BundledResult> {
   let stdinPos = 0;
   const stdinBytes = run.stdin;
   const options = {
-      stdout: (bytes: Uint8Array | null) => {
-        if (bytes === null) return;
-        if (outText) out.push(bytes);
-        else {
-          heard.push(bytes.slice());
-          run.stdout(bytes.slice());
-        }
-      },
-      stderr: (bytes: Uint8Array | null) => {
-        if (bytes !== null) err.push(bytes);
-      },
-      stdin: (n: number) => {
-        if (!stdinBytes || stdinPos >= stdinBytes.length) return null;
-        const chunk = stdinBytes.subarray(stdinPos, stdinPos + n);
-        stdinPos += chunk.length;
-        return chunk;
-      },
-      decodeASCII: false,
+    stdout: (bytes: Uint8Array | null) => {
+      if (bytes === null) return;
+      if (outText) out.push(bytes);
+      else {
+        heard.push(bytes.slice());
+        run.stdout(bytes.slice());
+      }
+    },
+    stderr: (bytes: Uint8Array | null) => {
+      if (bytes !== null) err.push(bytes);
+    },
+    stdin: (n: number) => {
+      if (!stdinBytes || stdinPos >= stdinBytes.length) return null;
+      const chunk = stdinBytes.subarray(stdinPos, stdinPos + n);
+      stdinPos += chunk.length;
+      return chunk;
+    },
+    decodeASCII: false,
   };
   try {
-    const twinRun = twin ? await runClangWithTwin(yowasp, fullArgs, vt.tree, options) : undefined;
+    const twinRun = twin ? await runClangWithTwin(yowasp, fullArgs, vt.tree, options, twin) : undefined;
     const tree = twinRun?.tree ?? ((await yowasp.runClang(fullArgs, vt.tree, options)) as Tree);
     out.flush();
     err.flush();
     const files = vt.changedFiles(tree);
     if (twinRun?.twin) files.set(TWIN_ENTRY, twinRun.twin);
-    else if (twin && run.verbose) run.log('kafu clang: the second link (for function addresses) did not run; indirect calls will be resolved by type');
     if (key !== undefined) toCache(key, { stdout: Buffer.concat(heard), stderr: said.join(''), files }, run.env);
     return finish(files);
   } catch (e) {

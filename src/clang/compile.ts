@@ -12,6 +12,7 @@ import { explainFailure, linkWarnings } from './diagnose.js';
 import { removeQuietly, tempNameFor, writeFileAtomic } from './files.js';
 import { runNative } from './native.js';
 import { TWIN_TABLE_BASE } from '../instrument/function-addresses.js';
+import { DEST_SECTION } from '../core/metadata.js';
 import { installedPackageVersion, resolveToolchain, type ToolchainChoice } from './toolchain.js';
 import { customSectionNames, isWasm } from '../core/wasm-sections.js';
 
@@ -100,8 +101,12 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
   const instrument = opts.instrument && !flags.noInstrument && parsed.mode === 'link' && !parsed.partialLink;
   // A second link with the function table placed higher tells the instrumenter which constants are function
   // addresses (its points-to analysis of indirect calls, src/instrument/points-to.ts): see src/clang/twin-link.ts.
-  // Not where the command sets the table base itself (the comparison assumes wasm-ld's default).
-  const twin = instrument && !args.some((a) => a.includes('table-base'));
+  // Only for a module with migration points (else nothing is instrumented); not where the command sets the table
+  // base itself (the comparison assumes wasm-ld's default).
+  const twin =
+    instrument && !args.some((a) => a.includes('table-base'))
+      ? (linked: Uint8Array) => flags.syscallPoints || (isWasm(linked) && customSectionNames(linked).includes(DEST_SECTION))
+      : undefined;
   // A module linked with --emit-relocs (asked for by the user) has the `linking` section of an object file.
   const userRelocs = args.some((a) => a.includes('--emit-relocs'));
   const stdin = parsed.readsStdin ? await readStdinAll() : undefined;
@@ -170,7 +175,7 @@ export async function compile(argv: string[], opts: CompileOptions): Promise<num
     if (instrument) {
       // A native clang is fast: the twin link (see above) runs the whole command again, its diagnostics unshown.
       let twinBytes: Uint8Array | undefined;
-      if (twin) {
+      if (twin?.(bytes)) {
         twinTmp = tempNameFor(finalOutput);
         const twinArgs = [`-Wl,--table-base=${TWIN_TABLE_BASE}`, ...withOutput(args, twinTmp)];
         if ((await runNative({ ...common, ...native, stderr: () => {}, stdout: () => {}, args: twinArgs })) === 0) twinBytes = new Uint8Array(await readFile(twinTmp));

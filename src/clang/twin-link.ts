@@ -45,9 +45,10 @@ function putFile(tree: YowaspTree, path: string, bytes: Uint8Array): void {
 }
 
 /**
- * Run clang as `yowasp.runClang(fullArgs, tree, options)` would, and when its last step is a wasm-ld link, link
- * once more with `--table-base=TWIN_TABLE_BASE`: the returned tree holds the ordinary link's output, and `twin`
- * the second one (undefined if that link failed: the caller then does without). Undefined when the driver's
+ * Run clang as `yowasp.runClang(fullArgs, tree, options)` would, and when its last step is a wasm-ld link whose
+ * output `wanted` (a module with migration points), link once more with `--table-base=TWIN_TABLE_BASE`: the
+ * returned tree holds the ordinary link's output, and `twin` the second one (undefined if that link failed: the
+ * caller then does without). Undefined when the driver's
  * listing cannot be read (the caller runs runClang as usual, which reports what went wrong).
  */
 export async function runClangWithTwin(
@@ -55,6 +56,7 @@ export async function runClangWithTwin(
   fullArgs: string[],
   tree: YowaspTree,
   options: YowaspRunOptions,
+  wanted: (linked: Uint8Array) => boolean,
 ): Promise<{ tree: YowaspTree; twin?: Uint8Array } | undefined> {
   const [argv0, ...rest] = fullArgs;
   let listing = '';
@@ -79,7 +81,7 @@ export async function runClangWithTwin(
   }
   const linked = fileAt(files, output);
   let twin: Uint8Array | undefined;
-  if (linked) {
+  if (linked && wanted(linked)) {
     try {
       // Its diagnostics are the first link's again.
       files = (await yowasp.runLLVM([...link!, `--table-base=${TWIN_TABLE_BASE}`], files, { stdout: () => {}, stderr: () => {} }))!;
