@@ -234,7 +234,8 @@ async function instrumentModule(
     const pts = report.points.map((p) => `${p.fn} → ${p.node}`).join(', ') || 'none';
     log(
       `kafu clang: instrumented ${outputPath}: migration points: ${pts}; code ${report.codeSizeBefore} → ` +
-        `${report.codeSizeAfter} bytes; indirect calls ${report.indirectCalls} (${Date.now() - t0} ms)`,
+        `${report.codeSizeAfter} bytes; ${report.instrumentedFunctions} functions instrumented, indirect calls ${report.indirectCalls} ` +
+        `(${Date.now() - t0} ms)`,
     );
   }
   return wasm;

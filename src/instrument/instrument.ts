@@ -66,6 +66,8 @@ export interface InstrumentReport {
   codeSizeAfter: number;
   /** How indirect calls were resolved: "by points-to analysis", or "by type (why)". */
   indirectCalls: string;
+  /** How many functions may be on the stack at a migration point (and were instrumented). */
+  instrumentedFunctions: number;
 }
 
 type Binaryen = typeof import('binaryen').default;
@@ -130,6 +132,7 @@ export async function instrument(
     const suspends = (q: string) => q === mpImport || (options.systemCallPoints === true && SYSTEM_MODULES.some((m) => q.startsWith(`${m}.`)));
     // Nothing can suspend in a module without migration points: leave its code as it is (and C++ builds fast).
     let indirectCalls = 'not resolved (nothing can migrate)';
+    let instrumentedFunctions = 0;
     if (points.length > 0 || options.systemCallPoints) {
       const graph = parseCallGraph(mod.emitText());
       if (graph.mutatesTable) {
@@ -147,6 +150,7 @@ export async function instrument(
         }
       }
       const onStack = functionsThatMaySuspend(graph, suspends);
+      instrumentedFunctions = [...onStack].filter((f) => graph.functions.has(f)).length;
       runAsyncify(binaryen, mod, options.systemCallPoints ? [mpImport, ...SYSTEM_MODULES.map((m) => `${m}.*`)] : [mpImport], onStack);
       // Everything the metadata names survives: KAFU_DEST functions and mutable globals are exports, function names
       // are binaryen's own (originalFunctionNames maps them, whatever the indices become), and the frame bounds and
@@ -179,7 +183,7 @@ export async function instrument(
     outSections.push({ id: 0, name: FRAMES_SECTION, payload: new Uint8Array(frameBounds.buffer) });
     return {
       wasm: serializeSections(outSections),
-      report: { points: points.map(({ fn, node }) => ({ fn, node })), codeSizeBefore, codeSizeAfter, indirectCalls },
+      report: { points: points.map(({ fn, node }) => ({ fn, node })), codeSizeBefore, codeSizeAfter, indirectCalls, instrumentedFunctions },
     };
   } finally {
     mod.dispose();
