@@ -13,6 +13,9 @@ const programs = {
   'C hello world': { file: 'hello.c', text: '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n', cmd: 'clang' },
   'examples/basic (KAFU_DEST)': { file: resolve('examples/basic/main.c'), text: undefined, cmd: 'clang' },
   'C++ iostream': { file: 'io.cpp', text: '#include <iostream>\nint main() { std::cout << "hi" << std::endl; }\n', cmd: 'clang++' },
+  // With migration points, the two kinds wasm-ld's --emit-relocs failed on (both now linked twice, see README).
+  'C fopen + qsort (KAFU_DEST)': { file: resolve('test/programs/core/files_qsort.c'), text: undefined, cmd: 'clang' },
+  'C++ virtual (KAFU_DEST)': { file: resolve('test/programs/core/funcptr_flow.cc'), text: undefined, cmd: 'clang++' },
 } as const;
 
 function timed(args: string[], env: NodeJS.ProcessEnv): number {

@@ -13,6 +13,7 @@ import { lineSplitter } from './files.js';
 import { type ParsedArgs } from './args.js';
 import { CacheKey, cacheGet, cachePut, codeIdentity, packParts, unpackParts } from './cache.js';
 import { loadBundled, packageIncludeDir, type YowaspTree } from './toolchain.js';
+import { runClangWithTwin } from './twin-link.js';
 
 export const HOST_PREFIX = '/.kafu-host';
 /** Top-level names the toolchain owns in its tree: its sysroot (/usr) and its temporary files (/tmp). */
@@ -221,12 +222,17 @@ export interface BundledRun {
   verbose: boolean;
   /** Where KAFU_CACHE / KAFU_CACHE_DIR are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Link a second time with the table placed higher (src/clang/twin-link.ts), for the instrumenter, if the
+   * linked module is one this says yes to. */
+  twin?: (linked: Uint8Array) => boolean;
 }
 
 export interface BundledResult {
   code: number;
   /** host path → content, for every file the command produced (only when code is 0). */
   outputs: Map<string, Uint8Array>;
+  /** The second link's module, when `twin` was asked for and it linked. */
+  twin?: Uint8Array;
 }
 
 let loaded: Promise<void> | undefined;
@@ -352,14 +358,17 @@ export async function runBundled(run: BundledRun): Promise<BundledResult> {
   if (run.verbose) run.log(`kafu clang: bundled toolchain (@yowasp/clang): ${fullArgs.join(' ')}`);
 
   // The toolchain reads nothing but the tree: the arguments and the loaded files are the whole input.
-  const key = parsed.mode === 'other' || run.stdin ? undefined : treeKey(fullArgs, vt, yowasp.version);
+  const twin = parsed.mode === 'link' ? run.twin : undefined;
+  const key = parsed.mode === 'other' || run.stdin ? undefined : treeKey(twin ? [...fullArgs, TWIN_ENTRY] : fullArgs, vt, yowasp.version);
   const finish = (tree: Map<string, Uint8Array>): BundledResult => {
     const outputs = new Map<string, Uint8Array>();
     for (const [v, bytes] of tree) {
+      if (v === TWIN_ENTRY) continue;
       const isDeps = parsed.writesDeps && (v.endsWith('.d') || depOutputs.has(v));
       outputs.set(vt.toHost(v), isDeps ? new TextEncoder().encode(fixDepFile(new TextDecoder().decode(bytes), rewriter)) : bytes);
     }
-    return { code: 0, outputs };
+    const twinBytes = tree.get(TWIN_ENTRY);
+    return { code: 0, outputs, ...(twinBytes ? { twin: twinBytes } : {}) };
   };
   const cached = key === undefined ? undefined : fromCache(key, run.env);
   if (cached) {
@@ -385,30 +394,33 @@ export async function runBundled(run: BundledRun): Promise<BundledResult> {
   const out = lineSplitter((line) => run.stdout(rewriter.rewrite(line)));
   let stdinPos = 0;
   const stdinBytes = run.stdin;
+  const options = {
+    stdout: (bytes: Uint8Array | null) => {
+      if (bytes === null) return;
+      if (outText) out.push(bytes);
+      else {
+        heard.push(bytes.slice());
+        run.stdout(bytes.slice());
+      }
+    },
+    stderr: (bytes: Uint8Array | null) => {
+      if (bytes !== null) err.push(bytes);
+    },
+    stdin: (n: number) => {
+      if (!stdinBytes || stdinPos >= stdinBytes.length) return null;
+      const chunk = stdinBytes.subarray(stdinPos, stdinPos + n);
+      stdinPos += chunk.length;
+      return chunk;
+    },
+    decodeASCII: false,
+  };
   try {
-    const tree = (await yowasp.runClang(fullArgs, vt.tree, {
-      stdout: (bytes) => {
-        if (bytes === null) return;
-        if (outText) out.push(bytes);
-        else {
-          heard.push(bytes.slice());
-          run.stdout(bytes.slice());
-        }
-      },
-      stderr: (bytes) => {
-        if (bytes !== null) err.push(bytes);
-      },
-      stdin: (n) => {
-        if (!stdinBytes || stdinPos >= stdinBytes.length) return null;
-        const chunk = stdinBytes.subarray(stdinPos, stdinPos + n);
-        stdinPos += chunk.length;
-        return chunk;
-      },
-      decodeASCII: false,
-    })) as Tree;
+    const twinRun = twin ? await runClangWithTwin(yowasp, fullArgs, vt.tree, options, twin) : undefined;
+    const tree = twinRun?.tree ?? ((await yowasp.runClang(fullArgs, vt.tree, options)) as Tree);
     out.flush();
     err.flush();
     const files = vt.changedFiles(tree);
+    if (twinRun?.twin) files.set(TWIN_ENTRY, twinRun.twin);
     if (key !== undefined) toCache(key, { stdout: Buffer.concat(heard), stderr: said.join(''), files }, run.env);
     return finish(files);
   } catch (e) {
@@ -418,6 +430,9 @@ export async function runBundled(run: BundledRun): Promise<BundledResult> {
     throw e;
   }
 }
+
+/** Where a run's twin link is kept among its files (in the cache too): not a path, so no file of the tree's. */
+const TWIN_ENTRY = 'kafu:table-base-twin';
 
 interface CachedRun {
   stdout: Uint8Array;

@@ -11,6 +11,8 @@ import { CacheKey, cacheGet, cachePut, codeIdentity } from './cache.js';
 import { explainFailure, linkWarnings } from './diagnose.js';
 import { removeQuietly, tempNameFor, writeFileAtomic } from './files.js';
 import { runNative } from './native.js';
+import { TWIN_TABLE_BASE } from '../instrument/function-addresses.js';
+import { DEST_SECTION } from '../core/metadata.js';
 import { installedPackageVersion, resolveToolchain, type ToolchainChoice } from './toolchain.js';
 import { customSectionNames, isWasm } from '../core/wasm-sections.js';
 
@@ -74,36 +76,7 @@ async function readStdinAll(): Promise<Uint8Array> {
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-/**
- * wasm-ld (LLVM 22) fails assertions writing some links with --emit-relocs: the symbol table of any program that
- * opens a file by path (wasi-libc's preopens), the COMDAT records of C++ (kafu clang++ does not ask for them). Such
- * a link is run again without the relocations (the instrumenter then resolves indirect calls by type). An assertion in lld's wasm code, or a
- * linker killed by a signal (a native build without assertions), marks it.
- */
-const EMIT_RELOCS_CRASH = /lld\/wasm\/|linker command failed due to signal/;
-
 export async function compile(argv: string[], opts: CompileOptions): Promise<number> {
-  const stderr = opts.stderr ?? ((t) => process.stderr.write(t));
-  // The first try's diagnostics are held back, so that a retry does not show them twice.
-  let held = '';
-  let retry = false;
-  let code: number;
-  try {
-    // The bundled linker aborts (a trap of its wasm); a native one exits non-zero.
-    code = await compileWith(argv, { ...opts, stderr: (t) => void (held += t) }, true).catch((e: unknown) => {
-      if (e instanceof WebAssembly.RuntimeError && EMIT_RELOCS_CRASH.test(held)) return -1;
-      throw e;
-    });
-    retry = code !== 0 && EMIT_RELOCS_CRASH.test(held);
-  } finally {
-    if (!retry) stderr(held);
-  }
-  if (!retry) return code;
-  if (splitKafuFlags(argv).flags.verbose) opts.log('kafu clang: wasm-ld failed with --emit-relocs (a linker bug); linking again without (indirect calls resolved by type)');
-  return compileWith(argv, opts, false);
-}
-
-async function compileWith(argv: string[], opts: CompileOptions, relocs: boolean): Promise<number> {
   const stdout = opts.stdout ?? ((c) => process.stdout.write(c));
   const stderr = opts.stderr ?? ((t) => process.stderr.write(t));
   const env = opts.env ?? process.env;
@@ -126,14 +99,16 @@ async function compileWith(argv: string[], opts: CompileOptions, relocs: boolean
   }
   const tc = resolveToolchain(flags.toolchain ?? opts.toolchain, opts.lang, env);
   const instrument = opts.instrument && !flags.noInstrument && parsed.mode === 'link' && !parsed.partialLink;
-  // The linker's relocations tell the instrumenter which constants are function addresses (its points-to analysis
-  // of indirect calls, src/instrument/points-to.ts); it drops them from the output.
-  // Not for C++: wasm-ld fails on its COMDATs with --emit-relocs every time (see EMIT_RELOCS_CRASH).
-  const withRelocs = relocs && instrument && opts.lang === 'c' && !parsed.readsStdin && !args.some((a) => a.includes('--compress-relocations'));
-  if (withRelocs) {
-    args = ['-Wl,--emit-relocs', ...args];
-    parsed = parseClangArgs(args);
-  }
+  // A second link with the function table placed higher tells the instrumenter which constants are function
+  // addresses (its points-to analysis of indirect calls, src/instrument/points-to.ts): see src/clang/twin-link.ts.
+  // Only for a module with migration points (else nothing is instrumented); not where the command sets the table
+  // base itself (the comparison assumes wasm-ld's default).
+  const twin =
+    instrument && !args.some((a) => a.includes('table-base'))
+      ? (linked: Uint8Array) => flags.syscallPoints || (isWasm(linked) && customSectionNames(linked).includes(DEST_SECTION))
+      : undefined;
+  // A module linked with --emit-relocs (asked for by the user) has the `linking` section of an object file.
+  const userRelocs = args.some((a) => a.includes('--emit-relocs'));
   const stdin = parsed.readsStdin ? await readStdinAll() : undefined;
   const finalOutput = resolve(cwd, linkOutput(parsed));
   // The compiler's diagnostics pass through as they are, and are kept to explain a failure Kafu knows the cause of.
@@ -152,12 +127,12 @@ async function compileWith(argv: string[], opts: CompileOptions, relocs: boolean
   const common = { parsed, cwd, stdout, stderr: tee, log: opts.log, verbose: flags.verbose, ...(stdin ? { stdin } : {}) };
 
   if (tc.kind === 'bundled') {
-    const r = await runBundled({ ...common, env, argv0: opts.lang === 'c++' ? 'clang++' : 'clang', args });
+    const r = await runBundled({ ...common, env, argv0: opts.lang === 'c++' ? 'clang++' : 'clang', args, twin });
     if (r.code !== 0) return explained(r.code);
     if (parsed.mode === 'link') {
       const bytes = r.outputs.get(finalOutput);
       warnLinked(bytes);
-      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env, withRelocs));
+      if (bytes && instrument) r.outputs.set(finalOutput, await instrumentModule(bytes, r.twin, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env, userRelocs));
     }
     for (const [path, bytes] of r.outputs) {
       try {
@@ -174,46 +149,61 @@ async function compileWith(argv: string[], opts: CompileOptions, relocs: boolean
   // instrumented module is the only thing that ever appears under the output name.
   let nativeArgsList = args;
   let tmp: string | undefined;
+  const withOutput = (list: string[], path: string): string[] => {
+    list = [...list];
+    if (parsed.outputIndex !== undefined) {
+      const a = list[parsed.outputIndex]!;
+      const value = parsed.output!;
+      list[parsed.outputIndex] = a.slice(0, a.length - value.length) + path;
+    } else {
+      const dd = list.indexOf('--');
+      list.splice(dd >= 0 ? dd : list.length, 0, '-o', path);
+    }
+    return list;
+  };
   if (parsed.mode === 'link') {
     tmp = tempNameFor(finalOutput);
-    nativeArgsList = [...args];
-    if (parsed.outputIndex !== undefined) {
-      const a = nativeArgsList[parsed.outputIndex]!;
-      const value = parsed.output!;
-      nativeArgsList[parsed.outputIndex] = a.slice(0, a.length - value.length) + tmp;
-    } else {
-      const dd = nativeArgsList.indexOf('--');
-      nativeArgsList.splice(dd >= 0 ? dd : nativeArgsList.length, 0, '-o', tmp);
-    }
+    nativeArgsList = withOutput(args, tmp);
   }
+  const native = { clang: tc.clang, target: tc.target, lang: opts.lang, env, ...(tc.sysroot ? { sysroot: tc.sysroot } : {}) };
+  let twinTmp: string | undefined;
   try {
-    const code = await runNative({ ...common, clang: tc.clang, target: tc.target, lang: opts.lang, args: nativeArgsList, env, ...(tc.sysroot ? { sysroot: tc.sysroot } : {}) });
+    const code = await runNative({ ...common, ...native, args: nativeArgsList });
     if (code !== 0 || !tmp) return explained(code);
     const bytes = new Uint8Array(await readFile(tmp));
     warnLinked(bytes);
     if (instrument) {
-      await writeFileAtomic(finalOutput, await instrumentModule(bytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env, withRelocs), 0o755);
+      // A native clang is fast: the twin link (see above) runs the whole command again, its diagnostics unshown.
+      let twinBytes: Uint8Array | undefined;
+      if (twin?.(bytes)) {
+        twinTmp = tempNameFor(finalOutput);
+        const twinArgs = [`-Wl,--table-base=${TWIN_TABLE_BASE}`, ...withOutput(args, twinTmp)];
+        if ((await runNative({ ...common, ...native, stderr: () => {}, stdout: () => {}, args: twinArgs })) === 0) twinBytes = new Uint8Array(await readFile(twinTmp));
+      }
+      await writeFileAtomic(finalOutput, await instrumentModule(bytes, twinBytes, parsed, finalOutput, opts.log, flags.verbose, flags.syscallPoints, env, userRelocs), 0o755);
     } else {
       await rename(tmp, finalOutput);
     }
     return 0;
   } finally {
     if (tmp) await removeQuietly(tmp);
+    if (twinTmp) await removeQuietly(twinTmp);
   }
 }
 
 async function instrumentModule(
   bytes: Uint8Array,
+  twin: Uint8Array | undefined,
   { optLevel, optForSize }: { optLevel: number; optForSize: boolean },
   outputPath: string,
   log: (line: string) => void,
   verbose: boolean,
   systemCallPoints: boolean,
   env: NodeJS.ProcessEnv,
-  withRelocs: boolean,
+  userRelocs: boolean,
 ): Promise<Uint8Array> {
   // A `linking` section marks an object file, unless the link was asked to keep its relocations (--emit-relocs).
-  if (!isWasm(bytes) || (!withRelocs && customSectionNames(bytes).includes('linking'))) return bytes; // not a linked module
+  if (!isWasm(bytes) || (!userRelocs && customSectionNames(bytes).includes('linking'))) return bytes; // not a linked module
   let instrument: InstrumentFn;
   try {
     instrument = await loadInstrument();
@@ -225,24 +215,27 @@ async function instrumentModule(
   }
   const t0 = Date.now();
   const options = { optimizeLevel: Math.max(optLevel, 1), systemCallPoints, optimizeAfter: optLevel >= 1, normalPaths: optLevel >= 1 && !optForSize };
+  const withTwin = { ...options, ...(twin ? { tableBaseTwin: twin } : {}) };
   // The same linked module instrumented the same way: the instrumenter (and binaryen) need not even load.
   const key = new CacheKey()
     .add(codeIdentity({ binaryen: installedPackageVersion('binaryen') }))
     .add(JSON.stringify(options))
     .add(bytes)
+    .add(twin ?? new Uint8Array())
     .digest();
   const cached = cacheGet('instrument', key, env);
   if (cached) {
     if (verbose) log(`kafu clang: instrumented ${outputPath}: taken from the cache (the same linked module was instrumented before)`);
     return cached;
   }
-  const { wasm, report } = await instrument(bytes, options);
+  const { wasm, report } = await instrument(bytes, withTwin);
   cachePut('instrument', key, wasm, env);
   if (verbose) {
     const pts = report.points.map((p) => `${p.fn} → ${p.node}`).join(', ') || 'none';
     log(
       `kafu clang: instrumented ${outputPath}: migration points: ${pts}; code ${report.codeSizeBefore} → ` +
-        `${report.codeSizeAfter} bytes (${Date.now() - t0} ms)`,
+        `${report.codeSizeAfter} bytes; ${report.instrumentedFunctions} functions instrumented, indirect calls ${report.indirectCalls} ` +
+        `(${Date.now() - t0} ms)`,
     );
   }
   return wasm;

@@ -80,6 +80,8 @@ export interface YowaspRunOptions {
 export interface YowaspClang {
   /** args[0] is "clang" or "clang++"; null only loads the toolchain. */
   runClang(args: string[] | null, files?: YowaspTree, options?: YowaspRunOptions): Promise<YowaspTree | undefined>;
+  /** One LLVM tool (args[0]: "clang", "wasm-ld" …), as a line of `clang -###` names it. */
+  runLLVM(args: string[] | null, files?: YowaspTree, options?: YowaspRunOptions): Promise<YowaspTree | undefined>;
   Exit: new (...a: never[]) => Error & { code: number; files: YowaspTree };
   version: string;
 }

@@ -28,9 +28,9 @@ import {
 import { UserError } from '../core/errors.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
 import { indirectTargets, type IndirectTargets } from './points-to.js';
-import { functionAddresses, isLinkingSection } from './relocations.js';
+import { TwinMismatch, functionAddressesFromTwin } from './function-addresses.js';
 import { NORMAL_SUFFIX, REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
-import { codeSize, encodeFunctionNames, functionNames, importEntries, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
+import { WasmFormatError, codeSize, encodeFunctionNames, functionNames, importEntries, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
 
 export interface InstrumentOptions {
   /** Binaryen optimize level for the code Asyncify adds (0-3). */
@@ -52,12 +52,22 @@ export interface InstrumentOptions {
    * instrumented function is then in the module twice; off for builds optimized for size (-Os, -Oz).
    */
   normalPaths?: boolean;
+  /**
+   * The same program linked again with `--table-base=TWIN_TABLE_BASE` (`kafu clang` does): comparing the two tells
+   * which constants are function addresses, so indirect calls are resolved by a points-to analysis
+   * (src/instrument/points-to.ts). Without it (or where the two differ otherwise), by type.
+   */
+  tableBaseTwin?: Uint8Array;
 }
 
 export interface InstrumentReport {
   points: { fn: string; node: string }[];
   codeSizeBefore: number;
   codeSizeAfter: number;
+  /** How indirect calls were resolved: "by points-to analysis", or "by type (why)". */
+  indirectCalls: string;
+  /** How many functions may be on the stack at a migration point (and were instrumented). */
+  instrumentedFunctions: number;
 }
 
 type Binaryen = typeof import('binaryen').default;
@@ -95,8 +105,8 @@ export async function instrument(
     .flatMap((s) => parseDestRecords(s.payload));
 
   // Without the name section binaryen names functions by index: plain names the call graph can parse, and which
-  // Asyncify's comma-separated lists can hold (C++ names have commas). The output had no names anyway. The
-  // linker's relocations serve the points-to analysis only (binaryen cannot keep them right).
+  // Asyncify's comma-separated lists can hold (C++ names have commas). The output had no names anyway. Relocations
+  // a link was asked to keep (--emit-relocs) are dropped: binaryen cannot keep them right.
   const unnamed = sections.filter((s) => !(s.id === 0 && s.name === 'name') && !isLinkingSection(s));
   const mod = binaryen.readBinary(serializeSections(unnamed));
   try {
@@ -121,13 +131,17 @@ export async function instrument(
     const mpImport = `${MIGRATION_IMPORT.module}.${MIGRATION_IMPORT.name}`;
     const suspends = (q: string) => q === mpImport || (options.systemCallPoints === true && SYSTEM_MODULES.some((m) => q.startsWith(`${m}.`)));
     // Nothing can suspend in a module without migration points: leave its code as it is (and C++ builds fast).
+    let indirectCalls = 'not resolved (nothing can migrate)';
+    let instrumentedFunctions = 0;
     if (points.length > 0 || options.systemCallPoints) {
       const graph = parseCallGraph(mod.emitText());
       if (graph.mutatesTable) {
         // Function references are opaque to the host: there is no engine-neutral way to save a changed table.
         throw new UserError('the module changes its function table at run time (table.set/grow/…); kafu cannot carry that across a migration');
       }
-      const targets = indirectCallees(binaryen, unnamed, sections);
+      const resolved = indirectCallees(binaryen, unnamed, options.tableBaseTwin);
+      indirectCalls = typeof resolved === 'string' ? `by type (${resolved})` : 'by points-to analysis';
+      const targets = typeof resolved === 'string' ? undefined : resolved;
       if (targets) {
         for (const [name, f] of graph.functions) {
           // F$kafu_body holds what was F's code; the wrapper F only calls it (and the migration point).
@@ -136,6 +150,7 @@ export async function instrument(
         }
       }
       const onStack = functionsThatMaySuspend(graph, suspends);
+      instrumentedFunctions = [...onStack].filter((f) => graph.functions.has(f)).length;
       runAsyncify(binaryen, mod, options.systemCallPoints ? [mpImport, ...SYSTEM_MODULES.map((m) => `${m}.*`)] : [mpImport], onStack);
       // Everything the metadata names survives: KAFU_DEST functions and mutable globals are exports, function names
       // are binaryen's own (originalFunctionNames maps them, whatever the indices become), and the frame bounds and
@@ -168,7 +183,7 @@ export async function instrument(
     outSections.push({ id: 0, name: FRAMES_SECTION, payload: new Uint8Array(frameBounds.buffer) });
     return {
       wasm: serializeSections(outSections),
-      report: { points: points.map(({ fn, node }) => ({ fn, node })), codeSizeBefore, codeSizeAfter },
+      report: { points: points.map(({ fn, node }) => ({ fn, node })), codeSizeBefore, codeSizeAfter, indirectCalls, instrumentedFunctions },
     };
   } finally {
     mod.dispose();
@@ -179,24 +194,35 @@ export async function instrument(
 const ADDRESS_MARKER = 0x3000_0000;
 
 /**
- * What each function's indirect calls can reach (src/instrument/points-to.ts), where the module came with the
- * linker's relocations (`kafu clang` links with --emit-relocs) and the analysis can follow it; else undefined.
- * `unnamed`: the module's sections as binaryen reads them; `all`: with the relocation sections.
+ * What each function's indirect calls can reach (src/instrument/points-to.ts), where the module came with its twin
+ * link (`kafu clang` links twice) and the analysis can follow it; else why not.
+ * `unnamed`: the module's sections as binaryen reads them.
  */
-function indirectCallees(binaryen: Binaryen, unnamed: Section[], all: Section[]): IndirectTargets | undefined {
-  const marked = functionAddresses(all, ADDRESS_MARKER);
-  if (!marked) return undefined;
+function indirectCallees(binaryen: Binaryen, unnamed: Section[], twin: Uint8Array | undefined): IndirectTargets | string {
+  if (!twin) return 'no twin link';
+  let marked;
+  try {
+    marked = functionAddressesFromTwin(unnamed, parseSections(twin).filter((s) => !isLinkingSection(s)), ADDRESS_MARKER);
+  } catch (e) {
+    if (e instanceof TwinMismatch || e instanceof WasmFormatError) return `the twin link differs: ${e.message}`;
+    throw e;
+  }
   const withMarks = binaryen.readBinary(serializeSections(unnamed.map((s) => (s.id === 10 ? { id: 10, payload: marked.markedCode } : s))));
   try {
-    return indirectTargets(
-      withMarks.emitText(),
-      { marker: ADDRESS_MARKER, count: marked.markedCount, inData: marked.inData },
-      (q) => SYSTEM_MODULES.some((m) => q.startsWith(`${m}.`)),
+    return (
+      indirectTargets(
+        withMarks.emitText(),
+        { marker: ADDRESS_MARKER, count: marked.markedCount, inData: marked.inData },
+        (q) => SYSTEM_MODULES.some((m) => q.startsWith(`${m}.`)),
+      ) ?? 'the points-to analysis met what it does not model'
     );
   } finally {
     withMarks.dispose();
   }
 }
+
+/** Sections wasm-ld's --emit-relocs adds, which no engine needs (and binaryen cannot keep right). */
+const isLinkingSection = (s: Section): boolean => s.id === 0 && (s.name === 'linking' || (s.name?.startsWith('reloc.') ?? false));
 
 function checkSingleMemory(sections: Section[]): void {
   const memorySection = sections.find((s) => s.id === 5);

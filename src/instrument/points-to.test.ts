@@ -5,7 +5,7 @@ import { indirectTargets } from './points-to.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
 
 // Modules as binaryen prints them (names stripped, so functions are numbered as in the instrumenter). A marked
-// constant is MARK + table index, as src/instrument/relocations.ts writes them.
+// constant is MARK + table index, as src/instrument/function-addresses.ts writes them.
 const MARK = 0x3000_0000;
 const addr = (tableIndex: number) => MARK + tableIndex;
 
@@ -86,7 +86,7 @@ test('the address stored into memory anywhere reaches every load: the FILE call 
 });
 
 test('an address in a data segment, or handed back by a function, counts as well', () => {
-  // `wrapper` in a static FILE structure (a data relocation).
+  // `wrapper` in a static FILE structure (a table index in data).
   assert.deepEqual(maySuspend(module(), [3, 2]), [...CALL_PATH, 'writer'].sort());
   // `sort_r`'s parameter (which holds `wrapper`) is stored by a callee that got it as an argument.
   const wat = module().replace(
@@ -106,6 +106,6 @@ test('what the analysis cannot follow: it gives up (the instrumenter then resolv
   assert.equal(maySuspend(module('', '(import "env" "get_callback" (func $cb (result i32)))')), undefined);
   // A constant of the program's own in the marker range: the marks cannot be told apart from it.
   assert.equal(maySuspend(module(`(drop (i32.const ${addr(3)}))`), [3], 2), undefined);
-  // A data relocation naming no table entry.
+  // A table index in data naming no table entry.
   assert.equal(maySuspend(module(), [9]), undefined);
 });

@@ -5,9 +5,9 @@
 // `wrapper_cmp (i32,i32,i32)->i32`, the type of a FILE's `write`, so with a migrating comparator every `printf`
 // function would count as one that may suspend (and be instrumented, and be slower and bigger).
 //
-// Here a function address is followed from where it is made — an `i32.const` the linker's relocations mark as a
-// table index (src/instrument/relocations.ts), or four bytes of a data segment — through every place it can flow:
-// locals (parameters included), globals, function results, call arguments, and linear memory. The analysis is
+// Here a function address is followed from where it is made — an `i32.const` that is a table index, or four bytes
+// of a data segment, as a second link with the table placed elsewhere shows (src/instrument/function-addresses.ts)
+// — through every place it can flow: locals (parameters included), globals, function results, call arguments, and linear memory. The analysis is
 // inclusion-based (Andersen), flow- and context-insensitive, and conservative:
 //   * linear memory is one cell: a value stored anywhere may be loaded anywhere (so a pointer put in any
 //     structure reaches every load; what never goes to memory — wrapper_cmp, passed as an argument — does not);
@@ -21,7 +21,7 @@
 //
 // Input: binaryen's text of a module without names, whose marked constants are `marker + table index`.
 
-import { MARKED_RANGE } from './relocations.js';
+import { MARKED_RANGE } from './function-addresses.js';
 
 export interface IndirectTargets {
   /** Per defined function: every function its `call_indirect`s can reach (defined or imported, by name). */
@@ -78,39 +78,76 @@ interface Site {
   args: number[];
   result: number;
   caller: string;
-  seen: Set<number>;
+  /** The table indices already handled, a bitset by 32-bit words. */
+  seen: number[];
 }
 
-/** The inclusion-constraint solver: nodes hold sets of table indices; edges say "everything in a is in b". */
+/**
+ * The inclusion-constraint solver: nodes hold sets of table indices; edges say "everything in a is in b". A set is
+ * a bitset over the table (allocated when first non-empty), and a changed node passes its whole set on by word-wise
+ * OR: a C++ program has hundreds of addresses flowing through memory to most of its nodes, where a set of numbers
+ * passed on element by element took over a minute.
+ */
 class Solver {
   private readonly ids = new Map<string, number>();
-  readonly sets: Set<number>[] = [];
+  private readonly sets: (Uint32Array | undefined)[] = [];
   private readonly succ: Set<number>[] = [];
   private readonly sitesAt: Site[][] = [];
   private readonly work: number[] = [];
-  constructor(private readonly onSite: (site: Site, index: number) => void) {}
+  private readonly queued: boolean[] = [];
+  private readonly words: number;
+  constructor(
+    tableSize: number,
+    private readonly onSite: (site: Site, index: number) => void,
+  ) {
+    this.words = Math.max(1, Math.ceil(tableSize / 32));
+  }
 
   node(key: string): number {
     let id = this.ids.get(key);
     if (id === undefined) {
       id = this.sets.length;
       this.ids.set(key, id);
-      this.sets.push(new Set());
+      this.sets.push(undefined);
       this.succ.push(new Set());
       this.sitesAt.push([]);
+      this.queued.push(false);
     }
     return id;
   }
+  private setOf(n: number): Uint32Array {
+    return (this.sets[n] ??= new Uint32Array(this.words));
+  }
+  private changed(n: number): void {
+    if (this.queued[n]) return;
+    this.queued[n] = true;
+    this.work.push(n);
+  }
   private add(to: number, index: number): void {
-    const s = this.sets[to]!;
-    if (s.has(index)) return;
-    s.add(index);
-    this.work.push(to);
+    const s = this.setOf(to);
+    const bit = 1 << (index & 31);
+    if ((s[index >>> 5]! & bit) !== 0) return;
+    s[index >>> 5]! |= bit;
+    this.changed(to);
+  }
+  private orInto(to: number, from: number): void {
+    const f = this.sets[from];
+    if (!f) return;
+    const s = this.setOf(to);
+    let grew = false;
+    for (let w = 0; w < f.length; w++) {
+      const v = (s[w]! | f[w]!) >>> 0; // (| gives a signed number, the array holds unsigned ones)
+      if (v !== s[w]) {
+        s[w] = v;
+        grew = true;
+      }
+    }
+    if (grew) this.changed(to);
   }
   edge(from: number, to: number): void {
     if (from === to || this.succ[from]!.has(to)) return;
     this.succ[from]!.add(to);
-    for (const i of this.sets[from]!) this.add(to, i);
+    this.orInto(to, from);
   }
   flow(src: Src, to: number): void {
     for (const c of src.consts) this.add(to, c);
@@ -122,13 +159,16 @@ class Solver {
   solve(): void {
     while (this.work.length > 0) {
       const n = this.work.pop()!;
+      this.queued[n] = false;
+      for (const s of this.succ[n]!) this.orInto(s, n);
       const set = this.sets[n]!;
-      for (const s of this.succ[n]!) for (const i of set) this.add(s, i);
       for (const site of this.sitesAt[n]!) {
-        for (const i of set) {
-          if (site.seen.has(i)) continue;
-          site.seen.add(i);
-          this.onSite(site, i);
+        for (let w = 0; w < set.length; w++) {
+          for (let fresh = set[w]! & ~(site.seen[w] ?? 0); fresh !== 0; fresh &= fresh - 1) {
+            const bit = fresh & -fresh;
+            site.seen[w] = (site.seen[w] ?? 0) | bit;
+            this.onSite(site, w * 32 + 31 - Math.clz32(bit));
+          }
         }
       }
     }
@@ -201,7 +241,7 @@ function analyse(text: string, marked: { marker: number; count: number; inData: 
 
   const byFunction = new Map<string, Set<string>>();
   const signatureOf = (f: string) => functions.get(f)?.signature ?? imports.get(f)?.signature;
-  const solver = new Solver((site, index) => {
+  const solver = new Solver(Math.max(0, ...table.keys()) + 1, (site, index) => {
     const f = table.get(index);
     if (f === undefined || signatureOf(f) !== site.signature) return; // traps: calls nothing
     byFunction.get(site.caller)!.add(f);
@@ -281,7 +321,7 @@ function analyse(text: string, marked: { marker: number; count: number; inData: 
           if (sig === undefined) throw new GiveUp();
           const operands = kids.filter((k) => k[0] !== 'type');
           const id = sites++;
-          const site: Site = { signature: sig, args: [], result: solver.node(`C ${id}`), caller: name, seen: new Set() };
+          const site: Site = { signature: sig, args: [], result: solver.node(`C ${id}`), caller: name, seen: [] };
           const target = solver.node(`T ${id}`);
           operands.forEach((o, k) => {
             const v = ev(o);

@@ -24,3 +24,25 @@ test('a KAFU_DEST function reached through returned, heap, global, integer, copi
       `sorted 0 1 2, steps 9, edge calls ${6 + comparisons}\n`,
   );
 });
+
+test('C++: a KAFU_DEST function reached through a virtual call, a std::function holding it, and a lambda', async () => {
+  const pair = await buildPair({ sources: [`${PROGRAMS}/funcptr_flow.cc`], cxx: true, args: ['-O2'] });
+  const { migrating } = await assertSameAsPlain(pair, { nodes: ['cloud', 'edge'], expected: roundTrips(3, 'cloud', 'edge', 'scale') });
+  assert.equal(migrating.stdout, 'virtual -> 44\nfunction -> 90\nlambda -> 183, steps 5, edge calls 3\n');
+});
+
+test('a program that opens files by path: its qsort comparator migrates', async () => {
+  const pair = await buildPair({ sources: [`${PROGRAMS}/files_qsort.c`], args: ['-O2'] });
+  let comparisons = 0;
+  const { migrating, files } = await assertSameAsPlain(pair, {
+    nodes: ['cloud', 'edge'],
+    files: { 'numbers.txt': '5 3 9 1 7 2\n' },
+    expected: (stdout) => {
+      comparisons = Number(/edge calls (\d+)/.exec(stdout)?.[1]);
+      return roundTrips(comparisons, 'cloud', 'edge', 'by_value');
+    },
+  });
+  assert.ok(comparisons >= 5, `qsort of 6 values compared ${comparisons} times`);
+  assert.equal(migrating.stdout, `sorted 6 numbers, edge calls ${comparisons}\n`);
+  assert.equal(files?.['sorted.txt'], '1\n2\n3\n5\n7\n9\n');
+});
