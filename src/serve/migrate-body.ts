@@ -26,32 +26,64 @@ export interface MigrateBody {
   byteLength: number;
 }
 
-/** Cut `chunks` (the snapshot's bytes in order) into Migrate data messages: one copy of them, into one new buffer. */
-export function migrateBody(chunks: Uint8Array[]): MigrateBody {
+/**
+ * Cut `chunks` (the snapshot's bytes in order) into Migrate data messages: one copy of them, into one new buffer.
+ * A chunk in `whole` (a raw page, whose copy in the body is to become the sender's baseline: worker.ts) is not cut
+ * between two messages: a message ends before it where it would not fit, so that its bytes lie in one piece of the
+ * buffer. Each message's payload starts 4-byte aligned in the buffer. `placed`: where each chunk of `whole` lies
+ * in it (byte offset), where that is 4-byte aligned (the transfer's page payloads are, relative to its start).
+ */
+export function migrateBody(chunks: Uint8Array[], whole?: ReadonlySet<Uint8Array>): MigrateBody & { placed: Map<Uint8Array, number> } {
   const byteLength = chunks.reduce((n, c) => n + c.byteLength, 0);
+  // The messages' payload sizes: up to MIGRATE_CHUNK_BYTES, ended early before a chunk of `whole` that would not fit.
   const sizes: number[] = [];
-  for (let left = byteLength; left > 0; left -= MIGRATE_CHUNK_BYTES) sizes.push(Math.min(left, MIGRATE_CHUNK_BYTES));
-  const buffer = new Uint8Array(sizes.reduce((n, s) => n + MESSAGE_HEAD_BYTES + s, 0));
-  const messages: Uint8Array[] = [];
-  let at = 0;
-  let chunk = 0;
-  let inChunk = 0;
-  for (const size of sizes) {
-    const start = at;
-    at += MESSAGE_HEAD_BYTES;
-    for (let need = size; need > 0; ) {
-      const c = chunks[chunk]!;
-      const n = Math.min(need, c.byteLength - inChunk);
-      buffer.set(c.subarray(inChunk, inChunk + n), at);
-      at += n;
-      need -= n;
-      inChunk += n;
-      if (inChunk === c.byteLength) [chunk, inChunk] = [chunk + 1, 0];
+  let size = 0;
+  const cut = () => {
+    sizes.push(size);
+    size = 0;
+  };
+  for (const c of chunks) {
+    if (whole?.has(c) && size > 0 && size + c.byteLength > MIGRATE_CHUNK_BYTES) cut();
+    for (let left = c.byteLength; left > 0; ) {
+      const n = Math.min(left, MIGRATE_CHUNK_BYTES - size);
+      size += n;
+      left -= n;
+      if (size === MIGRATE_CHUNK_BYTES) cut();
     }
-    messages.push(buffer.subarray(start, at));
+  }
+  if (size > 0) cut();
+  // Each message starts MESSAGE_HEAD_BYTES before a 4-byte boundary (a few bytes between messages are unused).
+  const starts: number[] = [];
+  let end = 0;
+  for (const s of sizes) {
+    const start = end + ((4 - ((end + MESSAGE_HEAD_BYTES) % 4)) % 4);
+    starts.push(start);
+    end = start + MESSAGE_HEAD_BYTES + s;
+  }
+  const buffer = new Uint8Array(end);
+  const messages = sizes.map((s, i) => buffer.subarray(starts[i]!, starts[i]! + MESSAGE_HEAD_BYTES + s));
+  const placed = new Map<Uint8Array, number>();
+  let m = 0;
+  let at = starts[0]! + MESSAGE_HEAD_BYTES;
+  const messageEnd = () => messages[m]!.byteOffset + messages[m]!.byteLength;
+  const next = () => {
+    m++;
+    at = starts[m]! + MESSAGE_HEAD_BYTES;
+  };
+  for (const c of chunks) {
+    if (c.byteLength === 0) continue;
+    if (at === messageEnd()) next();
+    if (whole?.has(c) && at + c.byteLength <= messageEnd() && at % 4 === 0) placed.set(c, at);
+    for (let from = 0; from < c.byteLength; ) {
+      if (at === messageEnd()) next();
+      const n = Math.min(c.byteLength - from, messageEnd() - at);
+      buffer.set(from === 0 && n === c.byteLength ? c : c.subarray(from, from + n), at);
+      from += n;
+      at += n;
+    }
   }
   useHeads({ messages }, 'grpc');
-  return { messages, byteLength };
+  return { messages, byteLength, placed };
 }
 
 /**

@@ -83,9 +83,16 @@ export class ProgramWorker {
     this.send({ type: 'resumeAbort' });
   }
 
-  /** The hop the program left in is done, or given up: work the worker held back so as not to slow it may run. */
-  departed(): void {
-    this.send({ type: 'departed' });
+  /**
+   * The hop the program left in is done, or given up: work the worker held back so as not to slow it may run.
+   * `sent`: what that hop sent; its buffer goes back to the worker (which keeps the pages in it as its baseline),
+   * so nothing here may use it afterwards.
+   */
+  departed(sent?: Encoded): void {
+    const buffer = sent?.body.messages[0]?.buffer;
+    // (Moved once: a buffer moved already reads as empty.)
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return this.send({ type: 'departed' });
+    this.send({ type: 'departed', snapshotId: sent!.snapshotId, buffer }, [buffer]);
   }
 
   /** Encode the suspended program again, whole; with `output`, undelivered, inside (for a saved file). */

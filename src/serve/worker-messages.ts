@@ -48,8 +48,11 @@ export type ToWorker =
   | { type: 'resumeEnd' }
   /** The pieces stopped coming (the sender's connection broke): drop the hand-off, no outcome. */
   | { type: 'resumeAbort' }
-  /** The hop the program last left in is done (its reply came, or it failed): the worker's idle work may run. */
-  | { type: 'departed' }
+  /**
+   * The hop the program last left in is done (its reply came, or it failed): the worker's idle work may run. With
+   * the buffer that hop's bytes (the Migrate messages of snapshot `snapshotId`) were sent from, handed back.
+   */
+  | { type: 'departed'; snapshotId?: string; buffer?: ArrayBuffer }
   /** The node stops: release native resources (WASI-NN sessions) before the thread is terminated; answered 'closed'. */
   | { type: 'close' }
   /**

@@ -6,8 +6,8 @@ import { UserError } from '../core/errors.js';
 import { GuestInstance, GuestModule } from '../core/guest.js';
 import { createLogger, parseLevel } from '../core/log.js';
 import { runSegment, type SegmentResult } from '../core/program.js';
-import type { ChecksumMode, Snapshot } from '../core/snapshot.js';
-import { INITIAL_BASELINE_ID, MissingBaselineError, TransferReceiver, encodeTransfer, ownBaseline, type Baseline, type DecodedTransfer } from '../core/transfer.js';
+import { PAGE_SIZE, type ChecksumMode, type Snapshot } from '../core/snapshot.js';
+import { INITIAL_BASELINE_ID, MissingBaselineError, TransferReceiver, encodeTransfer, ownBaseline, type Baseline, type SentPages, type DecodedTransfer } from '../core/transfer.js';
 import { asTrap, wasmBacktrace } from '../core/trap.js';
 import { buffersOf, migrateBody } from './migrate-body.js';
 import { NodeNn } from '../node/node-nn.js';
@@ -73,16 +73,30 @@ let baseline: Baseline | undefined;
 let baselinePeer: string | undefined;
 let pending: Snapshot | undefined;
 /**
- * The sender's baseline made a copy of its own (ownBaseline), waiting until the hop it went out in is done: until
+ * The sender's baseline made memory of its own (ownBaseline), waiting until the hop it went out in is done: until
  * then `baseline` is a view of the parked instance's memory, which nothing changes meanwhile. Copying a first hop's
  * 64 MiB while its bytes were on their way took ~80 ms of CPU from them (both ends share the cores on one machine).
- * Made when the main thread says the hop is done ('departed'), or before any other message touches the state.
+ * Made when the main thread says the hop is done ('departed'), or before any other message touches the state. The
+ * 'departed' of the hop `snapshotId` hands back the buffer its bytes were sent from (moved to the main thread with
+ * them): the pages sent raw are in it already, so they become views of it rather than copies (`sent`).
  */
-let owning: (() => void) | undefined;
-function ownNow(): void {
-  const own = owning;
+let owning: { snapshotId: string; own: (sent?: SentPages) => void; at: SentAt } | undefined;
+function ownNow(back?: { snapshotId?: string; buffer?: ArrayBuffer }): void {
+  const o = owning;
   owning = undefined;
-  own?.();
+  if (!o) return;
+  const { pages, bodyBytes } = o.at;
+  const buffer = back?.snapshotId === o.snapshotId && back.buffer?.byteLength === bodyBytes ? back.buffer : undefined;
+  const t0 = performance.now();
+  const sent: SentPages | undefined = buffer && {
+    at: (index) => (pages.has(index) ? new Uint8Array(buffer, pages.get(index)!, PAGE_SIZE) : undefined),
+    bytes: buffer.byteLength,
+  };
+  o.own(sent);
+  log.debug(
+    `baseline ${o.snapshotId} made: ${sent?.kept ?? 0} pages kept in the buffer they were sent from ` +
+      `(${buffer ? 'handed back' : 'not handed back'}), ${(performance.now() - t0).toFixed(2)} ms`,
+  );
 }
 
 /**
@@ -115,7 +129,7 @@ async function handle(m: ToWorker): Promise<void> {
   await prepared;
   // (Encoding again replaces the baseline: the copy waiting is of the image that encoding replaces.)
   if (m.type === 'encode') owning = undefined;
-  else ownNow();
+  else ownNow(m.type === 'departed' ? m : undefined);
   switch (m.type) {
     case 'departed':
       return;
@@ -156,9 +170,9 @@ function encodeAgain(output: SavedOutput | undefined): void {
   // The destination lacks our baseline after all, or the program is saved to a file: everything.
   // It carries every wasi-nn model too: the destination may have lost those it held (restarted), or it is a file.
   const whole = nn.selfContained(pending!, setup.node, NN_RESOURCE);
-  const { encoded, next, changed: sent } = encode(output ? withSavedOutput(whole, output) : whole, undefined, pending!.header.node);
+  const { encoded, next, changed, at } = encode(output ? withSavedOutput(whole, output) : whole, undefined, pending!.header.node);
   post({ type: 'encoded', encoded }, buffersOf(encoded.body.messages));
-  if (setup.transfer.delta) owning = () => (baseline = ownBaseline(next, undefined, sent));
+  if (setup.transfer.delta) owning = owningOf(encoded, at, (sent) => (baseline = ownBaseline(next, undefined, changed, sent)));
   if (warm) warm.imageId = next.id; // the same memory, under the id this encoding gave it
 }
 
@@ -313,26 +327,44 @@ function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { typ
   // gets a delta against the module's initial image, which it builds itself.
   const to = result.migration.to;
   const against = !setup.transfer.delta ? undefined : baselinePeer === to ? baseline : guest.initialBaseline();
-  const { encoded, next, changed: sent } = encode(pending, against, to);
+  const { encoded, next, changed: sentPages, at } = encode(pending, against, to);
   post(
     { type: 'suspended', migration: result.migration, suspendedAtMs: performance.timeOrigin + result.suspendedAt, encoded },
     buffersOf(encoded.body.messages),
   );
   // Off the downtime, once the hop is done (ownNow): the baseline in memory of its own, so that the parked instance
   // can run the program again; its memory is the image just sent.
-  if (setup.transfer.delta) owning = () => (baseline = ownBaseline(next, against, sent));
+  if (setup.transfer.delta) owning = owningOf(encoded, at, (sent) => (baseline = ownBaseline(next, against, sentPages, sent)));
   warm = { instance: result.instance, imageId: next.id };
 }
 
-function encode(snapshot: Snapshot, against: Baseline | undefined, to: string): { encoded: Encoded; next: Baseline; changed: number[] } {
-  const { chunks, stats, baseline: next, changed } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against });
-  // (A view of the suspended instance's memory until handle() makes it a copy; nothing runs in between.)
+function encode(snapshot: Snapshot, against: Baseline | undefined, to: string): { encoded: Encoded; next: Baseline; changed: number[]; at: SentAt } {
+  const { chunks, stats, baseline: next, changed, raw } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against });
+  // (A view of the suspended instance's memory until handle() makes it memory of its own; nothing runs in between.)
   baseline = setup.transfer.delta ? next : undefined;
   baselinePeer = to;
+  // The raw pages lie whole in the body's buffer: once handed back ('departed') they are the baseline's pages.
+  const body = migrateBody(chunks, setup.transfer.delta ? new Set(raw.values()) : undefined);
+  const at: SentAt = { pages: new Map(), bodyBytes: body.messages[0]?.buffer.byteLength ?? 0 };
+  for (const [index, page] of raw) {
+    const offset = body.placed.get(page);
+    if (offset !== undefined) at.pages.set(index, offset);
+  }
   // (A delta against the module's initial image is a first hop, logged as whole.)
   const delta = against !== undefined && against.id !== INITIAL_BASELINE_ID;
-  const encoded = { body: migrateBody(chunks), stats, snapshotId: next.id, delta, baselineId: baseline?.id };
-  return { encoded, next, changed };
+  const encoded = { body: { messages: body.messages, byteLength: body.byteLength }, stats, snapshotId: next.id, delta, baselineId: baseline?.id };
+  return { encoded, next, changed, at };
+}
+
+/** Where a hop's raw pages lie in the buffer its bytes were sent from (byte offsets by page index), and its length. */
+interface SentAt {
+  pages: Map<number, number>;
+  bodyBytes: number;
+}
+
+/** What `owning` holds for a hop's encoding: `own` makes the baseline, with the pages `at` of its body handed back. */
+function owningOf(encoded: Encoded, at: SentAt, own: (sent?: SentPages) => void): NonNullable<typeof owning> {
+  return { snapshotId: encoded.snapshotId, own, at };
 }
 
 /** Milliseconds since the epoch, sub-millisecond: comparable between processes of one machine. */

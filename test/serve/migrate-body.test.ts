@@ -65,3 +65,39 @@ test('Migrate messages encoded once decode as MigrateChunk data, in order, for a
     assert.deepEqual(new Uint8Array((migrate.requestDeserialize(Buffer.from(body.messages[0]!)) as { data: Uint8Array }).data), whole.subarray(0, Math.min(n, MIGRATE_CHUNK_BYTES)));
   }
 });
+
+test('chunks to keep whole (raw pages) lie in one piece of the buffer, 4-byte aligned, and the bytes are the same', () => {
+  const page = (i: number) => new Uint8Array(65_536).fill(i);
+  // A header, records of 12-byte heads and pages, an odd-sized blob bigger than a message, an end marker.
+  const heads = Array.from({ length: 40 }, (_, i) => new Uint8Array(12).fill(200 + (i % 50)));
+  const pages = Array.from({ length: 40 }, (_, i) => page(i + 1));
+  const blob = new Uint8Array(MIGRATE_CHUNK_BYTES + 12_345).fill(9);
+  const chunks = [new Uint8Array(24).fill(5), ...heads.flatMap((h, i) => [h, pages[i]!]), blob, new Uint8Array(8).fill(3)];
+  const whole = new Set(pages);
+  const body = migrateBody(chunks, whole);
+  const expected = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  chunks.reduce((at, c) => (expected.set(c, at), at + c.byteLength), 0);
+  assert.deepEqual(bodyBytes(body), expected);
+  assert.equal(buffersOf(body.messages).length, 1);
+  assert.equal(body.placed.size, pages.length, 'every page placed');
+  const buffer = new Uint8Array(body.messages[0]!.buffer);
+  for (const p of pages) {
+    const at = body.placed.get(p)!;
+    assert.equal(at % 4, 0);
+    assert.deepEqual(buffer.subarray(at, at + p.byteLength), p);
+    // Within one message's payload.
+    assert.ok(body.messages.some((m) => m.byteOffset + 5 <= at && at + p.byteLength <= m.byteOffset + m.byteLength));
+  }
+  for (const m of body.messages) {
+    assert.ok(m.byteLength - 5 <= MIGRATE_CHUNK_BYTES);
+    assert.equal((m.byteOffset + 5) % 4, 0, 'payloads start aligned');
+  }
+  // Each message decodes as MigrateChunk data.
+  let at = 0;
+  for (const m of body.messages) {
+    const data = (migrate.requestDeserialize(Buffer.from(m)) as { data: Uint8Array }).data;
+    assert.deepEqual(new Uint8Array(data), expected.subarray(at, at + data.byteLength));
+    at += data.byteLength;
+  }
+  assert.equal(at, expected.byteLength);
+});
