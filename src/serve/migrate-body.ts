@@ -20,10 +20,61 @@ export const MESSAGE_HEAD_BYTES = 5;
 const DATA_FRAME = 2; // handoff-frames.ts FrameType.DATA (kept literal: this file is also the worker's)
 
 export interface MigrateBody {
-  /** Encoded MigrateChunk messages (or DATA frames: useHeads), in order; views of one buffer. */
+  /** Encoded MigrateChunk messages (or DATA frames: useHeads), in order; views of one buffer, or of a few (parts). */
   messages: Uint8Array[];
   /** The snapshot's bytes (the messages' payloads together). */
   byteLength: number;
+  /** Set while more messages are still coming (the worker copies them as the first are sent: BodyTail). */
+  tail?: BodyTail;
+}
+
+/**
+ * The messages of a body still to come: the worker that encodes a large hop hands its body on in parts, the first as
+ * soon as it is copied, so that its first bytes are on the wire while it copies the rest (program-worker.ts).
+ */
+export class BodyTail {
+  done = false;
+  private waiting: (() => void)[] = [];
+
+  constructor(private readonly body: MigrateBody) {}
+
+  /** The next part's messages; `last`: all are here. */
+  add(messages: Uint8Array[], last: boolean): void {
+    this.body.messages.push(...messages);
+    this.done = last;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) w();
+  }
+
+  /** Resolves once another part is here (or all are). */
+  next(): Promise<void> {
+    return this.done ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
+  }
+}
+
+/** Each of the body's messages, as soon as it is here. */
+export async function* eachMessage(body: MigrateBody): AsyncGenerator<Uint8Array> {
+  for (let i = 0; ; ) {
+    while (i < body.messages.length) yield body.messages[i++]!;
+    if (!body.tail || body.tail.done) {
+      if (i < body.messages.length) continue;
+      return;
+    }
+    await body.tail.next();
+  }
+}
+
+/** The body once all its messages are here. */
+export async function wholeBody<B extends MigrateBody>(body: B): Promise<B> {
+  while (body.tail && !body.tail.done) await body.tail.next();
+  return body;
+}
+
+/** A part of a body: its messages, views of `buffer`. */
+export interface BodyPart {
+  messages: Uint8Array[];
+  buffer: ArrayBuffer;
 }
 
 /**
@@ -34,7 +85,22 @@ export interface MigrateBody {
  * in it (byte offset), where that is 4-byte aligned (the transfer's page payloads are, relative to its start).
  */
 export function migrateBody(chunks: Uint8Array[], whole?: ReadonlySet<Uint8Array>): MigrateBody & { placed: Map<Uint8Array, number> } {
-  const byteLength = chunks.reduce((n, c) => n + c.byteLength, 0);
+  const placed = new Map<Uint8Array, number>();
+  const parts = [...bodyParts(chunks, Infinity, whole, (c, _, at) => placed.set(c, at))];
+  return { messages: parts.flatMap((p) => p.messages), byteLength: chunks.reduce((n, c) => n + c.byteLength, 0), placed };
+}
+
+/**
+ * migrateBody in parts of about `partBytes` (whole messages), each in a buffer of its own, copied one at a time as
+ * the generator is asked for the next: the first can be sent while the next is copied. `placed(chunk, part, at)`:
+ * a chunk of `whole` lies 4-byte aligned at byte `at` of part `part`'s buffer.
+ */
+export function* bodyParts(
+  chunks: Uint8Array[],
+  partBytes: number,
+  whole?: ReadonlySet<Uint8Array>,
+  placed?: (chunk: Uint8Array, part: number, at: number) => void,
+): Generator<BodyPart> {
   // The messages' payload sizes: up to MIGRATE_CHUNK_BYTES, ended early before a chunk of `whole` that would not fit.
   const sizes: number[] = [];
   let size = 0;
@@ -52,38 +118,35 @@ export function migrateBody(chunks: Uint8Array[], whole?: ReadonlySet<Uint8Array
     }
   }
   if (size > 0) cut();
-  // Each message starts MESSAGE_HEAD_BYTES before a 4-byte boundary (a few bytes between messages are unused).
-  const starts: number[] = [];
-  let end = 0;
-  for (const s of sizes) {
-    const start = end + ((4 - ((end + MESSAGE_HEAD_BYTES) % 4)) % 4);
-    starts.push(start);
-    end = start + MESSAGE_HEAD_BYTES + s;
-  }
-  const buffer = new Uint8Array(end);
-  const messages = sizes.map((s, i) => buffer.subarray(starts[i]!, starts[i]! + MESSAGE_HEAD_BYTES + s));
-  const placed = new Map<Uint8Array, number>();
-  let m = 0;
-  let at = starts[0]! + MESSAGE_HEAD_BYTES;
-  const messageEnd = () => messages[m]!.byteOffset + messages[m]!.byteLength;
-  const next = () => {
-    m++;
-    at = starts[m]! + MESSAGE_HEAD_BYTES;
-  };
-  for (const c of chunks) {
-    if (c.byteLength === 0) continue;
-    if (at === messageEnd()) next();
-    if (whole?.has(c) && at + c.byteLength <= messageEnd() && at % 4 === 0) placed.set(c, at);
-    for (let from = 0; from < c.byteLength; ) {
-      if (at === messageEnd()) next();
-      const n = Math.min(c.byteLength - from, messageEnd() - at);
-      buffer.set(from === 0 && n === c.byteLength ? c : c.subarray(from, from + n), at);
-      from += n;
-      at += n;
+  let c = 0; // the chunk being copied, and how much of it is
+  let from = 0;
+  for (let first = 0, part = 0; first < sizes.length; part++) {
+    // This part's messages, each starting MESSAGE_HEAD_BYTES before a 4-byte boundary (a few bytes between unused).
+    const starts: number[] = [];
+    let end = 0;
+    let last = first;
+    do {
+      const start = end + ((4 - ((end + MESSAGE_HEAD_BYTES) % 4)) % 4);
+      starts.push(start);
+      end = start + MESSAGE_HEAD_BYTES + sizes[last++]!;
+    } while (last < sizes.length && end < partBytes);
+    const buffer = new Uint8Array(end);
+    const messages = starts.map((start, i) => buffer.subarray(start, start + MESSAGE_HEAD_BYTES + sizes[first + i]!));
+    for (const m of messages) {
+      for (let at = m.byteOffset + MESSAGE_HEAD_BYTES, messageEnd = m.byteOffset + m.byteLength; at < messageEnd; ) {
+        const chunk = chunks[c]!;
+        if (from === 0 && whole?.has(chunk) && at + chunk.byteLength <= messageEnd && at % 4 === 0) placed?.(chunk, part, at);
+        const n = Math.min(chunk.byteLength - from, messageEnd - at);
+        buffer.set(from === 0 && n === chunk.byteLength ? chunk : chunk.subarray(from, from + n), at);
+        at += n;
+        from += n;
+        if (from === chunk.byteLength) [c, from] = [c + 1, 0];
+      }
     }
+    useHeads({ messages }, 'grpc');
+    first = last;
+    yield { messages, buffer: buffer.buffer };
   }
-  useHeads({ messages }, 'grpc');
-  return { messages, byteLength, placed };
 }
 
 /**

@@ -9,7 +9,7 @@ import { runSegment, type SegmentResult } from '../core/program.js';
 import { PAGE_SIZE, type ChecksumMode, type Snapshot } from '../core/snapshot.js';
 import { INITIAL_BASELINE_ID, MissingBaselineError, TransferReceiver, encodeTransfer, ownBaseline, type Baseline, type SentPages, type DecodedTransfer } from '../core/transfer.js';
 import { asTrap, wasmBacktrace } from '../core/trap.js';
-import { buffersOf, migrateBody } from './migrate-body.js';
+import { MESSAGE_HEAD_BYTES, bodyParts, buffersOf, type BodyPart } from './migrate-body.js';
 import { NodeNn } from '../node/node-nn.js';
 import { NN_RESOURCE, nodeProgramHost, warmUpArrivalChecks, type StorageIds } from '../node/node-system.js';
 import { MissingModelError } from '../wasi/nn/nn-os.js';
@@ -77,25 +77,28 @@ let pending: Snapshot | undefined;
  * then `baseline` is a view of the parked instance's memory, which nothing changes meanwhile. Copying a first hop's
  * 64 MiB while its bytes were on their way took ~80 ms of CPU from them (both ends share the cores on one machine).
  * Made when the main thread says the hop is done ('departed'), or before any other message touches the state. The
- * 'departed' of the hop `snapshotId` hands back the buffer its bytes were sent from (moved to the main thread with
- * them): the pages sent raw are in it already, so they become views of it rather than copies (`sent`).
+ * 'departed' of the hop `snapshotId` hands back the buffers its bytes were sent from (moved to the main thread with
+ * them): the pages sent raw are in them already, so they become views of them rather than copies (`sent`).
  */
 let owning: { snapshotId: string; own: (sent?: SentPages) => void; at: SentAt } | undefined;
-function ownNow(back?: { snapshotId?: string; buffer?: ArrayBuffer }): void {
+function ownNow(back?: { snapshotId?: string; buffers?: ArrayBuffer[] }): void {
   const o = owning;
   owning = undefined;
   if (!o) return;
-  const { pages, bodyBytes } = o.at;
-  const buffer = back?.snapshotId === o.snapshotId && back.buffer?.byteLength === bodyBytes ? back.buffer : undefined;
+  const { pages, parts } = o.at;
+  const buffers = back?.snapshotId === o.snapshotId && back.buffers?.length === parts.length && back.buffers.every((b, i) => b.byteLength === parts[i]) ? back.buffers : undefined;
   const t0 = performance.now();
-  const sent: SentPages | undefined = buffer && {
-    at: (index) => (pages.has(index) ? new Uint8Array(buffer, pages.get(index)!, PAGE_SIZE) : undefined),
-    bytes: buffer.byteLength,
+  const sent: SentPages | undefined = buffers && {
+    at: (index) => {
+      const where = pages.get(index);
+      return where && new Uint8Array(buffers[where[0]]!, where[1], PAGE_SIZE);
+    },
+    bytes: parts.reduce((n, b) => n + b, 0),
   };
   o.own(sent);
   log.debug(
     `baseline ${o.snapshotId} made: ${sent?.kept ?? 0} pages kept in the buffer they were sent from ` +
-      `(${buffer ? 'handed back' : 'not handed back'}), ${(performance.now() - t0).toFixed(2)} ms`,
+      `(${buffers ? 'handed back' : 'not handed back'}), ${(performance.now() - t0).toFixed(2)} ms`,
   );
 }
 
@@ -170,7 +173,7 @@ function encodeAgain(output: SavedOutput | undefined): void {
   // The destination lacks our baseline after all, or the program is saved to a file: everything.
   // It carries every wasi-nn model too: the destination may have lost those it held (restarted), or it is a file.
   const whole = nn.selfContained(pending!, setup.node, NN_RESOURCE);
-  const { encoded, next, changed, at } = encode(output ? withSavedOutput(whole, output) : whole, undefined, pending!.header.node);
+  const { encoded, next, changed, at } = encode(output ? withSavedOutput(whole, output) : whole, undefined, pending!.header.node, Infinity);
   post({ type: 'encoded', encoded }, buffersOf(encoded.body.messages));
   if (setup.transfer.delta) owning = owningOf(encoded, at, (sent) => (baseline = ownBaseline(next, undefined, changed, sent)));
   if (warm) warm.imageId = next.id; // the same memory, under the id this encoding gave it
@@ -327,39 +330,70 @@ function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { typ
   // gets a delta against the module's initial image, which it builds itself.
   const to = result.migration.to;
   const against = !setup.transfer.delta ? undefined : baselinePeer === to ? baseline : guest.initialBaseline();
-  const { encoded, next, changed: sentPages, at } = encode(pending, against, to);
+  const { encoded, next, changed: sentPages, at, rest } = encode(pending, against, to, PART_BYTES);
   post(
     { type: 'suspended', migration: result.migration, suspendedAtMs: performance.timeOrigin + result.suspendedAt, encoded },
     buffersOf(encoded.body.messages),
   );
+  // The rest of a large hop's bytes, copied while the first are on their way.
+  for (const part of rest) post({ type: 'bodyPart', snapshotId: encoded.snapshotId, messages: part.messages, last: false }, [part.buffer]);
+  if (encoded.more) post({ type: 'bodyPart', snapshotId: encoded.snapshotId, messages: [], last: true });
   // Off the downtime, once the hop is done (ownNow): the baseline in memory of its own, so that the parked instance
   // can run the program again; its memory is the image just sent.
   if (setup.transfer.delta) owning = owningOf(encoded, at, (sent) => (baseline = ownBaseline(next, against, sentPages, sent)));
   warm = { instance: result.instance, imageId: next.id };
 }
 
-function encode(snapshot: Snapshot, against: Baseline | undefined, to: string): { encoded: Encoded; next: Baseline; changed: number[]; at: SentAt } {
+/**
+ * A hop's bytes go to the main thread in parts of this size: the first as soon as it is copied, the others while
+ * the main thread sends it (a first hop of 64 MiB copied whole took ~50 ms before its first byte left).
+ */
+const PART_BYTES = 4 << 20;
+
+/**
+ * Encode for the wire: the first part of the body (up to `partBytes`) in `encoded`, copied now; the others are
+ * copied as `rest` is iterated (each records where its raw pages lie in `at`).
+ */
+function encode(
+  snapshot: Snapshot,
+  against: Baseline | undefined,
+  to: string,
+  partBytes: number,
+): { encoded: Encoded; next: Baseline; changed: number[]; at: SentAt; rest: Iterable<BodyPart> } {
   const { chunks, stats, baseline: next, changed, raw } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against });
   // (A view of the suspended instance's memory until handle() makes it memory of its own; nothing runs in between.)
   baseline = setup.transfer.delta ? next : undefined;
   baselinePeer = to;
-  // The raw pages lie whole in the body's buffer: once handed back ('departed') they are the baseline's pages.
-  const body = migrateBody(chunks, setup.transfer.delta ? new Set(raw.values()) : undefined);
-  const at: SentAt = { pages: new Map(), bodyBytes: body.messages[0]?.buffer.byteLength ?? 0 };
-  for (const [index, page] of raw) {
-    const offset = body.placed.get(page);
-    if (offset !== undefined) at.pages.set(index, offset);
-  }
+  // The raw pages lie whole in the body's buffers: once handed back ('departed') they are the baseline's pages.
+  const at: SentAt = { pages: new Map(), parts: [] };
+  const indexOf = new Map([...raw].map(([index, page]) => [page, index]));
+  const parts = bodyParts(chunks, partBytes, setup.transfer.delta ? new Set(raw.values()) : undefined, (page, part, offset) =>
+    at.pages.set(indexOf.get(page)!, [part, offset]),
+  );
+  const part = (p: IteratorResult<BodyPart>) => {
+    if (!p.done) at.parts.push(p.value.buffer.byteLength);
+    return p;
+  };
+  const first = part(parts.next());
+  const byteLength = chunks.reduce((n, c) => n + c.byteLength, 0);
+  const messages = first.done ? [] : first.value.messages;
+  const more = messages.reduce((n, m) => n + m.byteLength - MESSAGE_HEAD_BYTES, 0) < byteLength;
   // (A delta against the module's initial image is a first hop, logged as whole.)
   const delta = against !== undefined && against.id !== INITIAL_BASELINE_ID;
-  const encoded = { body: { messages: body.messages, byteLength: body.byteLength }, stats, snapshotId: next.id, delta, baselineId: baseline?.id };
-  return { encoded, next, changed, at };
+  const encoded: Encoded = { body: { messages, byteLength }, stats, snapshotId: next.id, delta, baselineId: baseline?.id, ...(more && { more }) };
+  const rest = { *[Symbol.iterator]() {
+    for (let p = part(parts.next()); !p.done; p = part(parts.next())) yield p.value;
+  } };
+  return { encoded, next, changed, at, rest };
 }
 
-/** Where a hop's raw pages lie in the buffer its bytes were sent from (byte offsets by page index), and its length. */
+/**
+ * Where a hop's raw pages lie in the buffers its bytes were sent from ([part, byte offset] by page index), and each
+ * part's length.
+ */
 interface SentAt {
-  pages: Map<number, number>;
-  bodyBytes: number;
+  pages: Map<number, [number, number]>;
+  parts: number[];
 }
 
 /** What `owning` holds for a hop's encoding: `own` makes the baseline, with the pages `at` of its body handed back. */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "kafu.h"
 
-#define PAGES 80
+#define PAGES 160
 #define ROUNDS 6
 static uint32_t *heap;
 static uint32_t *more[ROUNDS * 2];
