@@ -330,14 +330,23 @@ function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { typ
   // gets a delta against the module's initial image, which it builds itself.
   const to = result.migration.to;
   const against = !setup.transfer.delta ? undefined : baselinePeer === to ? baseline : guest.initialBaseline();
-  const { encoded, next, changed: sentPages, at, rest } = encode(pending, against, to, PART_BYTES);
+  const { encoded, next, changed: sentPages, at, rest, copied } = encode(pending, against, to, PART_BYTES);
   post(
     { type: 'suspended', migration: result.migration, suspendedAtMs: performance.timeOrigin + result.suspendedAt, encoded },
     buffersOf(encoded.body.messages),
   );
   // The rest of a large hop's bytes, copied while the first are on their way.
-  for (const part of rest) post({ type: 'bodyPart', snapshotId: encoded.snapshotId, messages: part.messages, last: false }, [part.buffer]);
+  let parts = 1;
+  for (const part of rest) {
+    parts++;
+    post({ type: 'bodyPart', snapshotId: encoded.snapshotId, messages: part.messages, last: false }, [part.buffer]);
+  }
   if (encoded.more) post({ type: 'bodyPart', snapshotId: encoded.snapshotId, messages: [], last: true });
+  const { encodedAt, firstAt } = copied;
+  log.debug(
+    `body of ${encoded.body.byteLength} bytes in ${parts} parts: the first copied ${(firstAt - encodedAt).toFixed(2)} ms after ` +
+      `encoding, all ${(performance.now() - encodedAt).toFixed(2)} ms after`,
+  );
   // Off the downtime, once the hop is done (ownNow): the baseline in memory of its own, so that the parked instance
   // can run the program again; its memory is the image just sent.
   if (setup.transfer.delta) owning = owningOf(encoded, at, (sent) => (baseline = ownBaseline(next, against, sentPages, sent)));
@@ -359,8 +368,9 @@ function encode(
   against: Baseline | undefined,
   to: string,
   partBytes: number,
-): { encoded: Encoded; next: Baseline; changed: number[]; at: SentAt; rest: Iterable<BodyPart> } {
+): { encoded: Encoded; next: Baseline; changed: number[]; at: SentAt; rest: Iterable<BodyPart>; copied: { encodedAt: number; firstAt: number } } {
   const { chunks, stats, baseline: next, changed, raw } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against });
+  const encodedAt = performance.now();
   // (A view of the suspended instance's memory until handle() makes it memory of its own; nothing runs in between.)
   baseline = setup.transfer.delta ? next : undefined;
   baselinePeer = to;
@@ -384,7 +394,7 @@ function encode(
   const rest = { *[Symbol.iterator]() {
     for (let p = part(parts.next()); !p.done; p = part(parts.next())) yield p.value;
   } };
-  return { encoded, next, changed, at, rest };
+  return { encoded, next, changed, at, rest, copied: { encodedAt, firstAt: performance.now() } };
 }
 
 /**
