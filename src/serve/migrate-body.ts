@@ -6,6 +6,8 @@
 // framing, where concatenating the snapshot and protobufjs's encoding of each message made two. The bytes are the
 // same on the wire, so the receiver decodes them as any MigrateChunk.
 
+import { CHECKSUM_BYTES, FrameChecksum } from '../core/snapshot.js';
+
 /** Snapshot bytes per Migrate message: well under gRPC's default 4 MiB message limit. */
 export const MIGRATE_CHUNK_BYTES = 1 << 20;
 /** MigrateChunk field 2 (`data`), length-delimited. */
@@ -93,14 +95,18 @@ export function migrateBody(chunks: Uint8Array[], whole?: ReadonlySet<Uint8Array
 /**
  * migrateBody in parts of about `partBytes` (whole messages), each in a buffer of its own, copied one at a time as
  * the generator is asked for the next: the first can be sent while the next is copied. `placed(chunk, part, at)`:
- * a chunk of `whole` lies 4-byte aligned at byte `at` of part `part`'s buffer.
+ * a chunk of `whole` lies 4-byte aligned at byte `at` of part `part`'s buffer. `seal`: the chunks end with a zero
+ * checksum trailer (encodeTransfer's `unsealed`), which is computed over the bytes as they are copied and written
+ * into the last part.
  */
 export function* bodyParts(
   chunks: Uint8Array[],
   partBytes: number,
   whole?: ReadonlySet<Uint8Array>,
   placed?: (chunk: Uint8Array, part: number, at: number) => void,
+  seal = false,
 ): Generator<BodyPart> {
+  const sum = seal ? new FrameChecksum() : undefined;
   // The messages' payload sizes: up to MIGRATE_CHUNK_BYTES, ended early before a chunk of `whole` that would not fit.
   const sizes: number[] = [];
   let size = 0;
@@ -142,6 +148,12 @@ export function* bodyParts(
         from += n;
         if (from === chunk.byteLength) [c, from] = [c + 1, 0];
       }
+      // (The checksum leaves out the last CHECKSUM_BYTES fed: the trailer, once the last message is.)
+      sum?.update(m.subarray(MESSAGE_HEAD_BYTES));
+    }
+    if (sum && last === sizes.length) {
+      const end = messages[messages.length - 1]!;
+      end.set(sum.digest(), end.byteLength - CHECKSUM_BYTES);
     }
     useHeads({ messages }, 'grpc');
     first = last;

@@ -369,7 +369,8 @@ function encode(
   to: string,
   partBytes: number,
 ): { encoded: Encoded; next: Baseline; changed: number[]; at: SentAt; rest: Iterable<BodyPart>; copied: { encodedAt: number; firstAt: number } } {
-  const { chunks, stats, baseline: next, changed, raw } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against });
+  // (Its checksum is computed as the body is copied: the first part need not wait for a pass over all of it.)
+  const { chunks, stats, baseline: next, changed, raw } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against, unsealed: true });
   const encodedAt = performance.now();
   // (A view of the suspended instance's memory until handle() makes it memory of its own; nothing runs in between.)
   baseline = setup.transfer.delta ? next : undefined;
@@ -377,8 +378,12 @@ function encode(
   // The raw pages lie whole in the body's buffers: once handed back ('departed') they are the baseline's pages.
   const at: SentAt = { pages: new Map(), parts: [] };
   const indexOf = new Map([...raw].map(([index, page]) => [page, index]));
-  const parts = bodyParts(chunks, partBytes, setup.transfer.delta ? new Set(raw.values()) : undefined, (page, part, offset) =>
-    at.pages.set(indexOf.get(page)!, [part, offset]),
+  const parts = bodyParts(
+    chunks,
+    partBytes,
+    setup.transfer.delta ? new Set(raw.values()) : undefined,
+    (page, part, offset) => at.pages.set(indexOf.get(page)!, [part, offset]),
+    true,
   );
   const part = (p: IteratorResult<BodyPart>) => {
     if (!p.done) at.parts.push(p.value.buffer.byteLength);

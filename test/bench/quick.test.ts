@@ -51,5 +51,7 @@ test('bench:hop --quick: a small hop between two program workers, and a first ho
   const out = runBench('hop');
   assert.match(out, /^small warm hop \(1 MiB heap\)\s+\d+(\s+[\d.]+){3}$/m, out);
   for (const mode of ['whole', 'streamed']) assert.match(out, new RegExp(`^4 MiB heap\\s+4\\.\\d MB ${mode}\\s+1(\\s+[\\d.]+){3}$`, 'm'), out);
+  // The sender's work before a first hop's first byte: whole body, first part, all parts.
+  assert.match(out, /^4 MiB heap(\s+[\d.]+){3}$/m, out);
 });
 

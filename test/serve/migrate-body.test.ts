@@ -5,7 +5,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FrameType, HEADER_BYTES } from '../../src/serve/handoff-frames.js';
-import { MIGRATE_CHUNK_BYTES, bodyBytes, buffersOf, migrateBody, useHeads } from '../../src/serve/migrate-body.js';
+import { MIGRATE_CHUNK_BYTES, bodyBytes, bodyParts, buffersOf, migrateBody, useHeads } from '../../src/serve/migrate-body.js';
 import { PROTO_PATH } from '../../src/serve/protocol.js';
 
 const migrate = (protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true })['kafu.v1.KafuNode'] as protoLoader.ServiceDefinition).Migrate!;
@@ -100,4 +100,23 @@ test('chunks to keep whole (raw pages) lie in one piece of the buffer, 4-byte al
     at += data.byteLength;
   }
   assert.equal(at, expected.byteLength);
+});
+
+test('a body sealed as it is copied carries the checksum the transfer would have had, in parts of any size', async () => {
+  const { encodeTransfer } = await import('../../src/core/transfer.js');
+  const { checksum, CHECKSUM_BYTES } = await import('../../src/core/snapshot.js');
+  const mem = new Uint8Array(40 * 65_536).map((_, i) => (i % 3 === 0 ? (i * 7) & 0xff : 0));
+  const pages = Array.from({ length: 40 }, (_, index) => ({ index, data: mem.subarray(index * 65_536, (index + 1) * 65_536) }));
+  const snapshot = { header: { module: 'm', node: 'cloud' }, memory: { byteLength: mem.byteLength, pages }, blobs: [new Uint8Array(3).fill(1)] } as never;
+  const { chunks } = encodeTransfer(snapshot, { compression: false, unsealed: true });
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  chunks.reduce((at, c) => (bytes.set(c, at), at + c.byteLength), 0);
+  assert.deepEqual(bytes.subarray(bytes.byteLength - CHECKSUM_BYTES), new Uint8Array(CHECKSUM_BYTES), 'left zero');
+  const expected = checksum([bytes.subarray(0, bytes.byteLength - CHECKSUM_BYTES)]);
+  for (const partBytes of [1, 100_000, 1 << 20, Infinity]) {
+    const body = [...bodyParts(chunks, partBytes, undefined, undefined, true)].flatMap((p) => p.messages);
+    const sent = bodyBytes({ messages: body, byteLength: bytes.byteLength });
+    assert.deepEqual(sent.subarray(sent.byteLength - CHECKSUM_BYTES), expected, `parts of ${partBytes}`);
+    assert.deepEqual(sent.subarray(0, sent.byteLength - CHECKSUM_BYTES), bytes.subarray(0, bytes.byteLength - CHECKSUM_BYTES));
+  }
 });
