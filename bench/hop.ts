@@ -10,10 +10,16 @@
 //                        does), 'streamed' gives each piece to the worker as it comes (resumeBegin/Piece/End).
 //                        after-last: from the last piece to the program running, ms (what a faster link cannot hide).
 //
+//   sender               what must be done on the sender before a first hop's first byte can leave, in this thread:
+//                        'whole' encodes with the checksum and copies the whole body (as before the body went in
+//                        parts), 'parts' encodes without it and copies the first part, sealing as it copies
+//                        (worker.ts); 'all parts' is when the last part is ready (the others overlap the wire).
+//
 //   npm run bench:hop                 all cases
 //   npm run bench:hop -- --quick      small sizes, a few hops (CI: that it works, not a timing)
 //   npm run bench:hop -- --mbps=500   the pace of the pieces (default 500 MB/s, about what mutual TLS carries on loopback here)
-import { bodyBytes, payloadOf } from '../src/serve/migrate-body.js';
+import { encodeTransfer } from '../src/core/transfer.js';
+import { bodyBytes, bodyParts, migrateBody, payloadOf } from '../src/serve/migrate-body.js';
 import type { ProgramWorker, WorkerEvent } from '../src/serve/program-worker.js';
 import { buildWasm } from '../test/support/build.js';
 import { startTestWorker } from '../test/support/program-worker.js';
@@ -132,4 +138,36 @@ for (const mb of quick ? [4] : [64, 256]) {
         `${fmt(after.p50, 9)} ${fmt(after.max, 9)}          ${fmt(down.p50, 9)}`,
     );
   }
+}
+
+/** The sender's work before a first hop's first byte can leave, ms (median of `runs`): whole body, first part, all parts. */
+function sender(mb: number, runs: number): { whole: number; first: number; all: number } {
+  // Dense, program-like pages (as heap_hops fills its heap): raw records, the bulk of a first hop.
+  const memory = new Uint8Array(mb << 20);
+  for (let i = 0; i < memory.length; i += 4) memory[i] = (i * 2654435761) >>> 24;
+  const pages = Array.from({ length: memory.length >> 16 }, (_, index) => ({ index, data: memory.subarray(index << 16, (index + 1) << 16) }));
+  const snapshot = { header: { module: 'bench', node: 'cloud' }, memory: { byteLength: memory.length, pages }, blobs: [] } as never;
+  const times = { whole: [] as number[], first: [] as number[], all: [] as number[] };
+  for (let r = 0; r < runs; r++) {
+    let t = performance.now();
+    const sealed = encodeTransfer(snapshot, { compression: true });
+    migrateBody(sealed.chunks, new Set(sealed.raw.values()));
+    times.whole.push(performance.now() - t);
+    t = performance.now();
+    const unsealed = encodeTransfer(snapshot, { compression: true, unsealed: true });
+    const parts = bodyParts(unsealed.chunks, 4 << 20, new Set(unsealed.raw.values()), undefined, true);
+    parts.next();
+    times.first.push(performance.now() - t);
+    for (const _ of parts);
+    times.all.push(performance.now() - t);
+  }
+  const median = (xs: number[]) => percentiles(xs).p50;
+  return { whole: median(times.whole), first: median(times.first), all: median(times.all) };
+}
+
+console.log('');
+console.log('sender, before the first byte   whole (encode + checksum + copy)   parts (encode + first part)   all parts');
+for (const mb of quick ? [4] : [64, 256]) {
+  const s = sender(mb, quick ? 1 : 5);
+  console.log(`${`${mb} MiB heap`.padEnd(30)} ${fmt(s.whole, 22)} ${fmt(s.first, 27)} ${fmt(s.all, 23)}`);
 }

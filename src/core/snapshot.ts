@@ -150,11 +150,16 @@ export class FrameChecksum {
     this.state = hasher.save();
   }
 
+  /** The checksum of the bytes so far but the last CHECKSUM_BYTES (a sender's trailer, written after them). */
+  digest(): Uint8Array {
+    hasher.load(this.state);
+    return hasher.digest('binary');
+  }
+
   /** Whether the bytes so far end with the checksum of the bytes before it. */
   matches(): boolean {
     if (this.tail.byteLength < CHECKSUM_BYTES) return false;
-    hasher.load(this.state);
-    const expected = hasher.digest('binary');
+    const expected = this.digest();
     return expected.every((b, i) => this.tail[i] === b);
   }
 }
@@ -222,6 +227,8 @@ export function encodeFrame(
   snapshot: SnapshotInput,
   memory: SnapshotHeader['memory'],
   memoryChunks: Uint8Array[],
+  /** false: the trailer is left zero, for whoever copies the chunks to write as it goes (FrameChecksum.digest). */
+  sealed = true,
 ): Uint8Array[] {
   const { blobs } = snapshot;
   const header: SnapshotHeader = { ...snapshot.header, memory, blobs: blobs.map((b) => b.byteLength) };
@@ -239,7 +246,7 @@ export function encodeFrame(
   dv.setUint32(8, version, true);
   dv.setUint32(12, json.length, true);
   const chunks = [pre, json, ...memoryChunks, ...blobs, END];
-  chunks.push(checksum(chunks));
+  chunks.push(sealed ? checksum(chunks) : new Uint8Array(CHECKSUM_BYTES));
   return chunks;
 }
 

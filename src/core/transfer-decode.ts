@@ -112,7 +112,10 @@ export class TransferReceiver {
   private count = 0;
   private records = 0;
   private record = 0;
-  private current = { index: 0, encoding: 0, length: 0 };
+  /** The record being read (its head is). */
+  private index = 0;
+  private encoding = 0;
+  private length = 0;
   private base: (Uint8Array | undefined)[] | undefined;
   private encodings = new Uint8Array(0);
   /** Each recorded page's payload, then (once built) its data; ZERO pages hold none. */
@@ -208,21 +211,22 @@ export class TransferReceiver {
         }
         case 'record': {
           if (q.length < RECORD) return;
-          const head = q.take(RECORD);
-          const [index, encoding, length] = [le32(head, 0), le32(head, 4), le32(head, 8)];
+          // (Read in place: nothing is allocated for a record but its payload's view, which the image keeps.)
+          const [index, encoding, length] = [q.u32(0), q.u32(4), q.u32(8)];
+          q.skip(RECORD);
           if (index >= this.count) fail(`page index ${index} out of range`);
           if (this.encodings[index] !== NONE) fail(`two records for page ${index}`);
           if (length > BITMAP + PAGE_SIZE) fail(`page ${index}: record of ${length} bytes is too long`);
-          this.current = { index, encoding, length };
+          [this.index, this.encoding, this.length] = [index, encoding, length];
           this.stage = 'payload';
           break;
         }
         case 'payload': {
-          const { index, encoding, length } = this.current;
+          const { index, encoding, length } = this;
           const padding = length % 4 === 0 ? 0 : 4 - (length % 4);
           if (q.length < length + padding) return;
           const payload = q.take(length);
-          q.take(padding);
+          q.skip(padding);
           const data = this.check(index, encoding, payload);
           this.encodings[index] = encoding;
           this.payloads[index] = this.sink ? this.build(index, encoding, data) : data;
@@ -261,7 +265,7 @@ export class TransferReceiver {
 
   /** A record's payload checked against its encoding: the page's data (raw, inflated) or the sparse payload. */
   private check(index: number, encoding: number, payload: Uint8Array): Uint8Array | undefined {
-    const { length } = this.current;
+    const { length } = this;
     const bad = (why: string) => invalidFrame(`page ${index} (${ENCODINGS[encoding] ?? `encoding ${encoding}`}): ${why}`);
     switch (encoding) {
       case RAW:
@@ -318,6 +322,8 @@ export function decodeTransfer(
   return receiver.end();
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** Pieces of a byte stream, consumed from the front: a read within one piece is a view, across pieces a copy. */
 class PieceQueue {
   private pieces: Uint8Array[] = [];
@@ -331,11 +337,40 @@ class PieceQueue {
     this.length += piece.byteLength;
   }
 
+  /** The little-endian u32 `at` bytes from the front (at + 4 at most `length`), not consumed. */
+  u32(at: number): number {
+    const first = this.pieces[0]!;
+    const from = this.offset + at;
+    if (from + 4 <= first.byteLength) return le32(first, from);
+    let value = 0;
+    for (let i = 3; i >= 0; i--) value = (value << 8) | this.byteAt(at + i);
+    return value >>> 0;
+  }
+
+  /** Consume the next n bytes (at most `length`). */
+  skip(n: number): void {
+    this.length -= n;
+    while (n > 0) {
+      const step = Math.min(n, this.pieces[0]!.byteLength - this.offset);
+      this.advance(step);
+      n -= step;
+    }
+  }
+
+  private byteAt(at: number): number {
+    let k = this.offset + at;
+    for (const piece of this.pieces) {
+      if (k < piece.byteLength) return piece[k]!;
+      k -= piece.byteLength;
+    }
+    throw new Error('kafu: a read past the queued bytes');
+  }
+
   /** The next n bytes (at most `length`), consumed. */
   take(n: number): Uint8Array {
     this.length -= n;
     const first = this.pieces[0];
-    if (n === 0 || !first) return new Uint8Array(0);
+    if (n === 0 || !first) return EMPTY;
     if (first.byteLength - this.offset >= n) {
       const view = first.subarray(this.offset, this.offset + n);
       this.advance(n);

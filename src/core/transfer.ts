@@ -104,6 +104,11 @@ export interface TransferOptions {
   compression: Compression;
   /** Send only pages that differ from this baseline (the receiver must hold the same id). */
   baseline?: Baseline;
+  /**
+   * Leave the checksum trailer zero: the caller computes it while it copies the chunks (serve/migrate-body.ts
+   * bodyParts, `seal`), so that a hop's first bytes need not wait for a pass over all of them (~25 ms for 64 MiB).
+   */
+  unsealed?: boolean;
 }
 
 export interface TransferStats {
@@ -136,7 +141,7 @@ const ARENA_FIRST = 16 << 10;
 export function encodeTransfer(
   snapshot: SnapshotInput,
   opts: TransferOptions,
-): { chunks: Uint8Array[]; stats: TransferStats; baseline: Baseline; changed: number[] } {
+): { chunks: Uint8Array[]; stats: TransferStats; baseline: Baseline; changed: number[]; raw: Map<number, Uint8Array> } {
   const t0 = performance.now();
   const { memory } = snapshot;
   const { compression } = opts;
@@ -151,8 +156,10 @@ export function encodeTransfer(
   let pages = 0;
   let pagesUnchanged = 0;
   const changed: number[] = [];
+  const raw = new Map<number, Uint8Array>();
   const push = (index: number, encoding: number, payload: Uint8Array) => {
     changed.push(index);
+    if (encoding === RAW) raw.set(index, payload);
     const at = RECORD * pages++;
     headView.setUint32(at, index, true);
     headView.setUint32(at + 4, encoding, true);
@@ -203,6 +210,7 @@ export function encodeTransfer(
       }),
     },
     records,
+    !opts.unsealed,
   );
   const stats: TransferStats = {
     rawBytes: memory.byteLength + snapshot.blobs.reduce((n, b) => n + b.byteLength, 0),
@@ -211,35 +219,52 @@ export function encodeTransfer(
     pagesUnchanged,
     encodeMs: performance.now() - t0,
   };
-  return { chunks, stats, baseline: { id, memory }, changed };
+  return { chunks, stats, baseline: { id, memory }, changed, raw };
 }
 
 /**
  * The baseline a sender keeps after a hop, in memory of its own: encodeTransfer's `next` is a view of the suspended
  * instance's memory, which the program changes again when it runs there. After a delta against `previous` (which
  * this takes over: its pages are updated in place) only the `changed` pages are copied; else every page is.
+ * `sent.at(index)`: the page's bytes as they were sent, in `sent.bytes` bytes of the caller's that nothing else will
+ * change (the buffer a hop's bytes were copied into, handed back once they are out: serve/worker.ts). Where the
+ * changed pages that `previous` lacks, which would be copies, are at least half of those bytes, they are views of
+ * them instead (`sent.kept` says how many): a first hop then copies the memory once, not twice, and what a baseline
+ * holds on to stays within twice its pages.
  */
-export function ownBaseline(next: Baseline, previous: Baseline | undefined, changed: number[]): Baseline {
+export function ownBaseline(next: Baseline, previous: Baseline | undefined, changed: number[], sent?: SentPages): Baseline {
   const count = pageCount(next.memory.byteLength);
   const now = pageTable(next.memory, count);
   const arena = new Arena(PAGE_SIZE * 16);
-  const own = (data: Uint8Array, into: Uint8Array | undefined) => {
+  const table = previous ? pageTable(previous.memory, count) : new Array<Uint8Array | undefined>(count);
+  table.length = count;
+  const indices = previous ? changed : [...now.keys()];
+  const views = sent ? indices.filter((i) => now[i] && !table[i] && sent.at(i)).length : 0;
+  const keep = sent !== undefined && 2 * views * PAGE_SIZE >= sent.bytes;
+  if (sent) sent.kept = keep ? views : 0;
+  const own = (index: number, data: Uint8Array, into: Uint8Array | undefined) => {
     if (into) {
       into.set(data);
       return into;
     }
-    return arena.copy(data);
+    return (keep && sent.at(index)) || arena.copy(data);
   };
-  if (!previous) return { id: next.id, memory: { byteLength: next.memory.byteLength, pages: next.memory.pages.map(({ index, data }) => ({ index, data: own(data, undefined) })) } };
-  const table = pageTable(previous.memory, count);
-  table.length = count;
-  for (const index of changed) {
+  for (const index of indices) {
     const data = now[index];
-    table[index] = data && own(data, table[index]);
+    table[index] = data && own(index, data, table[index]);
   }
   const pages: MemoryImage['pages'] = [];
   table.forEach((data, index) => data && pages.push({ index, data }));
   return { id: next.id, memory: { byteLength: next.memory.byteLength, pages } };
+}
+
+/** Pages of a hop as they were sent (ownBaseline). */
+export interface SentPages {
+  at: (index: number) => Uint8Array | undefined;
+  /** The bytes they lie in (views of them keep all of it). */
+  bytes: number;
+  /** Set by ownBaseline: how many became the baseline's pages. */
+  kept?: number;
 }
 
 /**

@@ -23,7 +23,7 @@ import {
   refusalFrame,
   type FrameSink,
 } from './handoff-frames.js';
-import { useHeads, type MigrateBody } from './migrate-body.js';
+import { eachMessage, useHeads, type MigrateBody } from './migrate-body.js';
 import {
   MIGRATE_STALL_MS,
   MigrateIntake,
@@ -181,16 +181,26 @@ function serveHandoffConnection(socket: Socket, caller: string | undefined, h: K
 }
 
 /**
- * Write `frames` one after the other, each once the one before is out: writes queued behind a pending one reach TLS
- * together (writev), which copies them all into one buffer first. Resolves once the last is written or queued; a
+ * Write `frames` one after the other, each once the one before is out (writes queued behind a pending one reach TLS
+ * together (writev), which copies them all into one buffer first), then `last`. `frames` may still be coming (a
+ * body whose parts the worker is copying: each is written as it comes). Resolves once `last` is written or queued; a
  * failed write ends the connection (its 'error').
  */
-async function send(socket: Socket, frames: Uint8Array[]): Promise<void> {
-  for (const [i, f] of frames.entries()) {
+async function send(socket: Socket, frames: AsyncIterable<Uint8Array>, last: Uint8Array): Promise<void> {
+  for await (const f of frames) {
     if (socket.destroyed) return;
-    if (i === frames.length - 1) return void socket.write(f);
     const ok = await new Promise<boolean>((resolve) => socket.write(f, (e) => resolve(!e)));
     if (!ok) return;
+  }
+  if (!socket.destroyed) socket.write(last);
+}
+
+/** The start frame, then the body's messages as DATA frames, each as soon as it is here. */
+async function* frames(head: Uint8Array, body: MigrateBody): AsyncGenerator<Uint8Array> {
+  yield head;
+  for await (const m of eachMessage(body)) {
+    useHeads({ messages: [m] }, 'frames');
+    yield m;
   }
 }
 
@@ -285,10 +295,13 @@ export class HandoffClient {
           reject(reused && !refusal && code === grpc.status.UNAVAILABLE ? Object.assign(e, { stale: true }) : e);
         },
       };
-      useHeads(body, 'frames');
-      const frames = [frame(FrameType.START, migrateCodec.encodeStart(start)), ...body.messages, frame(FrameType.END)];
+      const [head, end] = [frame(FrameType.START, migrateCodec.encodeStart(start)), frame(FrameType.END)];
       // A small hand-off in one write (one TLS record, one read on the other side): its copy costs less than the turns.
-      void send(c.socket, body.byteLength <= SMALL_BYTES ? [Buffer.concat(frames)] : frames).then(() => (sent = true));
+      // (A small body comes whole: the worker sends its first part at once, and parts are larger than this.)
+      const small = body.byteLength <= SMALL_BYTES && !body.tail;
+      if (small) useHeads(body, 'frames');
+      const written = small ? send(c.socket, (async function* () {})(), Buffer.concat([head, ...body.messages, end])) : send(c.socket, frames(head, body), end);
+      void written.then(() => (sent = true));
     });
   }
 

@@ -47,15 +47,16 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
     // The program and the output it printed here that no node delivered yet go into the file together.
     throw await saveProgram(ctx, (e as Error).message, pendingOutput);
   }
-  // The bytes are there: the worker makes its copy of the image it sent, held back so as not to slow them.
-  ctx.worker.departed();
+  // The bytes are there: the worker makes its copy of the image it sent, held back so as not to slow them; the
+  // buffer they were sent from goes back to it (its raw pages are that copy). Nothing here reads the body after.
+  const { stats } = encoded;
+  ctx.worker.departed(encoded);
   if (state.where === 'departing') {
     // (Unless the program already came back while the reply travelled: then it runs here again.)
     state.where = 'idle';
     // The worker keeps the program as it left (until it runs here again): the checkpoint of this hop.
     if (ctx.config.cluster.checkpoint === 'hops') state.checkpoint = { to: m.to, atMs: suspendedAtMs, printed: printedBefore };
   }
-  const { stats } = encoded;
   log.debug(`hand-off to ${m.to}: encode ${stats.encodeMs.toFixed(1)} ms, transfer and resume ${(performance.now() - t0).toFixed(1)} ms (${ctx.peers.handoffTransport(m.to)})`);
   const kind = encoded.delta ? `delta: ${stats.pagesSent} pages changed` : `${stats.pagesSent} pages`;
   log.info(

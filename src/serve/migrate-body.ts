@@ -6,6 +6,8 @@
 // framing, where concatenating the snapshot and protobufjs's encoding of each message made two. The bytes are the
 // same on the wire, so the receiver decodes them as any MigrateChunk.
 
+import { CHECKSUM_BYTES, FrameChecksum } from '../core/snapshot.js';
+
 /** Snapshot bytes per Migrate message: well under gRPC's default 4 MiB message limit. */
 export const MIGRATE_CHUNK_BYTES = 1 << 20;
 /** MigrateChunk field 2 (`data`), length-delimited. */
@@ -20,38 +22,143 @@ export const MESSAGE_HEAD_BYTES = 5;
 const DATA_FRAME = 2; // handoff-frames.ts FrameType.DATA (kept literal: this file is also the worker's)
 
 export interface MigrateBody {
-  /** Encoded MigrateChunk messages (or DATA frames: useHeads), in order; views of one buffer. */
+  /** Encoded MigrateChunk messages (or DATA frames: useHeads), in order; views of one buffer, or of a few (parts). */
   messages: Uint8Array[];
   /** The snapshot's bytes (the messages' payloads together). */
   byteLength: number;
+  /** Set while more messages are still coming (the worker copies them as the first are sent: BodyTail). */
+  tail?: BodyTail;
 }
 
-/** Cut `chunks` (the snapshot's bytes in order) into Migrate data messages: one copy of them, into one new buffer. */
-export function migrateBody(chunks: Uint8Array[]): MigrateBody {
-  const byteLength = chunks.reduce((n, c) => n + c.byteLength, 0);
-  const sizes: number[] = [];
-  for (let left = byteLength; left > 0; left -= MIGRATE_CHUNK_BYTES) sizes.push(Math.min(left, MIGRATE_CHUNK_BYTES));
-  const buffer = new Uint8Array(sizes.reduce((n, s) => n + MESSAGE_HEAD_BYTES + s, 0));
-  const messages: Uint8Array[] = [];
-  let at = 0;
-  let chunk = 0;
-  let inChunk = 0;
-  for (const size of sizes) {
-    const start = at;
-    at += MESSAGE_HEAD_BYTES;
-    for (let need = size; need > 0; ) {
-      const c = chunks[chunk]!;
-      const n = Math.min(need, c.byteLength - inChunk);
-      buffer.set(c.subarray(inChunk, inChunk + n), at);
-      at += n;
-      need -= n;
-      inChunk += n;
-      if (inChunk === c.byteLength) [chunk, inChunk] = [chunk + 1, 0];
-    }
-    messages.push(buffer.subarray(start, at));
+/**
+ * The messages of a body still to come: the worker that encodes a large hop hands its body on in parts, the first as
+ * soon as it is copied, so that its first bytes are on the wire while it copies the rest (program-worker.ts).
+ */
+export class BodyTail {
+  done = false;
+  private waiting: (() => void)[] = [];
+
+  constructor(private readonly body: MigrateBody) {}
+
+  /** The next part's messages; `last`: all are here. */
+  add(messages: Uint8Array[], last: boolean): void {
+    this.body.messages.push(...messages);
+    this.done = last;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) w();
   }
-  useHeads({ messages }, 'grpc');
-  return { messages, byteLength };
+
+  /** Resolves once another part is here (or all are). */
+  next(): Promise<void> {
+    return this.done ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
+  }
+}
+
+/** Each of the body's messages, as soon as it is here. */
+export async function* eachMessage(body: MigrateBody): AsyncGenerator<Uint8Array> {
+  for (let i = 0; ; ) {
+    while (i < body.messages.length) yield body.messages[i++]!;
+    if (!body.tail || body.tail.done) {
+      if (i < body.messages.length) continue;
+      return;
+    }
+    await body.tail.next();
+  }
+}
+
+/** The body once all its messages are here. */
+export async function wholeBody<B extends MigrateBody>(body: B): Promise<B> {
+  while (body.tail && !body.tail.done) await body.tail.next();
+  return body;
+}
+
+/** A part of a body: its messages, views of `buffer`. */
+export interface BodyPart {
+  messages: Uint8Array[];
+  buffer: ArrayBuffer;
+}
+
+/**
+ * Cut `chunks` (the snapshot's bytes in order) into Migrate data messages: one copy of them, into one new buffer.
+ * A chunk in `whole` (a raw page, whose copy in the body is to become the sender's baseline: worker.ts) is not cut
+ * between two messages: a message ends before it where it would not fit, so that its bytes lie in one piece of the
+ * buffer. Each message's payload starts 4-byte aligned in the buffer. `placed`: where each chunk of `whole` lies
+ * in it (byte offset), where that is 4-byte aligned (the transfer's page payloads are, relative to its start).
+ */
+export function migrateBody(chunks: Uint8Array[], whole?: ReadonlySet<Uint8Array>): MigrateBody & { placed: Map<Uint8Array, number> } {
+  const placed = new Map<Uint8Array, number>();
+  const parts = [...bodyParts(chunks, Infinity, whole, (c, _, at) => placed.set(c, at))];
+  return { messages: parts.flatMap((p) => p.messages), byteLength: chunks.reduce((n, c) => n + c.byteLength, 0), placed };
+}
+
+/**
+ * migrateBody in parts of about `partBytes` (whole messages), each in a buffer of its own, copied one at a time as
+ * the generator is asked for the next: the first can be sent while the next is copied. `placed(chunk, part, at)`:
+ * a chunk of `whole` lies 4-byte aligned at byte `at` of part `part`'s buffer. `seal`: the chunks end with a zero
+ * checksum trailer (encodeTransfer's `unsealed`), which is computed over the bytes as they are copied and written
+ * into the last part.
+ */
+export function* bodyParts(
+  chunks: Uint8Array[],
+  partBytes: number,
+  whole?: ReadonlySet<Uint8Array>,
+  placed?: (chunk: Uint8Array, part: number, at: number) => void,
+  seal = false,
+): Generator<BodyPart> {
+  const sum = seal ? new FrameChecksum() : undefined;
+  // The messages' payload sizes: up to MIGRATE_CHUNK_BYTES, ended early before a chunk of `whole` that would not fit.
+  const sizes: number[] = [];
+  let size = 0;
+  const cut = () => {
+    sizes.push(size);
+    size = 0;
+  };
+  for (const c of chunks) {
+    if (whole?.has(c) && size > 0 && size + c.byteLength > MIGRATE_CHUNK_BYTES) cut();
+    for (let left = c.byteLength; left > 0; ) {
+      const n = Math.min(left, MIGRATE_CHUNK_BYTES - size);
+      size += n;
+      left -= n;
+      if (size === MIGRATE_CHUNK_BYTES) cut();
+    }
+  }
+  if (size > 0) cut();
+  let c = 0; // the chunk being copied, and how much of it is
+  let from = 0;
+  for (let first = 0, part = 0; first < sizes.length; part++) {
+    // This part's messages, each starting MESSAGE_HEAD_BYTES before a 4-byte boundary (a few bytes between unused).
+    const starts: number[] = [];
+    let end = 0;
+    let last = first;
+    do {
+      const start = end + ((4 - ((end + MESSAGE_HEAD_BYTES) % 4)) % 4);
+      starts.push(start);
+      end = start + MESSAGE_HEAD_BYTES + sizes[last++]!;
+    } while (last < sizes.length && end < partBytes);
+    const buffer = new Uint8Array(end);
+    const messages = starts.map((start, i) => buffer.subarray(start, start + MESSAGE_HEAD_BYTES + sizes[first + i]!));
+    for (const m of messages) {
+      for (let at = m.byteOffset + MESSAGE_HEAD_BYTES, messageEnd = m.byteOffset + m.byteLength; at < messageEnd; ) {
+        const chunk = chunks[c]!;
+        if (from === 0 && whole?.has(chunk) && at + chunk.byteLength <= messageEnd && at % 4 === 0) placed?.(chunk, part, at);
+        const n = Math.min(chunk.byteLength - from, messageEnd - at);
+        buffer.set(from === 0 && n === chunk.byteLength ? chunk : chunk.subarray(from, from + n), at);
+        at += n;
+        from += n;
+        if (from === chunk.byteLength) [c, from] = [c + 1, 0];
+      }
+      // (The checksum leaves out the last CHECKSUM_BYTES fed: the trailer, once the last message is.)
+      sum?.update(m.subarray(MESSAGE_HEAD_BYTES));
+    }
+    if (sum && last === sizes.length) {
+      const end = messages[messages.length - 1]!;
+      end.set(sum.digest(), end.byteLength - CHECKSUM_BYTES);
+    }
+    useHeads({ messages }, 'grpc');
+    first = last;
+    yield { messages, buffer: buffer.buffer };
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import type { NodeConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { HandoffClient, HandoffUnsupported } from './handoff-transport.js';
-import type { MigrateBody } from './migrate-body.js';
+import { wholeBody, type MigrateBody } from './migrate-body.js';
 import { KafuNodeClient, describeRpcError, isTransient, type MigrateReply, type MigrateStart } from './protocol.js';
 import type { NodeTls } from './tls.js';
 
@@ -78,7 +78,8 @@ export class Peers {
         this.grpcHandoff.add(id);
       }
     }
-    return c.migrate(start, body, { deadlineMs });
+    // (gRPC's Migrate writes every message at once: the body's parts still being copied are waited for.)
+    return c.migrate(start, await wholeBody(body), { deadlineMs });
   }
 
   /** How programs go to node `id` (for logs). */

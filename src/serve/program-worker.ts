@@ -6,10 +6,10 @@ import { engineStackMb } from '../node/engine-stack.js';
 import type { StorageIds } from '../node/node-system.js';
 import type { SavedOutput } from './saved-program.js';
 import type { SocketRef } from '../wasi/sockets.js';
-import { buffersOf } from './migrate-body.js';
+import { BodyTail, buffersOf } from './migrate-body.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
-export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' | 'ready' | 'closed' }>;
+export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' | 'ready' | 'closed' | 'bodyPart' }>;
 
 /** What runs a node's program: this class (a thread of the process), or a browser tab (tab-program.ts). */
 export type NodeWorker = Pick<ProgramWorker, 'start' | 'resume' | 'resumeBegin' | 'resumePiece' | 'resumeEnd' | 'resumeAbort' | 'departed' | 'encodeFull' | 'stop'>;
@@ -24,8 +24,14 @@ export class ProgramWorker {
   private closed: (() => void) | undefined;
   /** Messages for the worker until it says it listens (worker-messages.ts, 'ready'); then undefined. */
   private early: [ToWorker, ArrayBuffer[] | undefined][] | undefined = [];
+  /** The body of the last 'suspended' whose parts are still coming, and that event where it waits for them. */
+  private coming: { snapshotId: string; tail: BodyTail; held?: WorkerEvent } | undefined;
 
-  constructor(setup: WorkerSetup, onEvent: (e: WorkerEvent) => void) {
+  /**
+   * `streamBodies`: a 'suspended' event comes as soon as the first part of its body is here, the others following
+   * into its `tail` (a node's hand-off sends them as they come); else once all of it is.
+   */
+  constructor(setup: WorkerSetup, onEvent: (e: WorkerEvent) => void, { streamBodies = false } = {}) {
     // The program's thread gets an engine stack for deep recursion (node/engine-stack.ts).
     this.worker = new Worker(new URL('./worker.js', import.meta.url), {
       workerData: setup,
@@ -43,6 +49,17 @@ export class ProgramWorker {
         const resolve = this.encoded;
         this.encoded = undefined;
         resolve?.(m.encoded);
+      } else if (m.type === 'suspended' && m.encoded.more) {
+        const tail = new BodyTail(m.encoded.body);
+        this.coming = { snapshotId: m.encoded.snapshotId, tail, ...(!streamBodies && { held: m }) };
+        if (streamBodies) onEvent({ ...m, encoded: { ...m.encoded, body: Object.assign(m.encoded.body, { tail }) } });
+      } else if (m.type === 'bodyPart') {
+        const c = this.coming;
+        if (c?.snapshotId !== m.snapshotId) return;
+        c.tail.add(m.messages, m.last);
+        if (!m.last) return;
+        this.coming = undefined;
+        if (c.held) onEvent(c.held);
       } else onEvent(m);
     });
     this.worker.on('error', (e) => onEvent({ type: 'failed', message: `program worker: ${e.message}`, user: false }));
@@ -83,9 +100,18 @@ export class ProgramWorker {
     this.send({ type: 'resumeAbort' });
   }
 
-  /** The hop the program left in is done, or given up: work the worker held back so as not to slow it may run. */
-  departed(): void {
-    this.send({ type: 'departed' });
+  /**
+   * The hop the program left in is done, or given up: work the worker held back so as not to slow it may run.
+   * `sent`: what that hop sent; its buffer goes back to the worker (which keeps the pages in it as its baseline),
+   * so nothing here may use it afterwards.
+   */
+  departed(sent?: Encoded): void {
+    const buffers = sent ? buffersOf(sent.body.messages) : [];
+    // (Moved once: a buffer moved already reads as empty.)
+    if (buffers.length === 0 || sent!.body.tail?.done === false || buffers.some((b) => !(b instanceof ArrayBuffer) || b.byteLength === 0)) {
+      return this.send({ type: 'departed' });
+    }
+    this.send({ type: 'departed', snapshotId: sent!.snapshotId, buffers }, buffers);
   }
 
   /** Encode the suspended program again, whole; with `output`, undelivered, inside (for a saved file). */

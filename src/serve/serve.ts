@@ -207,7 +207,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
             onLost: (e) => log.warn(`program output cannot reach the first node: ${e.message}; this node keeps it`),
           })
         : local,
-    worker: browser ? browserNode(browser) : new ProgramWorker(workerSetup, onWorkerEvent),
+    worker: browser ? browserNode(browser) : new ProgramWorker(workerSetup, onWorkerEvent, { streamBodies: true }),
     sockets,
     state,
     onNextProgramEvent: (onResumed) =>

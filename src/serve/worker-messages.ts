@@ -48,8 +48,11 @@ export type ToWorker =
   | { type: 'resumeEnd' }
   /** The pieces stopped coming (the sender's connection broke): drop the hand-off, no outcome. */
   | { type: 'resumeAbort' }
-  /** The hop the program last left in is done (its reply came, or it failed): the worker's idle work may run. */
-  | { type: 'departed' }
+  /**
+   * The hop the program last left in is done (its reply came, or it failed): the worker's idle work may run. With
+   * the buffers that hop's bytes (the Migrate messages of snapshot `snapshotId`) were sent from, handed back.
+   */
+  | { type: 'departed'; snapshotId?: string; buffers?: ArrayBuffer[] }
   /** The node stops: release native resources (WASI-NN sessions) before the thread is terminated; answered 'closed'. */
   | { type: 'close' }
   /**
@@ -69,6 +72,8 @@ export interface Encoded {
   delta: boolean;
   /** The memory baseline this node holds after the hop (delta migrations). */
   baselineId?: string;
+  /** The body's other messages follow ('bodyPart'), copied while these are sent. */
+  more?: boolean;
 }
 
 export type FromWorker =
@@ -107,6 +112,8 @@ export type FromWorker =
   /** Stopped at a migration point, already encoded for the destination. */
   | { type: 'suspended'; migration: Migration; suspendedAtMs: number; encoded: Encoded }
   | { type: 'encoded'; encoded: Encoded }
+  /** More of the body of the snapshot `snapshotId` just 'suspended' (encoded.more); `last`: all of it is here. */
+  | { type: 'bodyPart'; snapshotId: string; messages: Uint8Array[]; last: boolean }
   | { type: 'exited'; code: number }
   /** The program trapped (a bug in it): message and backtrace in its own function names. */
   | { type: 'trapped'; message: string; frames: string[] }

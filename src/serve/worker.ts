@@ -6,10 +6,10 @@ import { UserError } from '../core/errors.js';
 import { GuestInstance, GuestModule } from '../core/guest.js';
 import { createLogger, parseLevel } from '../core/log.js';
 import { runSegment, type SegmentResult } from '../core/program.js';
-import type { ChecksumMode, Snapshot } from '../core/snapshot.js';
-import { INITIAL_BASELINE_ID, MissingBaselineError, TransferReceiver, encodeTransfer, ownBaseline, type Baseline, type DecodedTransfer } from '../core/transfer.js';
+import { PAGE_SIZE, type ChecksumMode, type Snapshot } from '../core/snapshot.js';
+import { INITIAL_BASELINE_ID, MissingBaselineError, TransferReceiver, encodeTransfer, ownBaseline, type Baseline, type SentPages, type DecodedTransfer } from '../core/transfer.js';
 import { asTrap, wasmBacktrace } from '../core/trap.js';
-import { buffersOf, migrateBody } from './migrate-body.js';
+import { MESSAGE_HEAD_BYTES, bodyParts, buffersOf, type BodyPart } from './migrate-body.js';
 import { NodeNn } from '../node/node-nn.js';
 import { NN_RESOURCE, nodeProgramHost, warmUpArrivalChecks, type StorageIds } from '../node/node-system.js';
 import { MissingModelError } from '../wasi/nn/nn-os.js';
@@ -73,16 +73,33 @@ let baseline: Baseline | undefined;
 let baselinePeer: string | undefined;
 let pending: Snapshot | undefined;
 /**
- * The sender's baseline made a copy of its own (ownBaseline), waiting until the hop it went out in is done: until
+ * The sender's baseline made memory of its own (ownBaseline), waiting until the hop it went out in is done: until
  * then `baseline` is a view of the parked instance's memory, which nothing changes meanwhile. Copying a first hop's
  * 64 MiB while its bytes were on their way took ~80 ms of CPU from them (both ends share the cores on one machine).
- * Made when the main thread says the hop is done ('departed'), or before any other message touches the state.
+ * Made when the main thread says the hop is done ('departed'), or before any other message touches the state. The
+ * 'departed' of the hop `snapshotId` hands back the buffers its bytes were sent from (moved to the main thread with
+ * them): the pages sent raw are in them already, so they become views of them rather than copies (`sent`).
  */
-let owning: (() => void) | undefined;
-function ownNow(): void {
-  const own = owning;
+let owning: { snapshotId: string; own: (sent?: SentPages) => void; at: SentAt } | undefined;
+function ownNow(back?: { snapshotId?: string; buffers?: ArrayBuffer[] }): void {
+  const o = owning;
   owning = undefined;
-  own?.();
+  if (!o) return;
+  const { pages, parts } = o.at;
+  const buffers = back?.snapshotId === o.snapshotId && back.buffers?.length === parts.length && back.buffers.every((b, i) => b.byteLength === parts[i]) ? back.buffers : undefined;
+  const t0 = performance.now();
+  const sent: SentPages | undefined = buffers && {
+    at: (index) => {
+      const where = pages.get(index);
+      return where && new Uint8Array(buffers[where[0]]!, where[1], PAGE_SIZE);
+    },
+    bytes: parts.reduce((n, b) => n + b, 0),
+  };
+  o.own(sent);
+  log.debug(
+    `baseline ${o.snapshotId} made: ${sent?.kept ?? 0} pages kept in the buffer they were sent from ` +
+      `(${buffers ? 'handed back' : 'not handed back'}), ${(performance.now() - t0).toFixed(2)} ms`,
+  );
 }
 
 /**
@@ -115,7 +132,7 @@ async function handle(m: ToWorker): Promise<void> {
   await prepared;
   // (Encoding again replaces the baseline: the copy waiting is of the image that encoding replaces.)
   if (m.type === 'encode') owning = undefined;
-  else ownNow();
+  else ownNow(m.type === 'departed' ? m : undefined);
   switch (m.type) {
     case 'departed':
       return;
@@ -156,9 +173,9 @@ function encodeAgain(output: SavedOutput | undefined): void {
   // The destination lacks our baseline after all, or the program is saved to a file: everything.
   // It carries every wasi-nn model too: the destination may have lost those it held (restarted), or it is a file.
   const whole = nn.selfContained(pending!, setup.node, NN_RESOURCE);
-  const { encoded, next, changed: sent } = encode(output ? withSavedOutput(whole, output) : whole, undefined, pending!.header.node);
+  const { encoded, next, changed, at } = encode(output ? withSavedOutput(whole, output) : whole, undefined, pending!.header.node, Infinity);
   post({ type: 'encoded', encoded }, buffersOf(encoded.body.messages));
-  if (setup.transfer.delta) owning = () => (baseline = ownBaseline(next, undefined, sent));
+  if (setup.transfer.delta) owning = owningOf(encoded, at, (sent) => (baseline = ownBaseline(next, undefined, changed, sent)));
   if (warm) warm.imageId = next.id; // the same memory, under the id this encoding gave it
 }
 
@@ -313,26 +330,90 @@ function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { typ
   // gets a delta against the module's initial image, which it builds itself.
   const to = result.migration.to;
   const against = !setup.transfer.delta ? undefined : baselinePeer === to ? baseline : guest.initialBaseline();
-  const { encoded, next, changed: sent } = encode(pending, against, to);
+  const { encoded, next, changed: sentPages, at, rest, copied } = encode(pending, against, to, PART_BYTES);
   post(
     { type: 'suspended', migration: result.migration, suspendedAtMs: performance.timeOrigin + result.suspendedAt, encoded },
     buffersOf(encoded.body.messages),
   );
+  // The rest of a large hop's bytes, copied while the first are on their way.
+  let parts = 1;
+  for (const part of rest) {
+    parts++;
+    post({ type: 'bodyPart', snapshotId: encoded.snapshotId, messages: part.messages, last: false }, [part.buffer]);
+  }
+  if (encoded.more) post({ type: 'bodyPart', snapshotId: encoded.snapshotId, messages: [], last: true });
+  const { encodedAt, firstAt } = copied;
+  log.debug(
+    `body of ${encoded.body.byteLength} bytes in ${parts} parts: the first copied ${(firstAt - encodedAt).toFixed(2)} ms after ` +
+      `encoding, all ${(performance.now() - encodedAt).toFixed(2)} ms after`,
+  );
   // Off the downtime, once the hop is done (ownNow): the baseline in memory of its own, so that the parked instance
   // can run the program again; its memory is the image just sent.
-  if (setup.transfer.delta) owning = () => (baseline = ownBaseline(next, against, sent));
+  if (setup.transfer.delta) owning = owningOf(encoded, at, (sent) => (baseline = ownBaseline(next, against, sentPages, sent)));
   warm = { instance: result.instance, imageId: next.id };
 }
 
-function encode(snapshot: Snapshot, against: Baseline | undefined, to: string): { encoded: Encoded; next: Baseline; changed: number[] } {
-  const { chunks, stats, baseline: next, changed } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against });
-  // (A view of the suspended instance's memory until handle() makes it a copy; nothing runs in between.)
+/**
+ * A hop's bytes go to the main thread in parts of this size: the first as soon as it is copied, the others while
+ * the main thread sends it (a first hop of 64 MiB copied whole took ~50 ms before its first byte left).
+ */
+const PART_BYTES = 4 << 20;
+
+/**
+ * Encode for the wire: the first part of the body (up to `partBytes`) in `encoded`, copied now; the others are
+ * copied as `rest` is iterated (each records where its raw pages lie in `at`).
+ */
+function encode(
+  snapshot: Snapshot,
+  against: Baseline | undefined,
+  to: string,
+  partBytes: number,
+): { encoded: Encoded; next: Baseline; changed: number[]; at: SentAt; rest: Iterable<BodyPart>; copied: { encodedAt: number; firstAt: number } } {
+  // (Its checksum is computed as the body is copied: the first part need not wait for a pass over all of it.)
+  const { chunks, stats, baseline: next, changed, raw } = encodeTransfer(snapshot, { compression: setup.transfer.compression, baseline: against, unsealed: true });
+  const encodedAt = performance.now();
+  // (A view of the suspended instance's memory until handle() makes it memory of its own; nothing runs in between.)
   baseline = setup.transfer.delta ? next : undefined;
   baselinePeer = to;
+  // The raw pages lie whole in the body's buffers: once handed back ('departed') they are the baseline's pages.
+  const at: SentAt = { pages: new Map(), parts: [] };
+  const indexOf = new Map([...raw].map(([index, page]) => [page, index]));
+  const parts = bodyParts(
+    chunks,
+    partBytes,
+    setup.transfer.delta ? new Set(raw.values()) : undefined,
+    (page, part, offset) => at.pages.set(indexOf.get(page)!, [part, offset]),
+    true,
+  );
+  const part = (p: IteratorResult<BodyPart>) => {
+    if (!p.done) at.parts.push(p.value.buffer.byteLength);
+    return p;
+  };
+  const first = part(parts.next());
+  const byteLength = chunks.reduce((n, c) => n + c.byteLength, 0);
+  const messages = first.done ? [] : first.value.messages;
+  const more = messages.reduce((n, m) => n + m.byteLength - MESSAGE_HEAD_BYTES, 0) < byteLength;
   // (A delta against the module's initial image is a first hop, logged as whole.)
   const delta = against !== undefined && against.id !== INITIAL_BASELINE_ID;
-  const encoded = { body: migrateBody(chunks), stats, snapshotId: next.id, delta, baselineId: baseline?.id };
-  return { encoded, next, changed };
+  const encoded: Encoded = { body: { messages, byteLength }, stats, snapshotId: next.id, delta, baselineId: baseline?.id, ...(more && { more }) };
+  const rest = { *[Symbol.iterator]() {
+    for (let p = part(parts.next()); !p.done; p = part(parts.next())) yield p.value;
+  } };
+  return { encoded, next, changed, at, rest, copied: { encodedAt, firstAt: performance.now() } };
+}
+
+/**
+ * Where a hop's raw pages lie in the buffers its bytes were sent from ([part, byte offset] by page index), and each
+ * part's length.
+ */
+interface SentAt {
+  pages: Map<number, [number, number]>;
+  parts: number[];
+}
+
+/** What `owning` holds for a hop's encoding: `own` makes the baseline, with the pages `at` of its body handed back. */
+function owningOf(encoded: Encoded, at: SentAt, own: (sent?: SentPages) => void): NonNullable<typeof owning> {
+  return { snapshotId: encoded.snapshotId, own, at };
 }
 
 /** Milliseconds since the epoch, sub-millisecond: comparable between processes of one machine. */

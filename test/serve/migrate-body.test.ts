@@ -5,7 +5,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FrameType, HEADER_BYTES } from '../../src/serve/handoff-frames.js';
-import { MIGRATE_CHUNK_BYTES, bodyBytes, buffersOf, migrateBody, useHeads } from '../../src/serve/migrate-body.js';
+import { MIGRATE_CHUNK_BYTES, bodyBytes, bodyParts, buffersOf, migrateBody, useHeads } from '../../src/serve/migrate-body.js';
 import { PROTO_PATH } from '../../src/serve/protocol.js';
 
 const migrate = (protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: Number, defaults: true, oneofs: true })['kafu.v1.KafuNode'] as protoLoader.ServiceDefinition).Migrate!;
@@ -63,5 +63,60 @@ test('Migrate messages encoded once decode as MigrateChunk data, in order, for a
     }
     useHeads(body, 'grpc');
     assert.deepEqual(new Uint8Array((migrate.requestDeserialize(Buffer.from(body.messages[0]!)) as { data: Uint8Array }).data), whole.subarray(0, Math.min(n, MIGRATE_CHUNK_BYTES)));
+  }
+});
+
+test('chunks to keep whole (raw pages) lie in one piece of the buffer, 4-byte aligned, and the bytes are the same', () => {
+  const page = (i: number) => new Uint8Array(65_536).fill(i);
+  // A header, records of 12-byte heads and pages, an odd-sized blob bigger than a message, an end marker.
+  const heads = Array.from({ length: 40 }, (_, i) => new Uint8Array(12).fill(200 + (i % 50)));
+  const pages = Array.from({ length: 40 }, (_, i) => page(i + 1));
+  const blob = new Uint8Array(MIGRATE_CHUNK_BYTES + 12_345).fill(9);
+  const chunks = [new Uint8Array(24).fill(5), ...heads.flatMap((h, i) => [h, pages[i]!]), blob, new Uint8Array(8).fill(3)];
+  const whole = new Set(pages);
+  const body = migrateBody(chunks, whole);
+  const expected = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  chunks.reduce((at, c) => (expected.set(c, at), at + c.byteLength), 0);
+  assert.deepEqual(bodyBytes(body), expected);
+  assert.equal(buffersOf(body.messages).length, 1);
+  assert.equal(body.placed.size, pages.length, 'every page placed');
+  const buffer = new Uint8Array(body.messages[0]!.buffer);
+  for (const p of pages) {
+    const at = body.placed.get(p)!;
+    assert.equal(at % 4, 0);
+    assert.deepEqual(buffer.subarray(at, at + p.byteLength), p);
+    // Within one message's payload.
+    assert.ok(body.messages.some((m) => m.byteOffset + 5 <= at && at + p.byteLength <= m.byteOffset + m.byteLength));
+  }
+  for (const m of body.messages) {
+    assert.ok(m.byteLength - 5 <= MIGRATE_CHUNK_BYTES);
+    assert.equal((m.byteOffset + 5) % 4, 0, 'payloads start aligned');
+  }
+  // Each message decodes as MigrateChunk data.
+  let at = 0;
+  for (const m of body.messages) {
+    const data = (migrate.requestDeserialize(Buffer.from(m)) as { data: Uint8Array }).data;
+    assert.deepEqual(new Uint8Array(data), expected.subarray(at, at + data.byteLength));
+    at += data.byteLength;
+  }
+  assert.equal(at, expected.byteLength);
+});
+
+test('a body sealed as it is copied carries the checksum the transfer would have had, in parts of any size', async () => {
+  const { encodeTransfer } = await import('../../src/core/transfer.js');
+  const { checksum, CHECKSUM_BYTES } = await import('../../src/core/snapshot.js');
+  const mem = new Uint8Array(40 * 65_536).map((_, i) => (i % 3 === 0 ? (i * 7) & 0xff : 0));
+  const pages = Array.from({ length: 40 }, (_, index) => ({ index, data: mem.subarray(index * 65_536, (index + 1) * 65_536) }));
+  const snapshot = { header: { module: 'm', node: 'cloud' }, memory: { byteLength: mem.byteLength, pages }, blobs: [new Uint8Array(3).fill(1)] } as never;
+  const { chunks } = encodeTransfer(snapshot, { compression: false, unsealed: true });
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  chunks.reduce((at, c) => (bytes.set(c, at), at + c.byteLength), 0);
+  assert.deepEqual(bytes.subarray(bytes.byteLength - CHECKSUM_BYTES), new Uint8Array(CHECKSUM_BYTES), 'left zero');
+  const expected = checksum([bytes.subarray(0, bytes.byteLength - CHECKSUM_BYTES)]);
+  for (const partBytes of [1, 100_000, 1 << 20, Infinity]) {
+    const body = [...bodyParts(chunks, partBytes, undefined, undefined, true)].flatMap((p) => p.messages);
+    const sent = bodyBytes({ messages: body, byteLength: bytes.byteLength });
+    assert.deepEqual(sent.subarray(sent.byteLength - CHECKSUM_BYTES), expected, `parts of ${partBytes}`);
+    assert.deepEqual(sent.subarray(0, sent.byteLength - CHECKSUM_BYTES), bytes.subarray(0, bytes.byteLength - CHECKSUM_BYTES));
   }
 });
