@@ -23,6 +23,7 @@
 // which is always correct — and an expression kind the walker does not know leaves the whole function unsplit.
 
 import { parseCallGraph } from './suspension-graph.js';
+import { clearDeadOnUnwind } from './dead-on-unwind.js';
 
 type Binaryen = typeof import('binaryen').default;
 type Module = InstanceType<Binaryen['Module']>;
@@ -281,4 +282,18 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
   }
   for (const { calls } of normalPaths) for (const c of calls) if (direct.has(c.target)) setTarget(c.expr, c.target + NORMAL_SUFFIX);
   return normalPaths.map((p) => p.name);
+}
+
+/**
+ * Optimize the normal paths `names` (from splitNormalPaths), first clearing on the branches taken when unwinding the
+ * locals that only Asyncify's save reads (src/instrument/dead-on-unwind.ts). That is decided before the optimizer
+ * runs: a local is then still the same frame slot in the normal path and in the resume copy (the optimizer renumbers
+ * and merges locals, and may keep a value the resume copy reads after the call in a local the normal path does not).
+ */
+export function optimizeNormalPaths(b: Binaryen, mod: Module, names: Iterable<string>): void {
+  const state = stateGlobal(b, mod);
+  for (const name of names) {
+    clearDeadOnUnwind(b, mod, name, state);
+    mod.optimizeFunction(name);
+  }
 }
