@@ -13,8 +13,8 @@
 // again. So on the branch taken when unwinding, each local that the normal path does not read after the call before
 // writing it (liveness on the normal path, where an "unwinding" branch needs no local: in that state the function
 // only saves and returns) is set to zero: the saved frame has zeros where it had dead values, and the engine need not
-// keep them across the call. The frame layout does not change. A function with an expression kind the walk does not
-// know is left as it is.
+// keep them across the call. The frame layout does not change. Not cleared: what the rewind reads when it runs the
+// call again (`pinned` below). A function with an expression kind the walk does not know is left as it is.
 type Binaryen = typeof import('binaryen').default;
 type Module = InstanceType<Binaryen['Module']>;
 type Info = Record<string, unknown> & { id: number };
@@ -69,8 +69,9 @@ function zero(b: Binaryen, mod: Module, t: number): number | undefined {
 }
 
 /**
- * In function `name` (a normal path: state reads already folded), on each `br_if` taken when unwinding, set the
- * locals dead after it to zero. Returns how many such branches were changed.
+ * In function `name` (a normal path, its state reads folded, not yet optimized: its locals are still the resume
+ * copy's), on each `br_if` taken when unwinding, set the locals dead after it to zero. Returns how many such branches
+ * were changed.
  */
 export function clearDeadOnUnwind(b: Binaryen, mod: Module, name: string, state: string): number {
   const fn = mod.getFunction(name);
