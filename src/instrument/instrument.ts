@@ -29,7 +29,7 @@ import { UserError } from '../core/errors.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
 import { indirectTargets, type IndirectTargets } from './points-to.js';
 import { TwinMismatch, functionAddressesFromTwin } from './function-addresses.js';
-import { NORMAL_SUFFIX, REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
+import { NORMAL_SUFFIX, REWIND_SUFFIX, optimizeNormalPaths, splitNormalPaths } from './normal-path.js';
 import { WasmFormatError, codeSize, encodeFunctionNames, functionNames, importEntries, parseSections, serializeSections, type Section } from '../core/wasm-sections.js';
 
 export interface InstrumentOptions {
@@ -157,7 +157,7 @@ export async function instrument(
       // code size below are read from the optimized module.
       if (options.optimizeAfter) {
         mod.optimize();
-        if (options.normalPaths) for (const f of splitNormalPaths(binaryen, mod, onStack, suspends)) mod.optimizeFunction(f);
+        if (options.normalPaths) optimizeNormalPaths(binaryen, mod, splitNormalPaths(binaryen, mod, onStack, suspends));
       }
     }
     if (!mod.validate()) throw new Error('kafu internal error: instrumented module does not validate');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import binaryen from 'binaryen';
 import { runAsyncify } from './instrument.js';
-import { NORMAL_SUFFIX, REWIND_SUFFIX, splitNormalPaths } from './normal-path.js';
+import { NORMAL_SUFFIX, REWIND_SUFFIX, optimizeNormalPaths, splitNormalPaths } from './normal-path.js';
 import { functionsThatMaySuspend, parseCallGraph } from './suspension-graph.js';
 
 // A loop that calls through a pointer that may hold the migrating function, with plain work between the calls, and
@@ -11,7 +11,7 @@ const WAT = `(module
   (type $ii (func (param i32) (result i32)))
   (import "kafu" "migration_point" (func $mp (param i32 i32)))
   (memory (export "memory") 1)
-  (table 2 funcref)
+  (table 4 funcref)
   (elem (i32.const 0) $dest $pure)
   (func $dest (param i32) (result i32) (call $mp (i32.const 0) (i32.const 0)) (i32.add (local.get 0) (i32.const 1)))
   (func $pure (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
@@ -28,6 +28,30 @@ const WAT = `(module
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
     (local.get $acc))
+  ;; x and y are computed before each call and dead after it (only the save at the exit would read them), and so is
+  ;; $f, the function the second call selects (a rewind calls through it again); the sum, the index and a value
+  ;; computed before the call and used after it are live across it.
+  (type $ff (func (param f64 f64) (result f64)))
+  (func $fdest (param f64 f64) (result f64) (call $mp (i32.const 1) (i32.const 0)) (f64.sub (local.get 0) (local.get 1)))
+  (func $fpure (param f64 f64) (result f64) (f64.add (local.get 0) (local.get 1)))
+  (elem (i32.const 2) $fdest $fpure)
+  (func $floop (export "floop") (param $n i32) (param $which i32) (result f64)
+    (local $i i32) (local $x f64) (local $y f64) (local $keep f64) (local $sum f64) (local $f i32)
+    (i32.store (i32.const 0) (local.get $which))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $x (f64.convert_i32_u (i32.mul (local.get $i) (i32.const 7))))
+        (local.set $y (f64.convert_i32_u (i32.add (local.get $i) (i32.const 3))))
+        (local.set $keep (f64.mul (local.get $x) (f64.const 0.5)))
+        (local.set $sum (f64.add (local.get $sum)
+          (f64.mul (local.get $keep) (call_indirect (type $ff) (local.get $x) (local.get $y) (local.get $which)))))
+        (local.set $x (f64.convert_i32_u (local.get $i)))
+        (local.set $f (i32.load (i32.const 0)))
+        (local.set $sum (f64.add (local.get $sum) (call_indirect (type $ff) (local.get $x) (local.get $keep) (local.get $f))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $sum))
   (func $rec (export "rec") (param $n i32) (result i32)
     (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
       (then (call $dest (local.get $n)))
@@ -45,7 +69,7 @@ function instrumentWat(split: boolean): { wasm: Uint8Array; text: string; split:
     runAsyncify(binaryen, mod, [MP], onStack);
     mod.optimize();
     const done = split ? splitNormalPaths(binaryen, mod, onStack, (q) => q === MP) : [];
-    for (const f of done) mod.optimizeFunction(f);
+    optimizeNormalPaths(binaryen, mod, done);
     assert.ok(mod.validate());
     return { wasm: mod.emitBinary(), text: mod.emitText(), split: done };
   } finally {
@@ -56,6 +80,7 @@ function instrumentWat(split: boolean): { wasm: Uint8Array; text: string; split:
 interface Exports {
   memory: WebAssembly.Memory;
   loop(n: number, which: number): number;
+  floop(n: number, which: number): number;
   rec(n: number): number;
   asyncify_start_unwind(p: number): void;
   asyncify_stop_unwind(): void;
@@ -110,7 +135,7 @@ const funcText = (text: string, name: string) => {
 test('each instrumented function gets a normal path without the rewind checks, beside Asyncify\'s code', () => {
   const { text, split } = instrumentWat(true);
   // `dest` is in the table: its normal path stays in it, behind the entry check; the others get F$kafu_nm.
-  assert.deepEqual([...split].sort(), ['dest', `loop${NORMAL_SUFFIX}`, `rec${NORMAL_SUFFIX}`]);
+  assert.deepEqual([...split].sort(), ['dest', 'fdest', `floop${NORMAL_SUFFIX}`, `loop${NORMAL_SUFFIX}`, `rec${NORMAL_SUFFIX}`]);
   const plain = instrumentWat(false).text;
   const reads = (t: string) => t.match(/global\.get \$__asyncify_state/g)?.length ?? 0;
   // Asyncify's loop checks the state before each stretch of code; the normal path only after each of its two calls
@@ -134,6 +159,7 @@ test('a run suspended and resumed anywhere (in the normal path, then again in th
     ['loop through the table (migrating function)', (ex) => ex.loop(40, 0)],
     ['loop through the table (pure function)', (ex) => ex.loop(40, 1)],
     ['recursion', (ex) => ex.rec(12)],
+    ['loop with values dead after its calls (migrating function)', (ex) => ex.floop(30, 2)],
   ];
   for (const [what, call] of cases) {
     const expected = runSuspending(wasm, call, Number.MAX_SAFE_INTEGER);
@@ -147,4 +173,13 @@ test('a run suspended and resumed anywhere (in the normal path, then again in th
   // And the same as Asyncify's code alone.
   const unsplit = instrumentWat(false).wasm;
   assert.equal(runSuspending(unsplit, (ex) => ex.loop(40, 0), 3).result, runSuspending(wasm, (ex) => ex.loop(40, 0), 3).result);
+});
+
+test('on a branch taken when unwinding, the normal path clears the locals dead after the call (not those live)', () => {
+  const { text } = instrumentWat(true);
+  const nm = funcText(text, `floop${NORMAL_SUFFIX}`);
+  // Each call's unwinding branch sets the values only the save would read to zero before it goes to the exit.
+  const branches = nm.split(/\(global\.get \$__asyncify_state\)/).slice(1);
+  assert.equal(branches.length, 2);
+  for (const b of branches) assert.match(b.slice(0, b.indexOf('(br ')), /f64\.const 0\b/, 'a dead f64 is cleared before the exit');
 });

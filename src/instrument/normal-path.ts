@@ -23,6 +23,7 @@
 // which is always correct — and an expression kind the walker does not know leaves the whole function unsplit.
 
 import { parseCallGraph } from './suspension-graph.js';
+import { clearDeadOnUnwind, expressionInfo, isUnwindingTest as isUnwinding } from './dead-on-unwind.js';
 
 type Binaryen = typeof import('binaryen').default;
 type Module = InstanceType<Binaryen['Module']>;
@@ -32,7 +33,6 @@ export const REWIND_SUFFIX = '$kafu_rw';
 export const NORMAL_SUFFIX = '$kafu_nm';
 
 const REWINDING = 2;
-const UNWINDING = 1;
 
 /** Setters binaryen.js has and its typings leave out, by expression kind and child field. */
 type Setter = (expr: number, child: number, index?: number) => void;
@@ -68,21 +68,15 @@ function normalReads(
   const labels = new Map<string, boolean>(); // label → may a branch to it carry "unwinding"
   const info = (e: number): Info => {
     const id = b.getExpressionId(e);
-    // Kinds the walker does not know stay opaque; binaryen.js cannot describe `nop` and `unreachable` (no fields).
-    if (!KNOWN.has(id) || id === b.NopId || id === b.UnreachableId) return { id };
-    return b.getExpressionInfo(e) as unknown as Info;
+    // Kinds the walker does not know stay opaque.
+    return KNOWN.has(id) ? expressionInfo(b, e) : { id };
   };
   const isStateRead = (e: number) => {
     const i = info(e);
     return i.id === b.GlobalGetId && i['name'] === state;
   };
-  /** `e` is `(i32.eq (global.get state) (i32.const 1))`: where it is false, the state is not unwinding. */
-  const isUnwindingTest = (e: number) => {
-    const i = info(e);
-    if (i.id !== b.BinaryId || i['op'] !== b.EqInt32) return false;
-    const r = info(i['right'] as number);
-    return isStateRead(i['left'] as number) && r.id === b.ConstId && r['value'] === UNWINDING;
-  };
+  /** Where the test is false, the state is not unwinding. */
+  const isUnwindingTest = (e: number) => isUnwinding(b, e, state);
   const branch = (name: string, m: boolean) => labels.set(name, (labels.get(name) ?? false) || m);
 
   /** Evaluate `e` entered with `m` (may the state be unwinding); returns `m` after it, or null if it never falls through. */
@@ -281,4 +275,18 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
   }
   for (const { calls } of normalPaths) for (const c of calls) if (direct.has(c.target)) setTarget(c.expr, c.target + NORMAL_SUFFIX);
   return normalPaths.map((p) => p.name);
+}
+
+/**
+ * Optimize the normal paths `names` (from splitNormalPaths), first clearing on the branches taken when unwinding the
+ * locals that only Asyncify's save reads (src/instrument/dead-on-unwind.ts). That is decided before the optimizer
+ * runs: a local is then still the same frame slot in the normal path and in the resume copy (the optimizer renumbers
+ * and merges locals, and may keep a value the resume copy reads after the call in a local the normal path does not).
+ */
+export function optimizeNormalPaths(b: Binaryen, mod: Module, names: Iterable<string>): void {
+  const state = stateGlobal(b, mod);
+  for (const name of names) {
+    clearDeadOnUnwind(b, mod, name, state);
+    mod.optimizeFunction(name);
+  }
 }
