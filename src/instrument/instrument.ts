@@ -108,7 +108,7 @@ export async function instrument(
   // Asyncify's comma-separated lists can hold (C++ names have commas). The output had no names anyway. Relocations
   // a link was asked to keep (--emit-relocs) are dropped: binaryen cannot keep them right.
   const unnamed = sections.filter((s) => !(s.id === 0 && s.name === 'name') && !isLinkingSection(s));
-  const mod = binaryen.readBinary(serializeSections(unnamed));
+  const mod = readModule(binaryen, unnamed);
   try {
     const exports = new Map<string, { kind: number; value: string }>();
     for (let i = 0; i < mod.getNumExports(); i++) {
@@ -207,7 +207,7 @@ function indirectCallees(binaryen: Binaryen, unnamed: Section[], twin: Uint8Arra
     if (e instanceof TwinMismatch || e instanceof WasmFormatError) return `the twin link differs: ${e.message}`;
     throw e;
   }
-  const withMarks = binaryen.readBinary(serializeSections(unnamed.map((s) => (s.id === 10 ? { id: 10, payload: marked.markedCode } : s))));
+  const withMarks = readModule(binaryen, unnamed.map((s) => (s.id === 10 ? { id: 10, payload: marked.markedCode } : s)));
   try {
     return (
       indirectTargets(
@@ -222,6 +222,22 @@ function indirectCallees(binaryen: Binaryen, unnamed: Section[], twin: Uint8Arra
 }
 
 /** Sections wasm-ld's --emit-relocs adds, which no engine needs (and binaryen cannot keep right). */
+/**
+ * The module in binaryen. Binaryen learns which features a module uses from its `target_features` section; one
+ * linked with `-Wl,--strip-all` has none, and binaryen then assumes the MVP and aborts on its first bulk-memory
+ * instruction. Such a module gets what clang's default target enables (bulk memory, sign extension, non-trapping
+ * float-to-int, mutable globals, reference types, multi-value) and SIMD, which every engine Kafu runs on has.
+ */
+function readModule(binaryen: Binaryen, sections: Section[]): InstanceType<Binaryen['Module']> {
+  const mod = binaryen.readBinary(serializeSections(sections));
+  if (!sections.some((s) => s.id === 0 && s.name === 'target_features')) {
+    const f = binaryen.Features;
+    const assumed = f.MutableGlobals | f.SignExt | f.NontrappingFPToInt | f.BulkMemory | f.BulkMemoryOpt | f.ReferenceTypes | f.Multivalue | f.SIMD128 | f.CallIndirectOverlong;
+    mod.setFeatures(mod.getFeatures() | assumed);
+  }
+  return mod;
+}
+
 const isLinkingSection = (s: Section): boolean => s.id === 0 && (s.name === 'linking' || (s.name?.startsWith('reloc.') ?? false));
 
 function checkSingleMemory(sections: Section[]): void {

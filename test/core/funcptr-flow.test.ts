@@ -46,3 +46,16 @@ test('a program that opens files by path: its qsort comparator migrates', async 
   assert.equal(migrating.stdout, `sorted 6 numbers, edge calls ${comparisons}\n`);
   assert.equal(files?.['sorted.txt'], '1\n2\n3\n5\n7\n9\n');
 });
+
+test('a module linked with -Wl,--strip-all (no target_features section for binaryen to read) is instrumented and migrates', async () => {
+  // Binaryen assumed the MVP for such a module and aborted on its first memory.copy, with a stack trace.
+  const pair = await buildPair({ sources: [`${PROGRAMS}/funcptr_flow.c`], args: ['-O2', '-Wl,--strip-all'] });
+  const { migrating } = await assertSameAsPlain(pair, {
+    nodes: ['cloud', 'edge'],
+    expected: (stdout) => {
+      const comparisons = Number(/edge calls (\d+)/.exec(stdout)?.[1]) - 6;
+      return [...roundTrips(6, 'cloud', 'edge', 'twice'), ...roundTrips(comparisons, 'cloud', 'edge', 'order')];
+    },
+  });
+  assert.match(migrating.stdout, /^returned -> 42\n[^]*callbacks -> 1632\nsorted 0 1 2, steps 9, edge calls \d+\n$/);
+});
