@@ -1,0 +1,226 @@
+// Pre-copy, the sending side, in the program's worker: while the program runs on this node, rounds send its memory
+// ahead to the node it most likely goes to next (serve.ts precopyTarget), as VM live migration does, so that the
+// program's first hop there is a delta against the last round instead of the whole heap.
+//
+// The worker cannot be told anything while the program runs (its thread is in the wasm), so all of it happens at
+// the program's WASI calls (runSegment's onSystemCall): each call costs a clock read until there is work. A round
+// compares the memory with the image the peer holds, 8 MiB of it per WASI call, copying each page that differs (torn
+// pages are fine: what the peer holds is exactly the bytes copied, and the hop compares the memory with those). At
+// its end the changed pages become a transfer (transfer.ts: RAW and ZERO records, a delta against the peer's image,
+// so the receiver validates it like any hop) posted to the main thread in 4 MiB parts, one per WASI call. Each step
+// is followed by a rest three times as long (the rounds take at most a quarter of the program's thread), the next
+// round starts no sooner than `intervalMs` after the last one started, and only once the peer acknowledged it (the
+// main thread writes its number into the shared ACKED slot, or STOPPED when the peer refused or failed: pre-copy
+// then ends for this run and the hop goes as before).
+import { MigrationStack } from '../core/migration-stack.js';
+import { RUNTIME_ID } from '../core/program.js';
+import { randomHex } from '../core/random-id.js';
+import { PAGE_SIZE, encodeFrame, type MemoryImage, type SnapshotInput } from '../core/snapshot.js';
+import { INITIAL_BASELINE_ID, type Baseline } from '../core/transfer.js';
+import { RAW, RECORD, TRANSFER_VERSION, ZERO, pageCount, pageTable } from '../core/transfer-format.js';
+import type { Logger } from '../core/log.js';
+import { bodyParts, type BodyPart } from './migrate-body.js';
+import type { FromWorker, PrecopySetup } from './worker-messages.js';
+
+/** Slots of PrecopySetup.control: the last round the peer holds, and 1 once pre-copy is off for this run. */
+export const ACKED = 0;
+export const STOPPED = 1;
+export const CONTROL_SLOTS = 2;
+
+/** Pages compared (and copied where they differ) at one WASI call: 8 MiB. */
+const SLICE_PAGES = 128;
+/** Body bytes copied and posted at one WASI call. */
+const PART_BYTES = 4 << 20;
+/** After a step of t ms, none for REST × t: rounds take at most a quarter of the program's thread. */
+const REST = 3;
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+const compare = (globalThis as { Buffer?: { compare(a: Uint8Array, b: Uint8Array): number } }).Buffer!.compare;
+
+/** A memory image by page index (holes: zero pages), as the peer holds it. */
+interface Image {
+  id: string;
+  byteLength: number;
+  table: (Uint8Array | undefined)[];
+}
+
+export class PrecopySender {
+  private readonly control: Int32Array;
+  /** What the peer holds: the module's initial image until a round is acknowledged. */
+  private held: Image;
+  /** A round comparing the memory: the pages that differ from `held` so far (undefined: now zero). */
+  private round: { byteLength: number; cursor: number; changes: Map<number, Uint8Array | undefined>; startedAt: number } | undefined;
+  /** A round whose body is being posted, then (`parts` done) waiting for the peer. */
+  private sent: { seq: number; image: Image; parts: Iterator<BodyPart> | undefined; pages: number; byteLength: number; posted: boolean } | undefined;
+  private seq = 0;
+  private nextAt: number;
+  private lastStart = -Infinity;
+  private off = false;
+  private view: Uint8Array | undefined;
+
+  constructor(
+    private readonly o: PrecopySetup,
+    initial: Baseline,
+    private readonly header: { moduleSha256: string },
+    private readonly post: (m: FromWorker, transfer?: ArrayBuffer[]) => void,
+    private readonly log: Logger,
+  ) {
+    this.control = new Int32Array(o.control);
+    const count = pageCount(initial.memory.byteLength);
+    this.held = { id: initial.id, byteLength: initial.memory.byteLength, table: pageTable(initial.memory, count) };
+    this.nextAt = performance.now() + o.afterMs;
+  }
+
+  /** At each WASI call of the program (runSegment onSystemCall): a step of a round, when one is due. */
+  tick(memory: ArrayBuffer): void {
+    if (this.off) return;
+    const now = performance.now();
+    if (now < this.nextAt) return;
+    if (Atomics.load(this.control, STOPPED) !== 0) return this.stop();
+    const s = this.sent;
+    if (s && !s.parts) {
+      if (Atomics.load(this.control, ACKED) !== s.seq) {
+        this.nextAt = now + 1; // (the ack is looked for at most once a millisecond)
+        return;
+      }
+      this.held = s.image;
+      this.sent = undefined;
+      this.log.debug(`pre-copy round ${s.seq} to ${this.o.to} acknowledged (${s.pages} pages, image ${s.image.id})`);
+      this.nextAt = Math.max(now, this.lastStart + this.o.intervalMs);
+      return;
+    }
+    if (s) this.postPart(s);
+    else {
+      if (!this.round) {
+        this.round = { byteLength: memory.byteLength, cursor: 0, changes: new Map(), startedAt: now };
+        this.lastStart = now;
+      }
+      this.compareSlice(this.round, memory);
+    }
+    const end = performance.now();
+    this.nextAt = end + (end - now) * REST;
+  }
+
+  /**
+   * The program stopped at a migration point for node `to` (or ended): pre-copy is over on this node. A round being
+   * posted is posted to its end first (the main thread sends it before the hop). Returns the image the hop to `to`
+   * is a delta against: the last round posted (the main thread waits for the peer's answer before the hop; should it
+   * refuse, the hop is refused as a delta and sent whole), or undefined (no round, or `to` is another node).
+   */
+  finish(to: string | undefined): Baseline | undefined {
+    if (this.off) return undefined;
+    this.off = true;
+    this.round = undefined;
+    const s = this.sent;
+    if (s?.parts) while (this.postPart(s));
+    if (to !== this.o.to || Atomics.load(this.control, STOPPED) !== 0) return undefined;
+    const image = s?.image ?? this.held;
+    if (image.id === INITIAL_BASELINE_ID) return undefined;
+    const pages: MemoryImage['pages'] = [];
+    image.table.forEach((data, index) => data && pages.push({ index, data }));
+    return { id: image.id, memory: { byteLength: image.byteLength, pages } };
+  }
+
+  private stop(): void {
+    this.off = true;
+    this.round = undefined;
+    this.sent = undefined;
+  }
+
+  private compareSlice(r: NonNullable<PrecopySender['round']>, memory: ArrayBuffer): void {
+    if (this.view?.buffer !== memory) this.view = new Uint8Array(memory);
+    const count = r.byteLength / PAGE_SIZE;
+    const end = Math.min(count, r.cursor + SLICE_PAGES);
+    const differ: number[] = [];
+    for (let index = r.cursor; index < end; index++) {
+      const page = this.view.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE);
+      if (compare(page, this.held.table[index] ?? ZERO_PAGE) !== 0) differ.push(index);
+    }
+    // One buffer for the slice's copies: what the peer will hold of these pages.
+    const copies = new Uint8Array(differ.length * PAGE_SIZE);
+    differ.forEach((index, i) => {
+      const page = this.view!.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE);
+      if (compare(page, ZERO_PAGE) === 0) r.changes.set(index, undefined);
+      else {
+        const copy = copies.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
+        copy.set(page);
+        r.changes.set(index, copy);
+      }
+    });
+    r.cursor = end;
+    if (end === count) this.endRound(r);
+  }
+
+  /** The round's changes as a transfer against the image the peer holds, posted part by part from now on. */
+  private endRound(r: NonNullable<PrecopySender['round']>): void {
+    this.round = undefined;
+    if (r.changes.size === 0) {
+      this.nextAt = Math.max(performance.now(), this.lastStart + this.o.intervalMs);
+      return;
+    }
+    const held = this.held;
+    const count = r.byteLength / PAGE_SIZE;
+    const table = held.table.slice();
+    table.length = count;
+    const heads = new Uint8Array(RECORD * r.changes.size);
+    const headView = new DataView(heads.buffer);
+    const records: Uint8Array[] = [];
+    let at = 0;
+    for (const index of [...r.changes.keys()].sort((a, b) => a - b)) {
+      const data = r.changes.get(index);
+      headView.setUint32(at, index, true);
+      headView.setUint32(at + 4, data ? RAW : ZERO, true);
+      headView.setUint32(at + 8, data ? PAGE_SIZE : 0, true);
+      records.push(heads.subarray(at, at + RECORD));
+      if (data) records.push(data);
+      at += RECORD;
+      table[index] = data;
+    }
+    const image: Image = { id: randomHex(16), byteLength: r.byteLength, table };
+    // (A transfer's header: it carries no program state, only whose memory this is and for which node.)
+    const input: SnapshotInput = {
+      header: {
+        moduleSha256: this.header.moduleSha256,
+        node: this.o.to,
+        migrationStack: new MigrationStack(undefined).state(),
+        systemCalls: 0,
+        globals: [],
+        unwindArea: { ptr: 0, size: 0 },
+        wasi: {},
+        resources: {},
+        createdBy: RUNTIME_ID,
+      },
+      memory: { byteLength: r.byteLength, pages: [] },
+      blobs: [],
+    };
+    const heldPages = held.table.reduce((n, p) => (p ? n + 1 : n), 0);
+    const chunks = encodeFrame(
+      TRANSFER_VERSION,
+      input,
+      { byteLength: r.byteLength, pages: r.changes.size, id: image.id, baseline: { id: held.id, byteLength: held.byteLength, pages: heldPages } },
+      records,
+      false,
+    );
+    const byteLength = chunks.reduce((n, c) => n + c.byteLength, 0);
+    this.sent = { seq: ++this.seq, image, parts: bodyParts(chunks, PART_BYTES, undefined, undefined, true), pages: r.changes.size, byteLength, posted: false };
+    this.log.debug(
+      `pre-copy round ${this.seq} to ${this.o.to}: ${r.changes.size} of ${count} pages differ from image ${held.id} ` +
+        `(compared over ${(performance.now() - r.startedAt).toFixed(0)} ms)`,
+    );
+  }
+
+  /** Posts the next part of the round's body (the first as 'precopyRound'); false once all of it is posted. */
+  private postPart(s: NonNullable<PrecopySender['sent']>): boolean {
+    const p = s.parts!.next();
+    if (p.done) {
+      s.parts = undefined;
+      this.post({ type: 'bodyPart', snapshotId: s.image.id, messages: [], last: true });
+      return false;
+    }
+    const { messages, buffer } = p.value;
+    if (!s.posted) {
+      s.posted = true;
+      this.post({ type: 'precopyRound', to: this.o.to, seq: s.seq, imageId: s.image.id, pages: s.pages, body: { messages, byteLength: s.byteLength } }, [buffer]);
+    } else this.post({ type: 'bodyPart', snapshotId: s.image.id, messages, last: false }, [buffer]);
+    return true;
+  }
+}

@@ -1,0 +1,109 @@
+// Pre-copy on a node's main thread (the worker's side is precopy-rounds.ts). Sending: each round the worker posts
+// goes to the peer as a Migrate call whose start says `precopy` (the same transports, intake, limits and checks as a
+// hop's bytes); its answer is written into the worker's ACKED slot, a refusal or failure into STOPPED (pre-copy is
+// then over for the run: the hop goes as it did without it). Before a hop the main thread waits for the round in
+// flight: the hop is a delta against it. Receiving: a round is taken only by a node whose worker keeps an instance
+// the program never ran in (the worker checks that too), and kept there as the baseline of the first hop.
+import * as grpc from '@grpc/grpc-js';
+import type { KafuConfig } from '../core/config.js';
+import type { KafuMetadata } from '../core/metadata.js';
+import type { FrameChecksum } from '../core/snapshot.js';
+import { checkIncoming } from './handoff.js';
+import type { NodeContext } from './node-context.js';
+import { RpcRefusal, type MigrateReply, type MigrateStart } from './protocol.js';
+import { ACKED, CONTROL_SLOTS, STOPPED } from './precopy-rounds.js';
+import type { FromWorker, PrecopySetup } from './worker-messages.js';
+
+/**
+ * The node this node pre-copies the program to (cluster.migration.precopy): the one named, or with `auto` the one
+ * KAFU_DEST node other than this one when there is exactly one; none for `off`, with forced migrations (they go
+ * round robin), whole-memory migrations (no deltas), or toward a browser node (a tab takes no rounds).
+ */
+export function precopyTarget(config: KafuConfig, meta: KafuMetadata, nodeId: string, forced: boolean): string | undefined {
+  const m = config.cluster.migration;
+  if (m.precopy === 'off' || forced || m.memory_migration !== 'delta') return undefined;
+  const candidates = m.precopy === 'auto' ? [...new Set(meta.points.map((p) => p.node))].filter((n) => n !== nodeId) : [m.precopy];
+  const to = candidates.length === 1 ? candidates[0]! : undefined;
+  return to === undefined || to === nodeId || config.nodes.find((n) => n.id === to)?.browser ? undefined : to;
+}
+
+export function precopySetup(config: KafuConfig, to: string): PrecopySetup {
+  const m = config.cluster.migration;
+  return { to, afterMs: m.precopy_after_ms, intervalMs: m.precopy_interval_ms, control: new SharedArrayBuffer(4 * CONTROL_SLOTS) };
+}
+
+type Round = Extract<FromWorker, { type: 'precopyRound' }>;
+
+/** The sending side: sends the worker's rounds to `setup.to`, one at a time. */
+export class PrecopyLink {
+  private readonly control: Int32Array;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: () => NodeContext,
+    readonly setup: PrecopySetup,
+  ) {
+    this.control = new Int32Array(setup.control);
+  }
+
+  /** A round the worker posted (its body's parts may still be coming). */
+  send(round: Round): void {
+    const ctx = this.ctx();
+    const { to } = this.setup;
+    const start: MigrateStart = {
+      from: ctx.nodeId,
+      to,
+      moduleSha256: ctx.moduleSha256,
+      reason: `pre-copy round ${round.seq}`,
+      suspendedAtMs: 0,
+      totalBytes: round.body.byteLength,
+      snapshotId: round.imageId,
+      output: [],
+      precopy: true,
+    };
+    const t0 = performance.now();
+    // One attempt: a round is worth nothing late, and the hop does without it.
+    this.inFlight = ctx.peers
+      .migrate(to, ctx.peers.client(to), start, round.body, 30_000 + round.body.byteLength / 10_000)
+      .then(
+        () => {
+          Atomics.store(this.control, ACKED, round.seq);
+          ctx.log.debug(`pre-copy round ${round.seq} sent to ${to}: ${round.pages} pages, ${round.body.byteLength} bytes in ${(performance.now() - t0).toFixed(1)} ms`);
+        },
+        (e: { details?: string; message?: string }) => {
+          Atomics.store(this.control, STOPPED, 1);
+          ctx.log.debug(`pre-copy to ${to} stopped: round ${round.seq} failed: ${e.details ?? e.message}`);
+        },
+      );
+  }
+
+  /** Before a hop: the round in flight has arrived (or failed), so the hop can be a delta against it. */
+  async settled(): Promise<void> {
+    await this.inFlight;
+  }
+}
+
+/** Whether this node takes a pre-copy round (`start.precopy`): the same checks as a hand-off's start, then its own. */
+export function checkPrecopy(ctx: NodeContext, start: MigrateStart): 'new' {
+  checkIncoming(ctx, start);
+  const { state, nodeId } = ctx;
+  const refuse = (why: string) => new RpcRefusal(grpc.status.FAILED_PRECONDITION, why);
+  if (!ctx.worker.precopy || !ctx.worker.precopyBegin) throw refuse(`node ${nodeId} takes no pre-copy rounds (a browser node)`);
+  if (state.where !== 'idle' || state.ending || state.resuming) {
+    throw refuse(`node ${nodeId} is not idle (${state.ending ? 'shutting down' : 'the program is here'})`);
+  }
+  return 'new';
+}
+
+/** A pre-copy round, all its bytes received and checked: the worker keeps it (or refuses it). */
+export async function receivePrecopy(ctx: NodeContext, start: MigrateStart, data: Uint8Array[], inWorker: boolean, checksum?: FrameChecksum): Promise<MigrateReply> {
+  const outcome = ctx.onNextProgramEvent();
+  if (inWorker) ctx.worker.resumeEnd();
+  else ctx.worker.precopy!(start.from, data, checksum ? 'checked' : 'check');
+  const e = await outcome;
+  if (e.type !== 'precopied') {
+    const why = e.type === 'refused' || e.type === 'failed' ? e.message : `unexpected ${e.type}`;
+    throw new RpcRefusal(grpc.status.FAILED_PRECONDITION, `node ${ctx.nodeId} refused the pre-copy round: ${why}`);
+  }
+  return { downtimeMs: 0 };
+}
