@@ -3,7 +3,9 @@
 // program's first hop there is a delta against the last round instead of the whole heap.
 //
 // The worker cannot be told anything while the program runs (its thread is in the wasm), so all of it happens at
-// the program's WASI calls (runSegment's onSystemCall): each call costs a clock read until there is work. A round
+// the program's WASI calls (runSegment's onSystemCall): each call reads one shared flag (DUE), which the main thread
+// sets when the next step is due (the worker posts 'precopyWake' with the delay after each step; reading the clock
+// at every call instead cost ~0.5 µs a call, half the work of a program making a million calls a second). A round
 // compares the memory with the image the peer holds, 8 MiB of it per WASI call, copying each page that differs (torn
 // pages are fine: what the peer holds is exactly the bytes copied, and the hop compares the memory with those). At
 // its end the changed pages become a transfer (transfer.ts: RAW and ZERO records, a delta against the peer's image,
@@ -22,10 +24,14 @@ import type { Logger } from '../core/log.js';
 import { bodyParts, type BodyPart } from './migrate-body.js';
 import type { FromWorker, PrecopySetup } from './worker-messages.js';
 
-/** Slots of PrecopySetup.control: the last round the peer holds, and 1 once pre-copy is off for this run. */
+/**
+ * Slots of PrecopySetup.control: the last round the peer holds; 1 once pre-copy is off for this run; 1 when a step
+ * is due (set by the main thread, cleared by the worker).
+ */
 export const ACKED = 0;
 export const STOPPED = 1;
-export const CONTROL_SLOTS = 2;
+export const DUE = 2;
+export const CONTROL_SLOTS = 3;
 
 /** Pages compared (and copied where they differ) at one WASI call: 8 MiB. */
 const SLICE_PAGES = 128;
@@ -52,9 +58,10 @@ export class PrecopySender {
   /** A round whose body is being posted, then (`parts` done) waiting for the peer. */
   private sent: { seq: number; image: Image; parts: Iterator<BodyPart> | undefined; pages: number; byteLength: number; posted: boolean } | undefined;
   private seq = 0;
-  private nextAt: number;
   private lastStart = -Infinity;
+  /** No more rounds (pre-copy ended, or gave up); `finished`: the program stopped here once. */
   private off = false;
+  private finished = false;
   private view: Uint8Array | undefined;
 
   constructor(
@@ -67,37 +74,47 @@ export class PrecopySender {
     this.control = new Int32Array(o.control);
     const count = pageCount(initial.memory.byteLength);
     this.held = { id: initial.id, byteLength: initial.memory.byteLength, table: pageTable(initial.memory, count) };
-    this.nextAt = performance.now() + o.afterMs;
+  }
+
+  /** The program starts running here: the first round is due after `afterMs`. */
+  begin(): void {
+    if (!this.off) this.wake(this.o.afterMs);
   }
 
   /** At each WASI call of the program (runSegment onSystemCall): a step of a round, when one is due. */
-  tick(memory: ArrayBuffer): void {
-    if (this.off) return;
-    const now = performance.now();
-    if (now < this.nextAt) return;
+  tick(instance: { memoryBuffer: ArrayBuffer }): void {
+    if (Atomics.load(this.control, DUE) === 0 || this.off) return;
+    Atomics.store(this.control, DUE, 0);
     if (Atomics.load(this.control, STOPPED) !== 0) return this.stop();
+    const now = performance.now();
     const s = this.sent;
     if (s && !s.parts) {
-      if (Atomics.load(this.control, ACKED) !== s.seq) {
-        this.nextAt = now + 1; // (the ack is looked for at most once a millisecond)
-        return;
-      }
+      // (The main thread sets DUE once the peer answered.)
+      if (Atomics.load(this.control, ACKED) !== s.seq) return;
       this.held = s.image;
       this.sent = undefined;
       this.log.debug(`pre-copy round ${s.seq} to ${this.o.to} acknowledged (${s.pages} pages, image ${s.image.id})`);
-      this.nextAt = Math.max(now, this.lastStart + this.o.intervalMs);
-      return;
+      // The next round no sooner than intervalMs after this one started, nor than twice as long as this one took from
+      // its start to the answer: on a loaded machine rounds (their TLS, the receiver's writes) take at most a third of it.
+      return this.wake(Math.max(this.lastStart + this.o.intervalMs - now, 2 * (now - this.lastStart)));
     }
     if (s) this.postPart(s);
     else {
+      const memory = instance.memoryBuffer;
       if (!this.round) {
         this.round = { byteLength: memory.byteLength, cursor: 0, changes: new Map(), startedAt: now };
         this.lastStart = now;
       }
       this.compareSlice(this.round, memory);
     }
-    const end = performance.now();
-    this.nextAt = end + (end - now) * REST;
+    // (Waiting for the peer's answer once the round is posted: the main thread wakes the worker with it.)
+    if (this.sent?.parts || this.round) this.wake((performance.now() - now) * REST);
+    else if (!this.sent) this.wake(this.lastStart + this.o.intervalMs - performance.now());
+  }
+
+  /** The next step in `ms` (the main thread sets DUE then). */
+  private wake(ms: number): void {
+    this.post({ type: 'precopyWake', inMs: Math.max(0, ms) });
   }
 
   /**
@@ -107,8 +124,8 @@ export class PrecopySender {
    * refuse, the hop is refused as a delta and sent whole), or undefined (no round, or `to` is another node).
    */
   finish(to: string | undefined): Baseline | undefined {
-    if (this.off) return undefined;
-    this.off = true;
+    if (this.finished) return undefined;
+    this.finished = this.off = true;
     this.round = undefined;
     const s = this.sent;
     if (s?.parts) while (this.postPart(s));
@@ -120,6 +137,7 @@ export class PrecopySender {
     return { id: image.id, memory: { byteLength: image.byteLength, pages } };
   }
 
+  /** The peer refused or failed a round (STOPPED): none is sent again, and the hop does without them. */
   private stop(): void {
     this.off = true;
     this.round = undefined;
@@ -153,12 +171,16 @@ export class PrecopySender {
   /** The round's changes as a transfer against the image the peer holds, posted part by part from now on. */
   private endRound(r: NonNullable<PrecopySender['round']>): void {
     this.round = undefined;
-    if (r.changes.size === 0) {
-      this.nextAt = Math.max(performance.now(), this.lastStart + this.o.intervalMs);
+    if (r.changes.size === 0) return;
+    const count = r.byteLength / PAGE_SIZE;
+    if (this.seq > 0 && 2 * r.changes.size > count) {
+      // The program rewrites its heap faster than rounds can follow: they would cost it without shrinking the hop.
+      // The hop is a delta against the last round the peer holds.
+      this.log.debug(`pre-copy to ${this.o.to} ends: ${r.changes.size} of ${count} pages changed again since round ${this.seq}`);
+      this.off = true;
       return;
     }
     const held = this.held;
-    const count = r.byteLength / PAGE_SIZE;
     const table = held.table.slice();
     table.length = count;
     const heads = new Uint8Array(RECORD * r.changes.size);

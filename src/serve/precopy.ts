@@ -11,7 +11,7 @@ import type { FrameChecksum } from '../core/snapshot.js';
 import { checkIncoming } from './handoff.js';
 import type { NodeContext } from './node-context.js';
 import { RpcRefusal, type MigrateReply, type MigrateStart } from './protocol.js';
-import { ACKED, CONTROL_SLOTS, STOPPED } from './precopy-rounds.js';
+import { ACKED, CONTROL_SLOTS, DUE, STOPPED } from './precopy-rounds.js';
 import type { FromWorker, PrecopySetup } from './worker-messages.js';
 
 /**
@@ -38,12 +38,20 @@ type Round = Extract<FromWorker, { type: 'precopyRound' }>;
 export class PrecopyLink {
   private readonly control: Int32Array;
   private inFlight: Promise<void> | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly ctx: () => NodeContext,
     readonly setup: PrecopySetup,
   ) {
     this.control = new Int32Array(setup.control);
+  }
+
+  /** The worker's next step is due in `ms`: the DUE slot it reads at the program's WASI calls is set then. */
+  wake(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => Atomics.store(this.control, DUE, 1), ms);
+    this.timer.unref();
   }
 
   /** A round the worker posted (its body's parts may still be coming). */
@@ -68,10 +76,12 @@ export class PrecopyLink {
       .then(
         () => {
           Atomics.store(this.control, ACKED, round.seq);
+          Atomics.store(this.control, DUE, 1);
           ctx.log.debug(`pre-copy round ${round.seq} sent to ${to}: ${round.pages} pages, ${round.body.byteLength} bytes in ${(performance.now() - t0).toFixed(1)} ms`);
         },
         (e: { details?: string; message?: string }) => {
           Atomics.store(this.control, STOPPED, 1);
+          Atomics.store(this.control, DUE, 1);
           ctx.log.debug(`pre-copy to ${to} stopped: round ${round.seq} failed: ${e.details ?? e.message}`);
         },
       );

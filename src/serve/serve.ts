@@ -167,6 +167,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     else if (e.type === 'log') writeLogLine(e.line);
     else if (e.type === 'stdin') void readStdin(e.maxBytes).then((b) => answerStdin(stdinShared!, b));
     else if (e.type === 'precopyRound') precopy?.send(e);
+    else if (e.type === 'precopyWake') precopy?.wake(e.inMs);
     else {
       const waiter = eventWaiter;
       eventWaiter = undefined;

@@ -135,6 +135,8 @@ export type FromWorker =
    * 'bodyPart' of `imageId`); `seq` is what the main thread writes to the ACKED slot once `to` holds image `imageId`.
    */
   | { type: 'precopyRound'; to: string; seq: number; imageId: string; pages: number; body: MigrateBody }
+  /** The next pre-copy step is due in `inMs`: the main thread sets the DUE slot then (precopy-rounds.ts). */
+  | { type: 'precopyWake'; inMs: number }
   /** A pre-copy round received here is kept: this node's prepared instance and baseline now hold `imageId`. */
   | { type: 'precopied'; imageId: string }
   /** More of the body of the snapshot `snapshotId` just 'suspended' (encoded.more); `last`: all of it is here. */

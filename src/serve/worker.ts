@@ -341,13 +341,14 @@ function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { typ
   warm = undefined;
   let resumed = m.type === 'start';
   let result: SegmentResult;
+  precopy?.begin();
   try {
     result = runSegment(guest, setup.node, hostWith(m.type === 'start' ? m.storage : {}, m.type === 'start' ? m.listeners : undefined), {
       from,
       instance,
       changed,
       forced: setup.forced,
-      onSystemCall: precopy && ((i) => precopy!.tick(i.memoryBuffer)),
+      onSystemCall: precopy && ((i) => precopy!.tick(i)),
       onResumed: () => {
         resumed = true;
         pending = undefined; // the program runs here again: a hop's whole re-encoding is no longer wanted
