@@ -195,7 +195,7 @@ function encodeAgain(output: SavedOutput | undefined): void {
   const whole = nn.selfContained(pending!, setup.node, NN_RESOURCE);
   const { encoded, next, changed, at } = encode(output ? withSavedOutput(whole, output) : whole, undefined, pending!.header.node, Infinity);
   post({ type: 'encoded', encoded }, buffersOf(encoded.body.messages));
-  if (setup.transfer.delta) owning = owningOf(encoded, at, (sent) => (baseline = ownBaseline(next, undefined, changed, sent)));
+  if (setup.transfer.delta) owning = { snapshotId: encoded.snapshotId, at, own: (sent) => (baseline = ownBaseline(next, undefined, changed, sent)) };
   if (warm) warm.imageId = next.id; // the same memory, under the id this encoding gave it
 }
 
@@ -423,7 +423,7 @@ function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { typ
   );
   // Off the downtime, once the hop is done (ownNow): the baseline in memory of its own, so that the parked instance
   // can run the program again; its memory is the image just sent.
-  if (setup.transfer.delta) owning = owningOf(encoded, at, (sent) => (baseline = ownBaseline(next, against, sentPages, sent)));
+  if (setup.transfer.delta) owning = { snapshotId: encoded.snapshotId, at, own: (sent) => (baseline = ownBaseline(next, against, sentPages, sent)) };
   warm = { instance: result.instance, imageId: next.id };
 }
 
@@ -455,7 +455,8 @@ function encode(
   const parts = bodyParts(
     chunks,
     partBytes,
-    setup.transfer.delta ? new Set(raw.values()) : undefined,
+    // (The map's keys are the raw pages: no set of them beside it.)
+    setup.transfer.delta ? indexOf : undefined,
     (page, part, offset) => at.pages.set(indexOf.get(page)!, [part, offset]),
     true,
   );
@@ -483,11 +484,6 @@ function encode(
 interface SentAt {
   pages: Map<number, [number, number]>;
   parts: number[];
-}
-
-/** What `owning` holds for a hop's encoding: `own` makes the baseline, with the pages `at` of its body handed back. */
-function owningOf(encoded: Encoded, at: SentAt, own: (sent?: SentPages) => void): NonNullable<typeof owning> {
-  return { snapshotId: encoded.snapshotId, own, at };
 }
 
 /** Milliseconds since the epoch, sub-millisecond: comparable between processes of one machine. */
