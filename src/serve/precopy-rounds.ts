@@ -63,6 +63,9 @@ export class PrecopySender {
   private off = false;
   private finished = false;
   private view: Uint8Array | undefined;
+  /** The program's time its steps took (ms), and how many. */
+  private spent = 0;
+  private steps = 0;
 
   constructor(
     private readonly o: PrecopySetup,
@@ -107,8 +110,11 @@ export class PrecopySender {
       }
       this.compareSlice(this.round, memory);
     }
+    const took = performance.now() - now;
+    this.spent += took;
+    this.steps++;
     // (Waiting for the peer's answer once the round is posted: the main thread wakes the worker with it.)
-    if (this.sent?.parts || this.round) this.wake((performance.now() - now) * REST);
+    if (this.sent?.parts || this.round) this.wake(took * REST);
     else if (!this.sent) this.wake(this.lastStart + this.o.intervalMs - performance.now());
   }
 
@@ -128,7 +134,12 @@ export class PrecopySender {
     this.finished = this.off = true;
     this.round = undefined;
     const s = this.sent;
+    const t0 = performance.now();
     if (s?.parts) while (this.postPart(s));
+    this.log.debug(
+      `pre-copy to ${this.o.to} over: ${this.seq} rounds, ${this.steps} steps took ${this.spent.toFixed(1)} ms of the program's thread` +
+        (s ? `; the last round's rest posted in ${(performance.now() - t0).toFixed(1)} ms` : ''),
+    );
     if (to !== this.o.to || Atomics.load(this.control, STOPPED) !== 0) return undefined;
     const image = s?.image ?? this.held;
     if (image.id === INITIAL_BASELINE_ID) return undefined;
