@@ -9,7 +9,9 @@
 // compares the memory with the image the peer holds, 8 MiB of it per WASI call, copying each page that differs (torn
 // pages are fine: what the peer holds is exactly the bytes copied, and the hop compares the memory with those). At
 // its end the changed pages become a transfer (transfer.ts: RAW and ZERO records, a delta against the peer's image,
-// so the receiver validates it like any hop) posted to the main thread in 4 MiB parts, one per WASI call. Each step
+// so the receiver validates it like any hop) posted to the main thread, which copies it into the messages it sends
+// (with its checksum) off the program's thread: the pages are copied into SharedArrayBuffers, which the post shares
+// rather than copies, and nothing writes them afterwards (a hop's baseline update, once they are sent). Each step
 // is followed by a rest three times as long (the rounds take at most a quarter of the program's thread), the next
 // round starts no sooner than `intervalMs` after the last one started, and only once the peer acknowledged it (the
 // main thread writes its number into the shared ACKED slot, or STOPPED when the peer refused or failed: pre-copy
@@ -21,7 +23,6 @@ import { PAGE_SIZE, encodeFrame, type MemoryImage, type SnapshotInput } from '..
 import { INITIAL_BASELINE_ID, type Baseline } from '../core/transfer.js';
 import { RAW, RECORD, TRANSFER_VERSION, ZERO, pageCount, pageTable } from '../core/transfer-format.js';
 import type { Logger } from '../core/log.js';
-import { bodyParts, type BodyPart } from './migrate-body.js';
 import type { FromWorker, PrecopySetup } from './worker-messages.js';
 
 /**
@@ -35,8 +36,6 @@ export const CONTROL_SLOTS = 3;
 
 /** Pages compared (and copied where they differ) at one WASI call: 8 MiB. */
 const SLICE_PAGES = 128;
-/** Body bytes copied and posted at one WASI call. */
-const PART_BYTES = 4 << 20;
 /** After a step of t ms, none for REST × t: rounds take at most a quarter of the program's thread. */
 const REST = 3;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
@@ -55,8 +54,8 @@ export class PrecopySender {
   private held: Image;
   /** A round comparing the memory: the pages that differ from `held` so far (undefined: now zero). */
   private round: { byteLength: number; cursor: number; changes: Map<number, Uint8Array | undefined>; startedAt: number } | undefined;
-  /** A round whose body is being posted, then (`parts` done) waiting for the peer. */
-  private sent: { seq: number; image: Image; parts: Iterator<BodyPart> | undefined; pages: number; byteLength: number; posted: boolean } | undefined;
+  /** A round posted, waiting for the peer. */
+  private sent: { seq: number; image: Image; pages: number } | undefined;
   private seq = 0;
   private lastStart = -Infinity;
   /** No more rounds (pre-copy ended, or gave up); `finished`: the program stopped here once. */
@@ -91,7 +90,7 @@ export class PrecopySender {
     if (Atomics.load(this.control, STOPPED) !== 0) return this.stop();
     const now = performance.now();
     const s = this.sent;
-    if (s && !s.parts) {
+    if (s) {
       // (The main thread sets DUE once the peer answered.)
       if (Atomics.load(this.control, ACKED) !== s.seq) return;
       this.held = s.image;
@@ -101,20 +100,17 @@ export class PrecopySender {
       // its start to the answer: on a loaded machine rounds (their TLS, the receiver's writes) take at most a third of it.
       return this.wake(Math.max(this.lastStart + this.o.intervalMs - now, 2 * (now - this.lastStart)));
     }
-    if (s) this.postPart(s);
-    else {
-      const memory = instance.memoryBuffer;
-      if (!this.round) {
-        this.round = { byteLength: memory.byteLength, cursor: 0, changes: new Map(), startedAt: now };
-        this.lastStart = now;
-      }
-      this.compareSlice(this.round, memory);
+    const memory = instance.memoryBuffer;
+    if (!this.round) {
+      this.round = { byteLength: memory.byteLength, cursor: 0, changes: new Map(), startedAt: now };
+      this.lastStart = now;
     }
+    this.compareSlice(this.round, memory);
     const took = performance.now() - now;
     this.spent += took;
     this.steps++;
     // (Waiting for the peer's answer once the round is posted: the main thread wakes the worker with it.)
-    if (this.sent?.parts || this.round) this.wake(took * REST);
+    if (this.round) this.wake(took * REST);
     else if (!this.sent) this.wake(this.lastStart + this.o.intervalMs - performance.now());
   }
 
@@ -124,8 +120,8 @@ export class PrecopySender {
   }
 
   /**
-   * The program stopped at a migration point for node `to` (or ended): pre-copy is over on this node. A round being
-   * posted is posted to its end first (the main thread sends it before the hop). Returns the image the hop to `to`
+   * The program stopped at a migration point for node `to` (or ended): pre-copy is over on this node (a round being
+   * compared is dropped). Returns the image the hop to `to`
    * is a delta against: the last round posted (the main thread waits for the peer's answer before the hop; should it
    * refuse, the hop is refused as a delta and sent whole), or undefined (no round, or `to` is another node).
    */
@@ -134,12 +130,7 @@ export class PrecopySender {
     this.finished = this.off = true;
     this.round = undefined;
     const s = this.sent;
-    const t0 = performance.now();
-    if (s?.parts) while (this.postPart(s));
-    this.log.debug(
-      `pre-copy to ${this.o.to} over: ${this.seq} rounds, ${this.steps} steps took ${this.spent.toFixed(1)} ms of the program's thread` +
-        (s ? `; the last round's rest posted in ${(performance.now() - t0).toFixed(1)} ms` : ''),
-    );
+    this.log.debug(`pre-copy to ${this.o.to} over: ${this.seq} rounds, ${this.steps} steps took ${this.spent.toFixed(1)} ms of the program's thread`);
     if (to !== this.o.to || Atomics.load(this.control, STOPPED) !== 0) return undefined;
     const image = s?.image ?? this.held;
     if (image.id === INITIAL_BASELINE_ID) return undefined;
@@ -164,11 +155,12 @@ export class PrecopySender {
       const page = this.view.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE);
       if (compare(page, this.held.table[index] ?? ZERO_PAGE) !== 0) differ.push(index);
     }
-    // One buffer for the slice's copies: what the peer will hold of these pages.
-    const copies = new Uint8Array(differ.length * PAGE_SIZE);
+    // One buffer for the slice's copies: what the peer will hold of these pages (shared: posted without a copy).
+    const copies = new Uint8Array(new SharedArrayBuffer(differ.length * PAGE_SIZE));
     differ.forEach((index, i) => {
       const page = this.view!.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE);
-      if (compare(page, ZERO_PAGE) === 0) r.changes.set(index, undefined);
+      // (A page the peer lacks differs from zero already.)
+      if (this.held.table[index] && compare(page, ZERO_PAGE) === 0) r.changes.set(index, undefined);
       else {
         const copy = copies.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
         copy.set(page);
@@ -179,7 +171,7 @@ export class PrecopySender {
     if (end === count) this.endRound(r);
   }
 
-  /** The round's changes as a transfer against the image the peer holds, posted part by part from now on. */
+  /** The round's changes as a transfer against the image the peer holds, posted to the main thread. */
   private endRound(r: NonNullable<PrecopySender['round']>): void {
     this.round = undefined;
     if (r.changes.size === 0) return;
@@ -233,27 +225,12 @@ export class PrecopySender {
       records,
       false,
     );
-    const byteLength = chunks.reduce((n, c) => n + c.byteLength, 0);
-    this.sent = { seq: ++this.seq, image, parts: bodyParts(chunks, PART_BYTES, undefined, undefined, true), pages: r.changes.size, byteLength, posted: false };
+    this.sent = { seq: ++this.seq, image, pages: r.changes.size };
     this.log.debug(
       `pre-copy round ${this.seq} to ${this.o.to}: ${r.changes.size} of ${count} pages differ from image ${held.id} ` +
         `(compared over ${(performance.now() - r.startedAt).toFixed(0)} ms)`,
     );
-  }
-
-  /** Posts the next part of the round's body (the first as 'precopyRound'); false once all of it is posted. */
-  private postPart(s: NonNullable<PrecopySender['sent']>): boolean {
-    const p = s.parts!.next();
-    if (p.done) {
-      s.parts = undefined;
-      this.post({ type: 'bodyPart', snapshotId: s.image.id, messages: [], last: true });
-      return false;
-    }
-    const { messages, buffer } = p.value;
-    if (!s.posted) {
-      s.posted = true;
-      this.post({ type: 'precopyRound', to: this.o.to, seq: s.seq, imageId: s.image.id, pages: s.pages, body: { messages, byteLength: s.byteLength } }, [buffer]);
-    } else this.post({ type: 'bodyPart', snapshotId: s.image.id, messages, last: false }, [buffer]);
-    return true;
+    // (The records' heads and the header are copied by the post, the pages shared.)
+    this.post({ type: 'precopyRound', to: this.o.to, seq: this.seq, imageId: image.id, pages: r.changes.size, chunks });
   }
 }

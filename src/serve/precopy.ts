@@ -10,6 +10,7 @@ import type { KafuMetadata } from '../core/metadata.js';
 import type { FrameChecksum } from '../core/snapshot.js';
 import { checkIncoming } from './handoff.js';
 import type { NodeContext } from './node-context.js';
+import { BodyTail, bodyParts, type MigrateBody } from './migrate-body.js';
 import { RpcRefusal, type MigrateReply, type MigrateStart } from './protocol.js';
 import { ACKED, CONTROL_SLOTS, DUE, STOPPED } from './precopy-rounds.js';
 import type { FromWorker, PrecopySetup } from './worker-messages.js';
@@ -33,6 +34,8 @@ export function precopySetup(config: KafuConfig, to: string): PrecopySetup {
 }
 
 type Round = Extract<FromWorker, { type: 'precopyRound' }>;
+/** A round's body is copied into messages this many bytes at a time. */
+const PART_BYTES = 4 << 20;
 
 /** The sending side: sends the worker's rounds to `setup.to`, one at a time. */
 export class PrecopyLink {
@@ -54,17 +57,30 @@ export class PrecopyLink {
     this.timer.unref();
   }
 
-  /** A round the worker posted (its body's parts may still be coming). */
+  /**
+   * A round the worker posted: its chunks are copied into the messages sent here, off the program's thread, a part at
+   * a time between other work (each part sent as soon as it is copied, as a hop's are).
+   */
   send(round: Round): void {
     const ctx = this.ctx();
     const { to } = this.setup;
+    const parts = bodyParts(round.chunks, PART_BYTES, undefined, undefined, true);
+    const first = parts.next();
+    const body: MigrateBody = { messages: first.done ? [] : first.value.messages, byteLength: round.chunks.reduce((n, c) => n + c.byteLength, 0) };
+    const tail = (body.tail = new BodyTail(body));
+    const more = () => {
+      const p = parts.next();
+      tail.add(p.done ? [] : p.value.messages, p.done === true);
+      if (!p.done) setImmediate(more);
+    };
+    setImmediate(more);
     const start: MigrateStart = {
       from: ctx.nodeId,
       to,
       moduleSha256: ctx.moduleSha256,
       reason: `pre-copy round ${round.seq}`,
       suspendedAtMs: 0,
-      totalBytes: round.body.byteLength,
+      totalBytes: body.byteLength,
       snapshotId: round.imageId,
       output: [],
       precopy: true,
@@ -72,12 +88,12 @@ export class PrecopyLink {
     const t0 = performance.now();
     // One attempt: a round is worth nothing late, and the hop does without it.
     this.inFlight = ctx.peers
-      .migrate(to, ctx.peers.client(to), start, round.body, 30_000 + round.body.byteLength / 10_000)
+      .migrate(to, ctx.peers.client(to), start, body, 30_000 + body.byteLength / 10_000)
       .then(
         () => {
           Atomics.store(this.control, ACKED, round.seq);
           Atomics.store(this.control, DUE, 1);
-          ctx.log.debug(`pre-copy round ${round.seq} sent to ${to}: ${round.pages} pages, ${round.body.byteLength} bytes in ${(performance.now() - t0).toFixed(1)} ms`);
+          ctx.log.debug(`pre-copy round ${round.seq} sent to ${to}: ${round.pages} pages, ${body.byteLength} bytes in ${(performance.now() - t0).toFixed(1)} ms`);
         },
         (e: { details?: string; message?: string }) => {
           Atomics.store(this.control, STOPPED, 1);

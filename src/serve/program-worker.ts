@@ -55,11 +55,6 @@ export class ProgramWorker {
         const tail = new BodyTail(m.encoded.body);
         this.coming = { snapshotId: m.encoded.snapshotId, tail, ...(!streamBodies && { held: m }) };
         if (streamBodies) onEvent({ ...m, encoded: { ...m.encoded, body: Object.assign(m.encoded.body, { tail }) } });
-      } else if (m.type === 'precopyRound') {
-        // (Its parts follow as a hop's do; a hop's 'suspended' comes only after the last.)
-        const tail = new BodyTail(m.body);
-        this.coming = { snapshotId: m.imageId, tail };
-        onEvent({ ...m, body: Object.assign(m.body, { tail }) });
       } else if (m.type === 'bodyPart') {
         const c = this.coming;
         if (c?.snapshotId !== m.snapshotId) return;

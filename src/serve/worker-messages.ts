@@ -131,10 +131,11 @@ export type FromWorker =
   | { type: 'suspended'; migration: Migration; suspendedAtMs: number; encoded: Encoded }
   | { type: 'encoded'; encoded: Encoded }
   /**
-   * A pre-copy round for node `to` (precopy-rounds.ts): the first part of its body (`body`, the rest follows as
-   * 'bodyPart' of `imageId`); `seq` is what the main thread writes to the ACKED slot once `to` holds image `imageId`.
+   * A pre-copy round for node `to` (precopy-rounds.ts): its transfer's chunks, unsealed (the main thread copies them
+   * into the messages it sends, computing the checksum), its pages in shared memory nothing writes any more; `seq` is
+   * what the main thread writes to the ACKED slot once `to` holds image `imageId`.
    */
-  | { type: 'precopyRound'; to: string; seq: number; imageId: string; pages: number; body: MigrateBody }
+  | { type: 'precopyRound'; to: string; seq: number; imageId: string; pages: number; chunks: Uint8Array[] }
   /** The next pre-copy step is due in `inMs`: the main thread sets the DUE slot then (precopy-rounds.ts). */
   | { type: 'precopyWake'; inMs: number }
   /** A pre-copy round received here is kept: this node's prepared instance and baseline now hold `imageId`. */
