@@ -48,6 +48,21 @@ interface Image {
   table: (Uint8Array | undefined)[];
 }
 
+/** A round's transfer header: it carries no program state, only whose memory this is and for which node. */
+export function roundHeader(moduleSha256: string, to: string): SnapshotInput['header'] {
+  return {
+    moduleSha256,
+    node: to,
+    migrationStack: new MigrationStack(undefined).state(),
+    systemCalls: 0,
+    globals: [],
+    unwindArea: { ptr: 0, size: 0 },
+    wasi: {},
+    resources: {},
+    createdBy: RUNTIME_ID,
+  };
+}
+
 export class PrecopySender {
   private readonly control: Int32Array;
   /** What the peer holds: the module's initial image until a round is acknowledged. */
@@ -201,22 +216,7 @@ export class PrecopySender {
       table[index] = data;
     }
     const image: Image = { id: randomHex(16), byteLength: r.byteLength, table };
-    // (A transfer's header: it carries no program state, only whose memory this is and for which node.)
-    const input: SnapshotInput = {
-      header: {
-        moduleSha256: this.header.moduleSha256,
-        node: this.o.to,
-        migrationStack: new MigrationStack(undefined).state(),
-        systemCalls: 0,
-        globals: [],
-        unwindArea: { ptr: 0, size: 0 },
-        wasi: {},
-        resources: {},
-        createdBy: RUNTIME_ID,
-      },
-      memory: { byteLength: r.byteLength, pages: [] },
-      blobs: [],
-    };
+    const input: SnapshotInput = { header: roundHeader(this.header.moduleSha256, this.o.to), memory: { byteLength: r.byteLength, pages: [] }, blobs: [] };
     const heldPages = held.table.reduce((n, p) => (p ? n + 1 : n), 0);
     const chunks = encodeFrame(
       TRANSFER_VERSION,

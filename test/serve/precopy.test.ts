@@ -10,11 +10,10 @@ import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { test } from 'node:test';
 import { GuestModule } from '../../src/core/guest.js';
-import { MigrationStack } from '../../src/core/migration-stack.js';
-import { RUNTIME_ID } from '../../src/core/program.js';
 import { PAGE_SIZE, resealFrame, u32, type MemoryImage } from '../../src/core/snapshot.js';
 import { encodeTransfer, type Baseline } from '../../src/core/transfer.js';
 import { concat } from '../../src/core/wasm-sections.js';
+import { roundHeader } from '../../src/serve/precopy-rounds.js';
 import type { MigrateStart } from '../../src/serve/protocol.js';
 import { loadNodeTls } from '../../src/serve/tls.js';
 import { buildWasm } from '../support/build.js';
@@ -72,17 +71,7 @@ test('edge restarted after a round: the hop, a delta against an image edge lost,
 
 /** A round as cloud's worker would make it (precopy-rounds.ts), of `memory` against `against`. */
 function round(sha: string, memory: MemoryImage, against: Baseline): Uint8Array {
-  const header = {
-    moduleSha256: sha,
-    node: 'edge',
-    migrationStack: new MigrationStack(undefined).state(),
-    systemCalls: 0,
-    globals: [],
-    unwindArea: { ptr: 0, size: 0 },
-    wasi: {},
-    resources: {},
-    createdBy: RUNTIME_ID,
-  };
+  const header = roundHeader(sha, 'edge');
   return concat(encodeTransfer({ header, memory, blobs: [] }, { compression: false, baseline: against }).chunks);
 }
 
