@@ -136,9 +136,9 @@ export class PrecopySender {
 
   /**
    * The program stopped at a migration point for node `to` (or ended): pre-copy is over on this node (a round being
-   * compared is dropped). Returns the image the hop to `to`
-   * is a delta against: the last round posted (the main thread waits for the peer's answer before the hop; should it
-   * refuse, the hop is refused as a delta and sent whole), or undefined (no round, or `to` is another node).
+   * compared is dropped). Returns the image the hop to `to` is a delta against: the last round posted (the main
+   * thread waits for the peer's answer before the hop; should it refuse, the hop is refused as a delta and sent
+   * whole), or undefined (no round, or `to` is another node).
    */
   finish(to: string | undefined): Baseline | undefined {
     if (this.finished) return undefined;
