@@ -8,6 +8,11 @@
 // must carry (the heap for a first hop, the changed pages for a later one) plus, for a later hop, one pass over the
 // heap, as measured in this process.
 //
+// The "after work" cases (heap_work.c) fill the heap and then work a while (a million steps for 64 MiB, three for
+// 256 MiB, each a WASI call, one page in ten thousand steps changed) before the first hop: pre-copy (cluster.migration.precopy, README "Pre-copy")
+// sends the heap ahead meanwhile. Their runs alternate pre-copy on and off (direct transport), and the `work` column
+// is the program's own time for its work phase (p50), which pre-copy's rounds slow.
+//
 //   npm run bench:serve                 all cases
 //   npm run bench:serve -- --quick      tiny sizes, a few hops (what CI runs: a check that it works, not a timing)
 //   npm run bench:serve -- --plaintext  tls: plaintext instead of mutual TLS
@@ -35,6 +40,8 @@ interface Case {
   measure: 'first' | 'later';
   /** The issue's target for p50, ms. */
   target: number;
+  /** heap_work.c: steps of work before the first hop, and one page changed in this many. */
+  work?: { iters: number; touchEvery: number };
 }
 
 const quick = process.argv.includes('--quick');
@@ -44,30 +51,36 @@ const CASES: Case[] = quick
       { name: 'small program, warm hop', mb: 1, dirty: 10, hops: 3, runs: 1, measure: 'later', target: 1.5 },
       { name: '4 MiB heap, 10 % dirtied', mb: 4, dirty: 10, hops: 2, runs: 1, measure: 'later', target: 25 },
       { name: '4 MiB heap, first hop', mb: 4, dirty: 10, hops: 1, runs: 1, measure: 'first', target: 120 },
+      { name: '4 MiB first hop after work', mb: 4, dirty: 10, hops: 1, runs: 1, measure: 'first', target: 120, work: { iters: 100_000, touchEvery: 1000 } },
     ]
   : [
       { name: 'small program, warm hop', mb: 1, dirty: 10, hops: 40, runs: 1, measure: 'later', target: 1.5 },
       { name: '64 MiB heap, 10 % dirtied', mb: 64, dirty: 10, hops: 15, runs: 1, measure: 'later', target: 25 },
       { name: '64 MiB heap, first hop', mb: 64, dirty: 10, hops: 1, runs: 5, measure: 'first', target: 120 },
       { name: '256 MiB heap, first hop', mb: 256, dirty: 10, hops: 1, runs: 3, measure: 'first', target: 450 },
+      { name: '64 MiB first hop after work', mb: 64, dirty: 10, hops: 1, runs: 5, measure: 'first', target: 120, work: { iters: 1_000_000, touchEvery: 10_000 } },
+      { name: '256 MiB first hop after work', mb: 256, dirty: 10, hops: 1, runs: 3, measure: 'first', target: 450, work: { iters: 3_000_000, touchEvery: 30_000 } },
     ];
 
 const dir = mkdtempSync(join(tmpdir(), 'kafu-bench-serve-'));
 const TLS = plaintext ? '  tls: plaintext' : '  tls: { ca: ./certs/ca.crt, cert: "./certs/${node}.crt", key: "./certs/${node}.key" }';
 
 type Transport = 'direct' | 'grpc';
+/** A row: a transport, or for the "after work" cases pre-copy on or off (direct transport). */
+type Variant = Transport | 'pre-copy' | 'no pre-copy';
 const transportArg = process.argv.find((a) => a.startsWith('--transport='))?.slice('--transport='.length);
 const TRANSPORTS: Transport[] = transportArg === 'direct' || transportArg === 'grpc' ? [transportArg] : ['direct', 'grpc'];
 
-function runNode(id: string, config: string, transport: Transport): Promise<{ code: number | null; stderr: string }> {
+function runNode(id: string, config: string, transport: Variant): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const args = [KAFU_BIN, 'serve', '--log-level', 'debug', '--node-id', id, config];
     // KAFU_HANDOFF=grpc: hand the program on with gRPC's Migrate (peers.ts), the transport before the direct one.
     const env = { ...process.env, KAFU_HANDOFF: transport === 'grpc' ? 'grpc' : '' };
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
-    const err: Buffer[] = [];
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const [out, err]: Buffer[][] = [[], []];
+    p.stdout.on('data', (b: Buffer) => out.push(b));
     p.stderr.on('data', (b: Buffer) => err.push(b));
-    p.on('close', (code) => resolve({ code, stderr: Buffer.concat(err).toString('utf8') }));
+    p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
   });
 }
 
@@ -85,6 +98,8 @@ interface Hop {
   copyMs: number;
   decodeMs: number;
   restoreMs: number;
+  /** heap_work.c's work phase, ms (the "after work" cases). */
+  workMs?: number;
 }
 
 /** A node's hops in order: its sends ("Program moved", "hand-off") and the other node's receipts ("resumed in"). */
@@ -108,6 +123,7 @@ try {
     await writeClusterCerts('bench', ['cloud', 'edge'].map((id) => ({ id, address: '127.0.0.1', port: 1 })), join(dir, 'certs'), { days: 30 });
   }
   const wasm = await buildWasm({ sources: ['bench/programs/heap_hops.c'], args: ['-O2'] });
+  const workWasm = await buildWasm({ sources: ['bench/programs/heap_work.c'], args: ['-O2'] });
   console.log(`bench/programs/heap_hops.c between two kafu serve processes (loopback, ${plaintext ? 'plaintext' : 'mutual TLS'}), default cluster.migration`);
   console.log('downtime ms: p50 / p90 / max over the hops measured; sent: mean bytes per hop; breakdown: means, ms (encode, and copy:');
   console.log("the body's first part into the buffer sent, on the sender; decode, restore on the receiver; wire = downtime - those);");
@@ -115,21 +131,26 @@ try {
   console.log('the heap for later hops) in this process, ms; ratio = p50 / baseline; target: issue 11 (p50)');
   console.log('');
   console.log(
-    'case                       transport  hops     p50     p90     max      sent   encode   copy  decode restore    wire  baseline  ratio  target',
+    'case                         transport    hops     p50     p90     max      sent   encode   copy  decode restore    wire  baseline  ratio  target   work',
   );
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   for (const c of CASES.filter((x) => !only || x.name.includes(only))) {
-    const measured = new Map<Transport, Hop[]>(TRANSPORTS.map((t) => [t, []]));
-    // The transports' runs alternate: a machine busy with something else slows both alike.
-    for (const [run, transport] of Array.from({ length: c.runs }, (_, i) => i).flatMap((i) => TRANSPORTS.map((t) => [i, t] as const))) {
+    const variants: Variant[] = c.work ? ['pre-copy', 'no pre-copy'] : TRANSPORTS;
+    const measured = new Map<Variant, Hop[]>(variants.map((t) => [t, []]));
+    // The variants' runs alternate: a machine busy with something else slows both alike.
+    for (const [run, transport] of Array.from({ length: c.runs }, (_, i) => i).flatMap((i) => variants.map((t) => [i, t] as const))) {
       void run;
       const [p1, p2] = await freePorts(2);
       const config = join(dir, `kafu-config.yaml`);
+      // (The immediate first hops start no rounds: heap_hops.c makes no WASI call before it.)
+      const app = c.work
+        ? `  path: ${workWasm}\n  args: ["${c.mb}", "${c.work.iters}", "${c.work.touchEvery}", "${c.hops}", "timed"]\n`
+        : `  path: ${wasm}\n  args: ["${c.mb}", "${c.hops}", "${c.dirty}"]\n`;
       writeFileSync(
         config,
-        `name: bench\napp:\n  path: ${wasm}\n  args: ["${c.mb}", "${c.hops}", "${c.dirty}"]\n` +
+        `name: bench\napp:\n${app}` +
           `nodes:\n  cloud: { address: 127.0.0.1, port: ${p1} }\n  edge: { address: 127.0.0.1, port: ${p2} }\n` +
-          `cluster:\n  migration: { memory_migration: delta, memory_compression: true }\n${TLS}\n`,
+          `cluster:\n  migration: { memory_migration: delta, memory_compression: true, precopy: ${transport === 'no pre-copy' ? 'off' : 'auto'} }\n${TLS}\n`,
       );
       const [edge, cloud] = await Promise.all([runNode('edge', config, transport), runNode('cloud', config, transport)]);
       if (cloud.code !== 0 || edge.code !== 0) throw new Error(`run failed:\n${cloud.stderr}\n${edge.stderr}`);
@@ -137,7 +158,8 @@ try {
       const out = hops(cloudLog, edgeLog);
       const back = hops(edgeLog, cloudLog);
       // The first hop is cloud's first; the others alternate (cloud → edge, edge → cloud).
-      if (c.measure === 'first') measured.get(transport)!.push(out[0]!);
+      const workMs = Number(/^work ([\d.]+) ms$/m.exec(cloud.stdout)?.[1] ?? NaN);
+      if (c.measure === 'first') measured.get(transport)!.push({ ...out[0]!, workMs });
       else measured.get(transport)!.push(...out.slice(1), ...back);
     }
     for (const [transport, hops] of measured) report(c, transport, hops);
@@ -146,7 +168,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-function report(c: Case, transport: Transport, measured: Hop[]): void {
+function report(c: Case, transport: Variant, measured: Hop[]): void {
   const d = percentiles(measured.map((h) => h.downtimeMs));
   const mean = (f: (h: Hop) => number) => measured.reduce((n, h) => n + f(h), 0) / measured.length;
   const sent = mean((h) => h.bytes);
@@ -154,9 +176,10 @@ function report(c: Case, transport: Transport, measured: Hop[]): void {
   const heap = c.mb * 2 ** 20;
   const baseline = c.measure === 'first' ? copyMs(heap) : copyMs(Math.max(65536, (heap * c.dirty) / 100)) + scanMs(heap);
   console.log(
-    `${c.name.padEnd(26)} ${transport.padEnd(9)} ${String(measured.length).padStart(5)} ${fmt(d.p50, 7)} ${fmt(d.p90, 7)} ${fmt(d.max, 7)} ` +
+    `${c.name.padEnd(28)} ${transport.padEnd(11)} ${String(measured.length).padStart(5)} ${fmt(d.p50, 7)} ${fmt(d.p90, 7)} ${fmt(d.max, 7)} ` +
       `${(sent >= 2 ** 20 ? `${(sent / 2 ** 20).toFixed(1)} MB` : `${(sent / 1024).toFixed(1)} KB`).padStart(9)} ` +
       `${fmt(encode, 8)} ${fmt(copy, 6)} ${fmt(decode, 7)} ${fmt(restore, 7)} ${fmt(d.mean - encode - copy - decode - restore, 7)} ` +
-      `${fmt(baseline, 9)} ${('x' + (d.p50 / baseline).toFixed(1)).padStart(6)} ${fmt(c.target, 7)}`,
+      `${fmt(baseline, 9)} ${('x' + (d.p50 / baseline).toFixed(1)).padStart(6)} ${fmt(c.target, 7)}` +
+      (c.work ? ` ${fmt(percentiles(measured.map((h) => h.workMs!)).p50, 6)}` : ''),
   );
 }

@@ -144,6 +144,12 @@ const clusterSchema = z.strictObject({
       // Largest library-OS state a node accepts in a hand-off (fd table, mount state and the file contents that
       // travel with the program), in MiB; memory is bounded by the module's own maximum.
       max_state_mb: z.number().int().min(1).max(1 << 20).default(DEFAULT_MAX_STATE_BYTES >> 20),
+      // kafu serve: send the heap ahead, while the program runs, to the node it goes to next (README "Pre-copy"):
+      // auto (the one KAFU_DEST node other than this one, if there is exactly one), off, or a node id.
+      precopy: z.string({ error: 'precopy must be auto, off or a node id' }).min(1, 'precopy must be auto, off or a node id').default('auto'),
+      // How long the program runs on a node before the first round, and the least time between two rounds' starts.
+      precopy_after_ms: wholeNumber('precopy_after_ms', 0, MAX_TIMER_MS).default(100),
+      precopy_interval_ms: wholeNumber('precopy_interval_ms', 10, MAX_TIMER_MS).default(250),
     }))
     .prefault({}),
   // kafu serve: `hops` — the node that hands the program on keeps it as it was at that hop (a checkpoint); when the
@@ -186,6 +192,10 @@ export const configSchema = z
       if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['app', 'listen', i], message: `${l.address}:${l.port} is listed twice for node ${l.node ?? first}` });
       seen.add(key);
     });
+    const precopy = c.cluster.migration.precopy;
+    if (precopy !== 'auto' && precopy !== 'off' && !(precopy in c.nodes)) {
+      ctx.addIssue({ code: 'custom', path: ['cluster', 'migration', 'precopy'], message: `${precopy} is not a node of this config (precopy: auto, off or a node id)` });
+    }
     for (const [name, m] of Object.entries(c.app.nn.models)) {
       for (const [i, n] of (m.nodes ?? []).entries()) {
         if (!(n in c.nodes)) {

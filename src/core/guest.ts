@@ -54,6 +54,20 @@ export class GuestModule {
   }
 }
 
+/** `fns`, each calling `after` once it returns. */
+function observeCalls(fns: Record<string, (...args: never[]) => unknown>, after: () => void): Record<string, (...args: never[]) => unknown> {
+  return Object.fromEntries(
+    Object.entries(fns).map(([name, fn]) => [
+      name,
+      (...args: never[]) => {
+        const result = fn(...args);
+        after();
+        return result;
+      },
+    ]),
+  );
+}
+
 /** The id of the memory image a fresh instance of the module starts with (GuestModule.initialBaseline). */
 export const INITIAL_BASELINE_ID = 'initial';
 
@@ -112,6 +126,11 @@ export interface GuestOptions {
   onResumed?: () => void;
   /** Modules built with system-call points only: called after each WASI call; returns a migration to force. */
   afterSystemCall?: (name: string) => Migration | undefined;
+  /**
+   * Any module: called after each WASI call returns (not proc_exit, which does not). What a node's thread does
+   * beside a running program happens there (serve's pre-copy rounds); the program waits for it, so keep it cheap.
+   */
+  onSystemCall?: () => void;
 }
 
 interface AsyncifyExports {
@@ -190,8 +209,9 @@ export class GuestInstance {
 
   /** The library OS and decisions of the stretch about to run in this instance (a fresh one, or a parked one). */
   bind(options: GuestOptions): void {
+    const observed = (fns: Record<string, (...args: never[]) => unknown>) => (options.onSystemCall ? observeCalls(fns, options.onSystemCall) : fns);
     const calls = (fns: Record<string, (...args: never[]) => unknown>) =>
-      this.guest.meta.systemCallPoints ? this.suspendableSystemCalls(fns) : fns;
+      this.guest.meta.systemCallPoints ? this.suspendableSystemCalls(observed(fns)) : observed(fns);
     const modules: Record<string, Record<string, (...args: never[]) => unknown>> = {
       ...Object.fromEntries(Object.entries(options.system.importModules?.() ?? {}).map(([m, fns]) => [m, calls(fns)])),
       wasi_snapshot_preview1: calls(options.system.imports()),
@@ -235,6 +255,11 @@ export class GuestInstance {
   }
 
   private pageView: Uint8Array | undefined;
+
+  /** Its linear memory's bytes now (a grow replaces the buffer): read while the program runs (serve's pre-copy). */
+  get memoryBuffer(): ArrayBuffer {
+    return this.exports.memory.buffer;
+  }
 
   /** The byte length of its linear memory now. */
   get memoryBytes(): number {

@@ -60,10 +60,15 @@ export interface SegmentOptions {
    * these are the only pages that differ from it (decodeTransfer's `changed`); only they are written.
    */
   changed?: Iterable<number>;
+  /**
+   * Called after each WASI call the program makes (not proc_exit), with the instance it runs in: the one moment a
+   * node's thread may do work beside a running program (serve's pre-copy rounds). Keep it cheap.
+   */
+  onSystemCall?: (instance: GuestInstance) => void;
 }
 
 export function runSegment(guest: GuestModule, node: string, host: ProgramHost, options: SegmentOptions = {}): SegmentResult {
-  const { from, forced } = options;
+  const { from, forced, onSystemCall } = options;
   if (forced && !guest.meta.systemCallPoints) {
     throw new UserError('forced migrations need a module built with `kafu clang --kafu-syscall-points`');
   }
@@ -91,6 +96,7 @@ export function runSegment(guest: GuestModule, node: string, host: ProgramHost, 
     system,
     exitCode: host.exitCode,
     onResumed: options.onResumed,
+    onSystemCall: onSystemCall && (() => onSystemCall(instance)),
     afterSystemCall: forced
       ? (name) => {
           if (++systemCalls % forced.every !== 0 || name === 'proc_exit') return undefined;

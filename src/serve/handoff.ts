@@ -14,6 +14,7 @@ import { bodyBytes, type MigrateBody } from './migrate-body.js';
 import { savedProgramFile } from './saved-program.js';
 import { BASELINE_MISSING, RpcRefusal, type MigrateReply, type MigrateStart, type OutputChunk } from './protocol.js';
 import type { Encoded } from './worker-messages.js';
+import { checkPrecopy, receivePrecopy } from './precopy.js';
 
 /** The destination lacks the memory a delta is against: send the whole snapshot. */
 class BaselineMissing extends Error {}
@@ -28,6 +29,8 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
   // Output the program printed here travels ahead of it: the destination delivers it before resuming.
   const pendingOutput = await ctx.output.takePending();
   let encoded = initial;
+  // A pre-copy round still on its way to `m.to` is what this hop is a delta against (precopy.ts).
+  await ctx.precopy?.settled();
   // Held from now on: the program may come back (as a delta against it) before this hop's reply arrives.
   state.heldBaseline = encoded.baselineId;
   // From now on the program is `m.to`'s: it may even finish there before this hop's reply arrives (access.ts).
@@ -140,7 +143,22 @@ export async function saveProgram(ctx: NodeContext, cause: string, output: Outpu
  * node already resumed (a sender that lost our reply tries again: that is success).
  */
 export function checkHandOff(ctx: NodeContext, start: MigrateStart): 'new' | 'retry' {
-  const { state, nodeId, moduleSha256 } = ctx;
+  checkIncoming(ctx, start);
+  const { state, nodeId } = ctx;
+  const refuse = (why: string, code = grpc.status.FAILED_PRECONDITION) => new RpcRefusal(code, why);
+  if (start.snapshotId === state.lastSnapshotId && state.where !== 'idle') return 'retry';
+  // Another hand-off is being resumed and may yet be refused (a hostile one must not make a real one fail): retry.
+  if (state.resuming) throw refuse(`node ${nodeId} is resuming another hand-off`, grpc.status.UNAVAILABLE);
+  // 'departing' is fine: our own hand-off's reply may still be on its way when the program comes back.
+  if (state.where === 'running' || state.ending) {
+    throw refuse(`node ${nodeId} is not idle (${state.ending ? 'shutting down' : 'the program is here'})`);
+  }
+  return 'new';
+}
+
+/** What any Migrate call's start must be (a hand-off's or a pre-copy round's): for this node, of its module, within its limits. */
+export function checkIncoming(ctx: NodeContext, start: MigrateStart): void {
+  const { nodeId, moduleSha256 } = ctx;
   const refuse = (why: string, code = grpc.status.FAILED_PRECONDITION) => new RpcRefusal(code, why);
   if (start.to !== nodeId) throw refuse(`this is node ${nodeId}, not ${start.to}`, grpc.status.INVALID_ARGUMENT);
   // (That the sender is a node of this cluster speaking for itself is access.ts's `admit`, called before this.)
@@ -159,14 +177,6 @@ export function checkHandOff(ctx: NodeContext, start: MigrateStart): 'new' | 're
       grpc.status.RESOURCE_EXHAUSTED,
     );
   }
-  if (start.snapshotId === state.lastSnapshotId && state.where !== 'idle') return 'retry';
-  // Another hand-off is being resumed and may yet be refused (a hostile one must not make a real one fail): retry.
-  if (state.resuming) throw refuse(`node ${nodeId} is resuming another hand-off`, grpc.status.UNAVAILABLE);
-  // 'departing' is fine: our own hand-off's reply may still be on its way when the program comes back.
-  if (state.where === 'running' || state.ending) {
-    throw refuse(`node ${nodeId} is not idle (${state.ending ? 'shutting down' : 'the program is here'})`);
-  }
-  return 'new';
 }
 
 /** Hand-offs whose bytes went to the worker as they arrived (streamHandOff), by their start message. */
@@ -182,7 +192,8 @@ export function streamHandOff(ctx: NodeContext, start: MigrateStart): (piece: Ui
     if (!streamed.has(start)) {
       streamed.add(start);
       // 'checked': receiveProgram checks the checksum (as the bytes arrive) before the worker's resumeEnd.
-      ctx.worker.resumeBegin(start.totalBytes, start.suspendedAtMs, 'checked');
+      if (start.precopy) ctx.worker.precopyBegin!(start.from, start.totalBytes, 'checked');
+      else ctx.worker.resumeBegin(start.totalBytes, start.suspendedAtMs, 'checked');
     }
     ctx.worker.resumePiece(piece);
     return true;
@@ -210,17 +221,18 @@ export async function receiveProgram(
   // Its bytes are in the worker already (streamHandOff), or here in `data`.
   const inWorker = streamed.delete(start);
   try {
-    if (checkHandOff(ctx, start) === 'retry') {
+    if ((start.precopy ? checkPrecopy(ctx, start) : checkHandOff(ctx, start)) === 'retry') {
       if (inWorker) ctx.worker.resumeAbort();
       return { downtimeMs: 0 };
     }
     if (received !== start.totalBytes) throw refuse(`received ${received} of ${start.totalBytes} snapshot bytes`, grpc.status.DATA_LOSS);
     if (checksum && !checksum.matches()) throw refuse(new ChecksumMismatchError().message, grpc.status.DATA_LOSS);
     if (inWorker && !checksum) throw refuse('a streamed hand-off without its checksum', grpc.status.INTERNAL);
-    // (A streamed one's baseline is the worker's to check: it answers a delta against one it lacks with wholeNeeded.)
+    // (A streamed one's baseline is the worker's to check: it answers a delta against one it lacks with wholeNeeded.
+    // So is a pre-copy round's.)
     let needs: string | undefined;
     try {
-      needs = inWorker ? undefined : transferBaselineId(data, ctx.limits);
+      needs = inWorker || start.precopy ? undefined : transferBaselineId(data, ctx.limits);
     } catch (e) {
       throw refuse((e as Error).message, grpc.status.INVALID_ARGUMENT);
     }
@@ -230,6 +242,7 @@ export async function receiveProgram(
     if (inWorker) ctx.worker.resumeAbort();
     throw e;
   }
+  if (start.precopy) return receivePrecopy(ctx, start, data, inWorker, checksum);
   // Nothing of this node's state changes until the worker says the program runs (another hand-off meanwhile is told
   // to retry): a refused one leaves it as it was. Then the output that came with the program is delivered, before
   // anything it prints here.

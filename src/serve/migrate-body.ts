@@ -102,7 +102,7 @@ export function migrateBody(chunks: Uint8Array[], whole?: ReadonlySet<Uint8Array
 export function* bodyParts(
   chunks: Uint8Array[],
   partBytes: number,
-  whole?: ReadonlySet<Uint8Array>,
+  whole?: Pick<ReadonlySet<Uint8Array>, 'has'>,
   placed?: (chunk: Uint8Array, part: number, at: number) => void,
   seal = false,
 ): Generator<BodyPart> {

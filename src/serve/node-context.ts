@@ -1,5 +1,6 @@
 // What the parts of a node process share: who it is, its peers and program worker, and the little state that says
 // where the program is. serve.ts builds it; handoff.ts and membership.ts act on it.
+import type { PrecopyLink } from './precopy.js';
 import type { KafuConfig, NodeConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { FrameLimits } from '../core/snapshot.js';
@@ -70,6 +71,8 @@ export interface NodeContext {
   tls: NodeTls | undefined;
   log: Logger;
   peerTimeoutMs: number;
+  /** Rounds of the program's memory sent ahead to the node it goes to next (precopy.ts), where configured. */
+  precopy?: PrecopyLink;
   /** Runs the program here: a thread of this process, or a browser node's tab. */
   worker: NodeWorker;
   /** The program's sockets whose home is this node, and the relay to the others'. */

@@ -12,7 +12,9 @@ import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messag
 export type WorkerEvent = Exclude<FromWorker, { type: 'encoded' | 'ready' | 'closed' | 'bodyPart' }>;
 
 /** What runs a node's program: this class (a thread of the process), or a browser tab (tab-program.ts). */
-export type NodeWorker = Pick<ProgramWorker, 'start' | 'resume' | 'resumeBegin' | 'resumePiece' | 'resumeEnd' | 'resumeAbort' | 'departed' | 'encodeFull' | 'stop'>;
+export type NodeWorker = Pick<ProgramWorker, 'start' | 'resume' | 'resumeBegin' | 'resumePiece' | 'resumeEnd' | 'resumeAbort' | 'departed' | 'encodeFull' | 'stop'> &
+  /** (A browser tab takes no pre-copy rounds.) */
+  Partial<Pick<ProgramWorker, 'precopy' | 'precopyBegin'>>;
 
 /** How long stop() waits for the worker to release its native resources. */
 const CLOSE_MS = 1000;
@@ -86,6 +88,16 @@ export class ProgramWorker {
    */
   resumeBegin(totalBytes: number, suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {
     this.send({ type: 'resumeBegin', totalBytes, suspendedAtMs, checksum });
+  }
+
+  /** A pre-copy round from node `from`, whole (precopy.ts); answered 'precopied' or 'refused'. */
+  precopy(from: string, bytes: Uint8Array[], checksum: ChecksumMode = 'check'): void {
+    this.send({ type: 'precopy', from, bytes, checksum }, buffersOf(bytes));
+  }
+
+  /** The same streamed: its pieces then go as resumePiece, resumeEnd, resumeAbort. */
+  precopyBegin(from: string, totalBytes: number, checksum: ChecksumMode = 'check'): void {
+    this.send({ type: 'precopyBegin', from, totalBytes, checksum });
   }
 
   resumePiece(bytes: Uint8Array): void {

@@ -21,6 +21,8 @@ export interface MigrateStart {
   snapshotId: string;
   /** Program output from the sender not yet delivered to the first node: delivered before the program resumes. */
   output: OutputChunk[];
+  /** A pre-copy round (precopy.ts), not a hand-off: the program stays on the sender. */
+  precopy?: boolean;
 }
 export type MigrateChunk = { start: MigrateStart; data?: undefined } | { data: Uint8Array; start?: undefined };
 /** (`start` null when not sent.) */

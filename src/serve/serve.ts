@@ -27,6 +27,7 @@ import { readModule } from '../node/module-source.js';
 import { listenProblem } from '../node/local-sockets.js';
 import { mountDirs, storageIdentity } from '../node/node-system.js';
 import { writeLogLine } from '../node/stderr-line.js';
+import { checkPrecopy, PrecopyLink, precopySetup, precopyTarget } from './precopy.js';
 import { checkHandOff, depart, dropHandOff, receiveProgram, saveProgram, sendProgram, streamHandOff } from './handoff.js';
 import { migrateBody } from './migrate-body.js';
 import { saveFolder, savedOutput, type SavedOutput } from './saved-program.js';
@@ -100,7 +101,8 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     log.warn(`this node's certificate expires on ${tls.notAfter.toISOString()}; rotate it with \`kafu certs\``);
   }
   const { bytes, where } = await readModule(loaded);
-  checkPlacement(requireMetadata(bytes, where), ids, where);
+  const meta = requireMetadata(bytes, where);
+  checkPlacement(meta, ids, where);
   const mounts = loaded.mounts;
   const moduleSha256 = await sha256Hex(bytes);
   const limits: FrameLimits = {
@@ -157,21 +159,27 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     stdin: stdinShared,
     sockets: sockets.workerEnd,
   };
+  const precopyTo = me.browser ? undefined : precopyTarget(config, meta, nodeId, o.forceMigrationEvery !== undefined && o.forceMigrationEvery > 0);
+  const precopy = precopyTo === undefined ? undefined : new PrecopyLink(() => ctx, precopySetup(config, precopyTo));
+  workerSetup.precopy = precopy?.setup;
   const onWorkerEvent = (e: WorkerEvent): void => {
     if (e.type === 'output') ctx.output.write(e.fd, e.data);
     else if (e.type === 'log') writeLogLine(e.line);
     else if (e.type === 'stdin') void readStdin(e.maxBytes).then((b) => answerStdin(stdinShared!, b));
+    else if (e.type === 'precopyRound') precopy?.send(e);
+    else if (e.type === 'precopyWake') precopy?.wake(e.inMs);
     else {
       const waiter = eventWaiter;
       eventWaiter = undefined;
       waiter?.(e);
       if (e.type === 'refused') state.heldBaseline = e.baselineId;
+      if (e.type === 'precopied') state.heldBaseline = e.imageId;
       if (e.type === 'refused' && e.checkpointLost && state.checkpoint) {
         state.checkpoint = undefined;
         log.warn('a refused hand-off was partly restored into the instance that held the checkpoint of the last hop: that checkpoint is dropped');
       }
       // A refused hand-off is the Migrate call's business (an error back to its sender), not the run's.
-      if (e.type === 'refused' && waiter) return;
+      if ((e.type === 'refused' || e.type === 'precopied') && waiter) return;
       void onProgramEvent(e);
     }
   };
@@ -210,6 +218,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     worker: browser ? browserNode(browser) : new ProgramWorker(workerSetup, onWorkerEvent, { streamBodies: true }),
     sockets,
     state,
+    precopy,
     onNextProgramEvent: (onResumed) =>
       new Promise((r) => {
         eventWaiter = (e) => {
@@ -424,7 +433,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   /** A hand-off this node refuses is logged here as well as answered (a missing baseline is routine, not a warning). */
   function warnRefusal<T>(start: MigrateStart, f: () => T): T {
     const warn = (e: unknown) => {
-      if (e instanceof RpcRefusal && e.code !== BASELINE_MISSING) log.warn(`refused a hand-off from ${start.from}: ${e.message}`);
+      if (e instanceof RpcRefusal && e.code !== BASELINE_MISSING) log.warn(`refused ${start.precopy ? 'a pre-copy round' : 'a hand-off'} from ${start.from}: ${e.message}`);
       throw e;
     };
     try {
@@ -452,7 +461,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
     migrateStart: (start, proven) => {
       const kind = warnRefusal(start, () => {
         admit(ctx, start.from, proven);
-        return checkHandOff(ctx, start);
+        return start.precopy ? checkPrecopy(ctx, start) : checkHandOff(ctx, start);
       });
       // Checked as the bytes arrive, so that it costs no time once the last one is here.
       const sum = new FrameChecksum();

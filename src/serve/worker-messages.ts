@@ -29,6 +29,17 @@ export interface WorkerSetup {
   stdin?: SharedArrayBuffer;
   /** The program's socket calls go through the main thread (serve/sockets.ts): the worker's end of that channel. */
   sockets?: { port: MessagePort; flag: Int32Array };
+  /** Pre-copy rounds toward node `to` while the program runs here (precopy-rounds.ts). */
+  precopy?: PrecopySetup;
+}
+
+/** Where and how often a node's worker sends rounds of the program's memory ahead (cluster.migration.precopy). */
+export interface PrecopySetup {
+  to: string;
+  afterMs: number;
+  intervalMs: number;
+  /** Int32 slots the main thread writes and the worker reads at WASI calls (precopy-rounds.ts ACKED, STOPPED). */
+  control: SharedArrayBuffer;
 }
 
 export type ToWorker =
@@ -46,6 +57,13 @@ export type ToWorker =
   | { type: 'resumeBegin'; totalBytes: number; suspendedAtMs: number; checksum: ChecksumMode }
   | { type: 'resumePiece'; bytes: Uint8Array }
   | { type: 'resumeEnd' }
+  /**
+   * A pre-copy round from node `from` (precopy.ts), whole or streamed as for a hand-off (its pieces then come as
+   * 'resumePiece', 'resumeEnd', 'resumeAbort'): kept in the instance prepared ahead, never run. Answered 'precopied'
+   * or 'refused'.
+   */
+  | { type: 'precopy'; from: string; bytes: Uint8Array[]; checksum: ChecksumMode }
+  | { type: 'precopyBegin'; from: string; totalBytes: number; checksum: ChecksumMode }
   /** The pieces stopped coming (the sender's connection broke): drop the hand-off, no outcome. */
   | { type: 'resumeAbort' }
   /**
@@ -112,6 +130,16 @@ export type FromWorker =
   /** Stopped at a migration point, already encoded for the destination. */
   | { type: 'suspended'; migration: Migration; suspendedAtMs: number; encoded: Encoded }
   | { type: 'encoded'; encoded: Encoded }
+  /**
+   * A pre-copy round for node `to` (precopy-rounds.ts): its transfer's chunks, unsealed (the main thread copies them
+   * into the messages it sends, computing the checksum), its pages in shared memory nothing writes any more; `seq` is
+   * what the main thread writes to the ACKED slot once `to` holds image `imageId`.
+   */
+  | { type: 'precopyRound'; to: string; seq: number; imageId: string; pages: number; chunks: Uint8Array[] }
+  /** The next pre-copy step is due in `inMs`: the main thread sets the DUE slot then (precopy-rounds.ts). */
+  | { type: 'precopyWake'; inMs: number }
+  /** A pre-copy round received here is kept: this node's prepared instance and baseline now hold `imageId`. */
+  | { type: 'precopied'; imageId: string }
   /** More of the body of the snapshot `snapshotId` just 'suspended' (encoded.more); `last`: all of it is here. */
   | { type: 'bodyPart'; snapshotId: string; messages: Uint8Array[]; last: boolean }
   | { type: 'exited'; code: number }

@@ -19,6 +19,7 @@ import { SyncSockets } from '../node/sync-sockets.js';
 import { SyncCaller } from '../node/sync-worker.js';
 import type { SocketRef } from '../wasi/sockets.js';
 import { workerStdin } from './stdin-bridge.js';
+import { PrecopySender } from './precopy-rounds.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
 const setup = workerData as WorkerSetup;
@@ -64,7 +65,15 @@ const prepared = guestReady.then((guest) => {
   warmUpArrivalChecks();
   guest.initialBaseline(); // built now, not on the first hop
   warm = { instance: new GuestInstance(guest), imageId: INITIAL_BASELINE_ID };
+  if (setup.precopy) precopy = new PrecopySender(setup.precopy, guest.initialBaseline(), { moduleSha256: guest.sha256 }, post, log);
 });
+/**
+ * Rounds of the program's memory sent ahead to setup.precopy.to while the program runs here, until it first stops
+ * here (precopy-rounds.ts): the module's initial image is what that node holds before the first.
+ */
+let precopy: PrecopySender | undefined;
+/** The instance a never-run node keeps holds a pre-copied image (from precopyEnd), not the module's initial one. */
+const holdsPrecopy = (w: ParkedInstance | undefined) => w !== undefined && !w.instance.ran && w.imageId !== INITIAL_BASELINE_ID;
 let baseline: Baseline | undefined;
 /**
  * The other node that holds `baseline`: the other end of this node's last hop. Since then the program has been
@@ -117,6 +126,8 @@ interface Arrival {
   target?: GuestInstance;
   /** A delta is decoded against the baseline held here (whose pages it changes in place once verified). */
   baselineUsed: boolean;
+  /** A pre-copy round from this node (precopyEnd), not a hand-off. */
+  precopyFrom?: string;
 }
 let arrival: Arrival | undefined;
 
@@ -156,6 +167,15 @@ async function handle(m: ToWorker): Promise<void> {
       return end(guest);
     case 'resumeBegin':
       return begin(guest, m.totalBytes, m.suspendedAtMs, m.checksum);
+    case 'precopyBegin':
+      return begin(guest, m.totalBytes, 0, m.checksum, m.from);
+    case 'precopy':
+      begin(guest, m.bytes.reduce((n, p) => n + p.byteLength, 0), 0, m.checksum, m.from);
+      for (const piece of m.bytes) {
+        arrival!.pieces++;
+        arrival!.receiver.push(piece);
+      }
+      return end(guest);
     case 'resumePiece':
       if (arrival) {
         arrival.pieces++;
@@ -175,14 +195,15 @@ function encodeAgain(output: SavedOutput | undefined): void {
   const whole = nn.selfContained(pending!, setup.node, NN_RESOURCE);
   const { encoded, next, changed, at } = encode(output ? withSavedOutput(whole, output) : whole, undefined, pending!.header.node, Infinity);
   post({ type: 'encoded', encoded }, buffersOf(encoded.body.messages));
-  if (setup.transfer.delta) owning = owningOf(encoded, at, (sent) => (baseline = ownBaseline(next, undefined, changed, sent)));
+  if (setup.transfer.delta) owning = { snapshotId: encoded.snapshotId, at, own: (sent) => (baseline = ownBaseline(next, undefined, changed, sent)) };
   if (warm) warm.imageId = next.id; // the same memory, under the id this encoding gave it
 }
 
-function begin(guest: GuestModule, totalBytes: number, suspendedAtMs: number, checksum: ChecksumMode): void {
+/** `precopyFrom`: a pre-copy round from that node (kept, not run), not a hand-off. */
+function begin(guest: GuestModule, totalBytes: number, suspendedAtMs: number, checksum: ChecksumMode, precopyFrom?: string): void {
   // (One that never ended, its sender gone, is replaced.)
   if (arrival) abort(guest);
-  const a: Arrival = { suspendedAtMs, begunAt: performance.now(), pieces: 0, baselineUsed: false } as Arrival;
+  const a: Arrival = { suspendedAtMs, begunAt: performance.now(), pieces: 0, baselineUsed: false, precopyFrom } as Arrival;
   a.receiver = new TransferReceiver({
     baselines: (id) => {
       // (Every node builds the module's initial image, a fresh copy each time: a first hop here is a delta against it.)
@@ -200,7 +221,10 @@ function begin(guest: GuestModule, totalBytes: number, suspendedAtMs: number, ch
       // transfer is verified: it is this node's checkpoint (`pending` views its memory, which a grow would detach),
       // and a delta against it is small enough to apply after the last byte.
       if (against !== INITIAL_BASELINE_ID) return undefined;
-      const target = warm && !warm.instance.ran ? warm.instance : new GuestInstance(guest);
+      // A round for a node the program ran on would overwrite its parked instance: refused whole at the end.
+      if (precopyFrom !== undefined && (!warm || warm.instance.ran)) return undefined;
+      // (The prepared instance holds the initial image unless a pre-copy round was written into it.)
+      const target = warm && !warm.instance.ran && warm.imageId === INITIAL_BASELINE_ID ? warm.instance : new GuestInstance(guest);
       a.target = target;
       target.growTo(header.memory.byteLength);
       return { page: (index, data) => target.writePage(index, data) };
@@ -240,9 +264,48 @@ function end(guest: GuestModule): void {
     if (a.target) dropTarget(guest, a.target);
     return;
   }
+  if (a.precopyFrom !== undefined) return precopyEnd(guest, a, a.precopyFrom, decoded);
   baseline = setup.transfer.delta ? decoded.baseline : undefined;
   baselinePeer = decoded.snapshot.header.migration?.from;
   run(guest, { type: 'resume' }, { a, decoded, t0, before });
+}
+
+/**
+ * A pre-copy round, verified (as a transfer: sizes, page indices, checksum, against the image held here): its pages
+ * go into the instance prepared ahead, which the program never ran in, and its image becomes the baseline a first hop
+ * from `from` is a delta against. Refused on a node the program ran on: its parked instance and baseline are the
+ * program's (a checkpoint's), which a round must not touch.
+ */
+function precopyEnd(guest: GuestModule, a: Arrival, from: string, decoded: DecodedTransfer): void {
+  const refuse = (why: string) => {
+    if (a.target) dropTarget(guest, a.target);
+    post({ type: 'refused', message: why, baselineId: baseline?.id });
+  };
+  const { header } = decoded.snapshot;
+  if (!warm || warm.instance.ran) return refuse(`the program has run on ${setup.node}, which keeps what it left here`);
+  if (!setup.transfer.delta) return refuse(`${setup.node} keeps no memory baselines (memory_migration: full)`);
+  if (header.moduleSha256 !== guest.sha256) return refuse(`it is of module ${header.moduleSha256.slice(0, 12)}…, ${setup.node} runs ${guest.sha256.slice(0, 12)}…`);
+  if (header.node !== setup.node || header.blobs.length > 0 || header.migration) return refuse(`it is not a pre-copy round for ${setup.node}`);
+  let target: GuestInstance;
+  if (decoded.streamed) target = a.target!;
+  else if (decoded.against !== undefined && warm.imageId === decoded.against) {
+    // A later round: only its pages are written, once all of it is verified.
+    target = warm.instance;
+    try {
+      target.growTo(header.memory.byteLength);
+      const pages = new Map(decoded.snapshot.memory.pages.map((p) => [p.index, p.data]));
+      for (const index of decoded.changed) target.writePage(index, pages.get(index));
+    } catch (e) {
+      warm = { instance: new GuestInstance(guest), imageId: INITIAL_BASELINE_ID };
+      [baseline, baselinePeer] = [undefined, undefined];
+      return refuse((e as Error).message);
+    }
+  } else return refuse(`it is against image ${decoded.against ?? '(none)'}, the instance here holds ${warm.imageId}`);
+  warm = { instance: target, imageId: decoded.baseline.id };
+  baseline = decoded.baseline;
+  baselinePeer = from;
+  log.debug(`pre-copy round from ${from} kept: ${decoded.changed.length} pages, image ${decoded.baseline.id}`);
+  post({ type: 'precopied', imageId: decoded.baseline.id });
 }
 
 /** What a resume brings to run(). */
@@ -268,18 +331,24 @@ function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { typ
   let changed: number[] | undefined;
   if (r?.decoded.streamed) [instance, changed] = [r.a.target, []];
   else {
-    instance = !from || (warm && warm.instance.memoryBytes <= from.memory.byteLength) ? warm?.instance : undefined;
-    changed = instance && r?.decoded.against !== undefined && warm?.imageId === r.decoded.against ? r.decoded.changed : undefined;
+    const matches = r?.decoded.against !== undefined && warm?.imageId === r.decoded.against;
+    // (An instance holding a pre-copied image is used only by a delta against that image: nothing else knows which of
+    // its pages were written.)
+    const fits = !from || (warm !== undefined && warm.instance.memoryBytes <= from.memory.byteLength);
+    instance = fits && (matches || !holdsPrecopy(warm)) ? warm?.instance : undefined;
+    changed = instance && matches ? r!.decoded.changed : undefined;
   }
   warm = undefined;
   let resumed = m.type === 'start';
   let result: SegmentResult;
+  precopy?.begin();
   try {
     result = runSegment(guest, setup.node, hostWith(m.type === 'start' ? m.storage : {}, m.type === 'start' ? m.listeners : undefined), {
       from,
       instance,
       changed,
       forced: setup.forced,
+      onSystemCall: precopy && ((i) => precopy!.tick(i)),
       onResumed: () => {
         resumed = true;
         pending = undefined; // the program runs here again: a hop's whole re-encoding is no longer wanted
@@ -320,6 +389,10 @@ function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { typ
     post({ type: 'trapped', message: trap.message, frames: wasmBacktrace(trap) });
     return;
   }
+  // Pre-copy ends at the program's first stop here; a round being posted is posted whole first (the main thread sends
+  // it before the hop, which is then a delta against it).
+  const precopied = precopy?.finish(result.kind === 'migrate' ? result.migration.to : undefined);
+  precopy = undefined;
   if (result.kind === 'exited') {
     post({ type: 'exited', code: result.code });
     return;
@@ -329,7 +402,8 @@ function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { typ
   // the baseline since, e.g. restarted, it says so and the main thread asks for a whole snapshot.) Any other node
   // gets a delta against the module's initial image, which it builds itself.
   const to = result.migration.to;
-  const against = !setup.transfer.delta ? undefined : baselinePeer === to ? baseline : guest.initialBaseline();
+  const against = !setup.transfer.delta ? undefined : baselinePeer === to ? baseline : (precopied ?? guest.initialBaseline());
+  if (precopied) log.debug(`hop to ${to}: a delta against the pre-copied image ${precopied.id}`);
   const { encoded, next, changed: sentPages, at, rest, copied } = encode(pending, against, to, PART_BYTES);
   post(
     { type: 'suspended', migration: result.migration, suspendedAtMs: performance.timeOrigin + result.suspendedAt, encoded },
@@ -349,7 +423,7 @@ function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { typ
   );
   // Off the downtime, once the hop is done (ownNow): the baseline in memory of its own, so that the parked instance
   // can run the program again; its memory is the image just sent.
-  if (setup.transfer.delta) owning = owningOf(encoded, at, (sent) => (baseline = ownBaseline(next, against, sentPages, sent)));
+  if (setup.transfer.delta) owning = { snapshotId: encoded.snapshotId, at, own: (sent) => (baseline = ownBaseline(next, against, sentPages, sent)) };
   warm = { instance: result.instance, imageId: next.id };
 }
 
@@ -381,7 +455,8 @@ function encode(
   const parts = bodyParts(
     chunks,
     partBytes,
-    setup.transfer.delta ? new Set(raw.values()) : undefined,
+    // (The map's keys are the raw pages: no set of them beside it.)
+    setup.transfer.delta ? indexOf : undefined,
     (page, part, offset) => at.pages.set(indexOf.get(page)!, [part, offset]),
     true,
   );
@@ -409,11 +484,6 @@ function encode(
 interface SentAt {
   pages: Map<number, [number, number]>;
   parts: number[];
-}
-
-/** What `owning` holds for a hop's encoding: `own` makes the baseline, with the pages `at` of its body handed back. */
-function owningOf(encoded: Encoded, at: SentAt, own: (sent?: SentPages) => void): NonNullable<typeof owning> {
-  return { snapshotId: encoded.snapshotId, own, at };
 }
 
 /** Milliseconds since the epoch, sub-millisecond: comparable between processes of one machine. */

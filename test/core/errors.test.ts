@@ -126,7 +126,7 @@ test('config errors name the field and file:line', () => {
   assert.equal(ok.modulePath, '/srv/app/m.wasm');
   assert.deepEqual(ok.mounts, [{ guest: '/', host: '/srv/app/data', mode: 'follow' }]);
   assert.equal(ok.config.app.output, 'local');
-  assert.deepEqual(ok.config.cluster.migration, { memory_migration: 'delta', memory_compression: true, max_state_mb: 1024 });
+  assert.deepEqual(ok.config.cluster.migration, { memory_migration: 'delta', memory_compression: true, max_state_mb: 1024, precopy: 'auto', precopy_after_ms: 100, precopy_interval_ms: 250 });
   const deflate = parseConfigText(`name: x\napp:\n  path: ./m.wasm\n${NODES}cluster:\n  migration: { memory_compression: deflate }\n`, FILE);
   assert.equal(deflate.config.cluster.migration.memory_compression, 'deflate');
 });
