@@ -1,0 +1,63 @@
+// What every test run shares (scripts/run-tests.mjs, scripts/profile-tests.mjs): the compiled test files, a build
+// cache of the run's own, and the run's build server.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Every compiled test file (dist/**\/*.test.js) whose path contains one of `filters` (all without filters). */
+export function testFiles(filters) {
+  const find = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? find(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : [],
+    );
+  return find('dist').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+}
+
+/**
+ * The environment of a run's test processes, and `finish` (call it at the end: stops the build server and waits
+ * for it, so that a `time` of the run counts its CPU, then removes the run's temporary folder; resolves to what
+ * the server did: { compiled, cpuSeconds }, or undefined without one).
+ */
+export async function startTestRun() {
+  const run = mkdtempSync(join(tmpdir(), 'kafu-test-run-'));
+  // kafu clang's build cache: one of this run's own (builds shared between test files hit it), never the user's.
+  const env = { ...process.env, KAFU_CACHE_DIR: process.env.KAFU_CACHE_DIR ?? join(run, 'cache') };
+  // The test programs are compiled by one build server for the whole run (test/support/build-server.ts): the
+  // toolchain and the instrumenter load once, not once per test file. Without it each file compiles for itself.
+  const script = 'dist/test/support/build-server.js';
+  let server;
+  let said = '';
+  if (existsSync(script) && !env.KAFU_TEST_BUILD_SOCKET) {
+    const socket = join(run, 'build.sock');
+    const p = spawn(process.execPath, [script, socket], { stdio: ['pipe', 'pipe', 'inherit'], env });
+    const closed = new Promise((resolve) => p.on('close', resolve));
+    const ready = await Promise.race([
+      new Promise((resolve) => {
+        p.stdout.on('data', (b) => {
+          said += b;
+          if (said.includes('ready\n')) resolve(true);
+        });
+      }),
+      closed.then(() => false),
+    ]);
+    if (ready) {
+      env.KAFU_TEST_BUILD_SOCKET = socket;
+      server = { p, closed };
+    } else console.error('run-tests: the build server did not start; each test file compiles its own programs');
+  }
+  return {
+    env,
+    async finish() {
+      let stats;
+      if (server) {
+        server.p.stdin.end(); // it ends when its stdin closes, saying what it did
+        await server.closed;
+        const line = /^stats (.*)$/m.exec(said)?.[1];
+        stats = line ? JSON.parse(line) : undefined;
+      }
+      rmSync(run, { recursive: true, force: true });
+      return stats;
+    },
+  };
+}
