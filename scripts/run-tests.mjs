@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Runs every compiled test file (dist/**/*.test.js) with node's test runner. Node 20 does not expand globs
-// itself, and pointing it at a folder would also run helpers that merely live under a test/ folder.
-import { spawn } from 'node:child_process';
+// Runs every compiled test file (dist/**/*.test.js) with node's test runner, through its run() API: Node 20's
+// `node --test` does not expand globs itself (and pointing it at a folder would also run helpers that merely live
+// under a test/ folder), and it sorts the files it is given, where run() keeps the order: the longest start first.
+import { run } from 'node:test';
+import { spec, tap } from 'node:test/reporters';
 import { startTestRun, testFiles } from './test-run.mjs';
 
 const files = testFiles(process.argv.slice(2));
@@ -9,12 +11,19 @@ if (files.length === 0) {
   console.error('run-tests: no test files found under dist/ (did `tsc` run?)');
   process.exit(1);
 }
-const run = await startTestRun();
+const testRun = await startTestRun();
+// (run() starts each file's process with this process's environment.)
+Object.assign(process.env, testRun.env);
 // Three files at a time on two cores: most test time is waiting (nodes starting, heartbeats timing out, programs
 // napping), not computing; KAFU_TEST_CONCURRENCY changes it.
-const concurrency = process.env.KAFU_TEST_CONCURRENCY ?? '3';
-const status = await new Promise((resolve) => {
-  spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit', env: run.env }).on('close', (code) => resolve(code ?? 1));
+const concurrency = Number(process.env.KAFU_TEST_CONCURRENCY ?? '3');
+let failed = false;
+const stream = run({ files, concurrency });
+stream.on('test:fail', () => (failed = true));
+// The reporter `node --test` picks: spec on a terminal, TAP otherwise (CI logs).
+await new Promise((resolve, reject) => {
+  stream.compose(process.stdout.isTTY ? spec : tap).pipe(process.stdout).on('error', reject);
+  stream.on('end', resolve);
 });
-await run.finish();
-process.exit(status);
+await testRun.finish();
+process.exit(failed ? 1 : 0);

@@ -5,13 +5,38 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Every compiled test file (dist/**\/*.test.js) whose path contains one of `filters` (all without filters). */
+/**
+ * The test files that take longest (wall time, scripts/profile-tests.mjs on a loaded 2-core machine, longest
+ * first). They start first: with three files at a time, a long file that starts last would set the run's end.
+ * Only an order: a file missing here starts later, one listed that is gone is ignored. Re-measure now and then.
+ */
+const LONGEST = [
+  'test/serve/serve',
+  'test/engines/matrix',
+  'test/serve/first-node-lost',
+  'test/serve/faults',
+  'test/wasi/families-per-node',
+  'test/serve/checkpoint',
+  'test/browser/tab-node',
+  'test/core/funcptr-flow',
+  'test/serve/handoff-transport',
+  'test/wasi/families',
+  'test/nn/checkpoint',
+  'test/bench/quick',
+].map((f) => join('dist', `${f}.test.js`));
+
+/**
+ * Every compiled test file (dist/**\/*.test.js) whose path contains one of `filters` (all without filters): the
+ * longest first, then the others in name order.
+ */
 export function testFiles(filters) {
   const find = (dir) =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? find(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : [],
     );
-  return find('dist').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+  const files = find('dist').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+  const rank = (f) => (LONGEST.includes(f) ? LONGEST.indexOf(f) : LONGEST.length);
+  return files.sort((a, b) => rank(a) - rank(b)); // (a stable sort: the rest keep name order)
 }
 
 /**
