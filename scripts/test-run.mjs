@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 /**
  * The test files that take longest (wall time, scripts/profile-tests.mjs on a loaded 2-core machine, longest
@@ -48,41 +48,53 @@ export async function startTestRun() {
   const run = mkdtempSync(join(tmpdir(), 'kafu-test-run-'));
   // kafu clang's build cache: one of this run's own (builds shared between test files hit it), never the user's.
   const env = { ...process.env, KAFU_CACHE_DIR: process.env.KAFU_CACHE_DIR ?? join(run, 'cache') };
-  // The test programs are compiled by one build server for the whole run (test/support/build-server.ts): the
-  // toolchain and the instrumenter load once, not once per test file. Without it each file compiles for itself.
+  // The test programs are compiled by build servers for the whole run (test/support/build-server.ts): the
+  // toolchain and the instrumenter load once per server, not once per test file. Two (KAFU_TEST_BUILDERS), each
+  // building its share of the programs (by cache key), so that compiling uses both cores while test files wait.
+  // Without them each file compiles for itself.
   const script = 'dist/test/support/build-server.js';
-  let server;
-  let said = '';
+  const servers = [];
   if (existsSync(script) && !env.KAFU_TEST_BUILD_SOCKET) {
-    const socket = join(run, 'build.sock');
-    const p = spawn(process.execPath, [script, socket], { stdio: ['pipe', 'pipe', 'inherit'], env });
-    const closed = new Promise((resolve) => p.on('close', resolve));
-    const ready = await Promise.race([
-      new Promise((resolve) => {
-        p.stdout.on('data', (b) => {
-          said += b;
-          if (said.includes('ready\n')) resolve(true);
-        });
-      }),
-      closed.then(() => false),
-    ]);
-    if (ready) {
-      env.KAFU_TEST_BUILD_SOCKET = socket;
-      server = { p, closed };
-    } else console.error('run-tests: the build server did not start; each test file compiles its own programs');
+    const count = Math.max(1, Number(process.env.KAFU_TEST_BUILDERS ?? '2') || 1);
+    const started = await Promise.all(Array.from({ length: count }, (_, i) => startBuildServer(script, join(run, `build-${i}.sock`), env)));
+    if (started.every((s) => s !== undefined)) {
+      servers.push(...started);
+      env.KAFU_TEST_BUILD_SOCKET = started.map((s) => s.socket).join(delimiter);
+    } else {
+      for (const s of started) s?.stop();
+      console.error('run-tests: a build server did not start; each test file compiles its own programs');
+    }
   }
   return {
     env,
     async finish() {
-      let stats;
-      if (server) {
-        server.p.stdin.end(); // it ends when its stdin closes, saying what it did
-        await server.closed;
-        const line = /^stats (.*)$/m.exec(said)?.[1];
-        stats = line ? JSON.parse(line) : undefined;
-      }
+      const said = await Promise.all(servers.map((s) => s.stop()));
       rmSync(run, { recursive: true, force: true });
-      return stats;
+      if (said.length === 0 || said.includes(undefined)) return undefined;
+      return { compiled: said.reduce((n, s) => n + s.compiled, 0), cpuSeconds: said.reduce((n, s) => n + s.cpuSeconds, 0) };
     },
   };
+}
+
+/** A build server listening on `socket`, or undefined if it did not start; stop() resolves to its stats. */
+async function startBuildServer(script, socket, env) {
+  const p = spawn(process.execPath, [script, socket], { stdio: ['pipe', 'pipe', 'inherit'], env });
+  let said = '';
+  const closed = new Promise((resolve) => p.on('close', resolve));
+  const ready = await Promise.race([
+    new Promise((resolve) => {
+      p.stdout.on('data', (b) => {
+        said += b;
+        if (said.includes('ready\n')) resolve(true);
+      });
+    }),
+    closed.then(() => false),
+  ]);
+  const stop = async () => {
+    p.stdin.end(); // it ends when its stdin closes, saying what it did
+    await closed;
+    const line = /^stats (.*)$/m.exec(said)?.[1];
+    return line ? JSON.parse(line) : undefined;
+  };
+  return ready ? { socket, stop } : (await stop(), undefined);
 }

@@ -1,7 +1,8 @@
-// One process that compiles the test programs for every test file of a run (scripts/run-tests.mjs starts it and
-// names its socket in KAFU_TEST_BUILD_SOCKET; buildWasm asks it). A process that compiles loads the bundled
-// toolchain (~1 s of CPU) and, to instrument, binaryen (~4 s): paid once per run here instead of once per test
-// file, and the same program asked for by files running side by side is compiled once.
+// A process that compiles the test programs for every test file of a run (scripts/run-tests.mjs starts two and
+// names their sockets in KAFU_TEST_BUILD_SOCKET; buildWasm asks the one its module's key falls to). A process that
+// compiles loads the bundled toolchain (~1 s of CPU) and, to instrument, binaryen (~4 s): paid once per server
+// here instead of once per test file, and the same program asked for by files running side by side is compiled
+// once.
 //
 //   node dist/test/support/build-server.js SOCKET   prints "ready" once it listens; ends when its stdin closes
 //   (printing "stats {compiled, cpuSeconds}").

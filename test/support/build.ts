@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { request, type IncomingMessage } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundledVersion, compile } from '../../src/clang/index.js';
 
@@ -138,12 +138,14 @@ export async function buildPath(spec: BuildSpec): Promise<string> {
 
 /**
  * Compile `spec` (or reuse the cached module) and return the .wasm's path. Throws with the diagnostics on failure.
- * Under scripts/run-tests.mjs the run's build server (build-server.ts) compiles; without one, this process does.
+ * Under scripts/run-tests.mjs the run's build servers (build-server.ts) compile; without one, this process does.
  */
 export async function buildWasm(spec: BuildSpec): Promise<string> {
   const out = await buildPath(spec);
   if (existsSync(out)) return out;
-  const socket = process.env['KAFU_TEST_BUILD_SOCKET'];
+  // Build servers (separated by the path delimiter) each build the modules whose key falls to them.
+  const sockets = (process.env['KAFU_TEST_BUILD_SOCKET'] ?? '').split(delimiter).filter((x) => x !== '');
+  const socket = sockets[parseInt(basename(out).slice(0, 8), 16) % Math.max(1, sockets.length)];
   return (socket ? await askBuildServer(socket, spec) : undefined) ?? buildWasmHere(spec);
 }
 
