@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Runs each compiled test file (dist/**/*.test.js, optionally filtered) on its own under /usr/bin/time and prints
-// a table of wall and CPU (user+sys, children included) seconds per file, slowest CPU first: where `npm test`'s
-// time goes. CPU seconds matter more than wall on a shared machine. KAFU_PROFILE_JOBS files run at once (default
-// 1). The build cache (.cache/test-builds) is left as it is: clear it first to see a fresh clone's compile costs,
-// which land on whichever file builds a program first.
+// `npm run test:profile [-- FILTER…]`: runs each compiled test file (dist/**/*.test.js, optionally filtered) on
+// its own under /usr/bin/time and prints a table of wall and CPU (user+sys, children included) seconds per file,
+// most CPU first: where `npm test`'s time goes (CPU seconds matter more than wall on a shared machine). The run's
+// build servers compile the test programs, as under `npm test`: their CPU is a row of its own. KAFU_PROFILE_JOBS
+// files run at once (default 1). The build cache (.cache/test-builds) is left as it is: clear it first to see a
+// fresh clone's compile costs.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
