@@ -1,29 +1,32 @@
 #!/usr/bin/env node
-// Runs every compiled test file (dist/**/*.test.js) with node's test runner. Node 20 does not expand globs
-// itself, and pointing it at a folder would also run helpers that merely live under a test/ folder.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Runs every compiled test file (dist/**/*.test.js) with node's test runner, through its run() API: Node 20's
+// `node --test` does not expand globs itself (and pointing it at a folder would also run helpers that merely live
+// under a test/ folder), and it sorts the files it is given, where run() keeps the order: the longest start first.
+import { run } from 'node:test';
+import { spec, tap } from 'node:test/reporters';
+import { startTestRun, testFiles } from './test-run.mjs';
 
-function find(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? find(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : [],
-  );
-}
-
-const filters = process.argv.slice(2);
-const files = find('dist').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+const files = testFiles(process.argv.slice(2));
 if (files.length === 0) {
   console.error('run-tests: no test files found under dist/ (did `tsc` run?)');
   process.exit(1);
 }
-// kafu clang's build cache: one of this run's own (builds shared between test files hit it), never the user's.
-const cache = mkdtempSync(join(tmpdir(), 'kafu-test-cache-'));
-const env = { ...process.env, KAFU_CACHE_DIR: process.env.KAFU_CACHE_DIR ?? cache };
+const testRun = await startTestRun();
+// (run() starts each file's process with this process's environment.)
+Object.assign(process.env, testRun.env);
 // Three files at a time on two cores: most test time is waiting (nodes starting, heartbeats timing out, programs
 // napping), not computing; KAFU_TEST_CONCURRENCY changes it.
-const concurrency = process.env.KAFU_TEST_CONCURRENCY ?? '3';
-const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit', env });
-rmSync(cache, { recursive: true, force: true });
-process.exit(r.status ?? 1);
+const concurrency = Number(process.env.KAFU_TEST_CONCURRENCY ?? '3');
+let failed = false;
+const stream = run({ files, concurrency });
+// (A failing `todo` test is not a failure, as with node --test.)
+stream.on('test:fail', (data) => {
+  if (data.todo === undefined) failed = true;
+});
+// The reporter `node --test` picks: spec on a terminal, TAP otherwise (CI logs).
+await new Promise((resolve, reject) => {
+  stream.compose(process.stdout.isTTY ? spec : tap).pipe(process.stdout).on('error', reject);
+  stream.on('end', resolve);
+});
+await testRun.finish();
+process.exit(failed ? 1 : 0);
