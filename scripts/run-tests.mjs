@@ -2,6 +2,7 @@
 // Runs every compiled test file (dist/**/*.test.js) with node's test runner, through its run() API: Node 20's
 // `node --test` does not expand globs itself (and pointing it at a folder would also run helpers that merely live
 // under a test/ folder), and it sorts the files it is given, where run() keeps the order: the longest start first.
+import { finished } from 'node:stream/promises';
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
 import { startTestRun, testFiles } from './test-run.mjs';
@@ -24,9 +25,10 @@ stream.on('test:fail', (data) => {
   if (data.todo === undefined) failed = true;
 });
 // The reporter `node --test` picks: spec on a terminal, TAP otherwise (CI logs).
-await new Promise((resolve, reject) => {
-  stream.compose(process.stdout.isTTY ? spec : tap).pipe(process.stdout).on('error', reject);
-  stream.on('end', resolve);
-});
+// Waits for the reporter's own end, not the run's: its last lines (the summary) come after the run's end, and
+// process.exit() below would cut them off.
+const report = stream.compose(process.stdout.isTTY ? spec : tap);
+report.pipe(process.stdout);
+await finished(report);
 await testRun.finish();
 process.exit(failed ? 1 : 0);
