@@ -149,6 +149,10 @@ test('C++ exceptions, setjmp/longjmp and threads: the compiler\'s error (or a li
   const exc = await kafuClang(['-fexceptions', 'exceptions.cpp', '-o', 'exceptions.wasm'], { lang: 'c++' });
   assert.notEqual(exc.code, 0);
   assert.match(exc.stderr, /undefined symbol: __cxa_throw[\s\S]*\nkafu: C\+\+ exceptions are not supported: .*Build without -fexceptions/);
+  // Without an exception flag (kafu's -fno-exceptions): clang's own error, and the same reason with the way out.
+  const noflag = await kafuClang(['exceptions.cpp', '-o', 'exceptions.wasm'], { lang: 'c++' });
+  assert.notEqual(noflag.code, 0);
+  assert.match(noflag.stderr, /cannot use '(throw|try)' with exceptions disabled[\s\S]*\nkafu: C\+\+ exceptions are not supported, so kafu builds C\+\+ with -fno-exceptions: .*Replace throw\/try\/catch/);
   const sj = await kafuClang(['setjmp.c', '-o', 'setjmp.wasm']);
   assert.notEqual(sj.code, 0);
   assert.match(sj.stderr, /\nkafu: setjmp\/longjmp are not supported/);
