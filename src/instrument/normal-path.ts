@@ -245,7 +245,7 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
   const setTarget = (b as unknown as { Call: { setTarget(c: number, t: string): void } }).Call.setTarget;
   const normalPaths: { name: string; calls: { expr: number; target: string }[] }[] = [];
   const direct = new Set<string>(); // functions whose normal path is F$kafu_nm
-  const resumeCopies: { name: string; params: number; results: number; vars: number[]; body: number }[] = [];
+  const resumeCopies: { name: string; localCount: number }[] = [];
   const copies = new Map<string, Copies>(); // split function → its resume copy and the normal path its callers call
   for (const name of functions) {
     const fn = mod.getFunction(name);
@@ -260,8 +260,8 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
     }
     if (found.reads.length === 0) continue;
     const rw = name + REWIND_SUFFIX;
-    // Added once every split is known (its direct calls then pick the callee's copy: src/instrument/resume-calls.ts).
-    resumeCopies.push({ name: rw, params: info.params, results: info.results, vars: info.vars, body: mod.copyExpression(info.body) });
+    mod.addFunction(rw, info.params, info.results, info.vars, mod.copyExpression(info.body));
+    resumeCopies.push({ name: rw, localCount: b.expandType(info.params).length + info.vars.length });
     for (const r of found.reads) r.replace(mod.i32.const(0));
     const args = () => b.expandType(info.params).map((t, i) => mod.local.get(i, t));
     const rewinding = () => mod.i32.eq(mod.global.get(state, b.i32), mod.i32.const(REWINDING));
@@ -281,10 +281,13 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
       copies.set(name, { rewind: rw, normal: nm });
     }
   }
+  // Once every split is known, each resume copy's direct calls pick the callee's copy (src/instrument/resume-calls.ts).
+  const addVar = (b as unknown as { _BinaryenFunctionAddVar(f: number, t: number): number })._BinaryenFunctionAddVar;
   for (const c of resumeCopies) {
-    const localCount = b.expandType(c.params).length + c.vars.length;
-    const picked = pickCopiesOnResume(b, mod, c.body, state, copies, localCount);
-    mod.addFunction(c.name, c.params, c.results, [...c.vars, ...picked.temps], picked.body);
+    const fn = mod.getFunction(c.name);
+    const picked = pickCopiesOnResume(b, mod, b.getFunctionInfo(fn).body, state, copies, c.localCount);
+    for (const t of picked.temps) addVar(fn, t);
+    setBody(fn, picked.body);
   }
   for (const { calls } of normalPaths) for (const c of calls) if (direct.has(c.target)) setTarget(c.expr, c.target + NORMAL_SUFFIX);
   return normalPaths.map((p) => p.name);

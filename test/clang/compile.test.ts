@@ -145,6 +145,24 @@ test('KAFU_EXPORT mistakes say the fix: a static function, a C++ member function
   assert.doesNotMatch(member, /add KAFU_EXPORT\(Planner::plan\)/);
 });
 
+test('tail calls (-mtail-call) with migration points: a clear error naming the functions, not binaryen\'s abort', async () => {
+  let text: string;
+  try {
+    const r = await kafuClang(['-O2', '-mtail-call', 'tail_calls.c', '-o', 'tail_calls.wasm']);
+    assert.notEqual(r.code, 0, 'compiled');
+    text = r.stderr;
+  } catch (e) {
+    text = (e as Error).message;
+  }
+  assert.match(text, /the program makes tail calls \(return_call, from -mtail-call\) in (step|count)(, (step|count))?: .*build without -mtail-call/);
+  // Without the flag it builds (and, uninstrumented, runs).
+  const ok = await kafuClang(['-O2', 'tail_calls.c', '-o', 'tail_calls.wasm']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const plain = await kafuClang(['-O2', '-mtail-call', 'tail_calls.c', '-o', 'tail_plain.wasm', '--kafu-no-instrument']);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(await runPlainWasi(join(work, 'tail_plain.wasm')), '12502500 2\n');
+});
+
 test('C++ exceptions, setjmp/longjmp and threads: the compiler\'s error (or a linked module) and why kafu lacks them', async () => {
   const exc = await kafuClang(['-fexceptions', 'exceptions.cpp', '-o', 'exceptions.wasm'], { lang: 'c++' });
   assert.notEqual(exc.code, 0);
