@@ -25,7 +25,7 @@
 
 import { parseCallGraph } from './suspension-graph.js';
 import { clearDeadOnUnwind, expressionInfo, isUnwindingTest as isUnwinding } from './dead-on-unwind.js';
-import { pickCopiesOnResume, type Copies } from './resume-calls.js';
+import { addResumeTables, pickCopiesOnResume, type Copies } from './resume-calls.js';
 
 type Binaryen = typeof import('binaryen').default;
 type Module = InstanceType<Binaryen['Module']>;
@@ -283,9 +283,10 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
   }
   // Once every split is known, each resume copy's direct calls pick the callee's copy (src/instrument/resume-calls.ts).
   const addVar = (b as unknown as { _BinaryenFunctionAddVar(f: number, t: number): number })._BinaryenFunctionAddVar;
+  const resumeTables = addResumeTables(b, mod, copies);
   for (const c of resumeCopies) {
     const fn = mod.getFunction(c.name);
-    const picked = pickCopiesOnResume(b, mod, b.getFunctionInfo(fn).body, state, copies, c.localCount);
+    const picked = pickCopiesOnResume(b, mod, b.getFunctionInfo(fn).body, state, copies, c.localCount, resumeTables);
     for (const t of picked.temps) addVar(fn, t);
     setBody(fn, picked.body);
   }

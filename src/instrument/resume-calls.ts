@@ -9,8 +9,10 @@
 // `rewinding ? G$kafu_rw(args) : <G's normal path>(args)`, the arguments evaluated once, before the test (into fresh
 // locals where they are not plain local reads or constants) — which is exactly what G's check did, one frame lower.
 // Past the rewind the normal path runs as before: the resume copies' remaining calls still run at normal-path speed.
-// Calls through the table still pass G's check (an indirect call cannot pick the copy). Calls inside an expression
-// kind the walk does not know stay as they are (two frames a level, always correct).
+// Calls through the table do the same with a second table (`addResumeTables`): the same entries at the same
+// indices, each split function replaced by its resume copy; while rewinding, a resume copy's `call_indirect` goes
+// through that table. (The program cannot change its table: instrument.ts refuses a module that does.) Calls inside
+// an expression kind the walk does not know stay as they are (two frames a level, always correct).
 import { expressionInfo } from './dead-on-unwind.js';
 
 type Binaryen = typeof import('binaryen').default;
@@ -28,6 +30,32 @@ export interface Copies {
 }
 
 /**
+ * For each table the module defines whose entries include a function in `copies`, a table with the same entries
+ * where each such function is its resume copy. Returns table → its resume table.
+ */
+export function addResumeTables(b: Binaryen, mod: Module, copies: Map<string, Copies>): Map<string, string> {
+  if ((mod.getFeatures() & b.Features.ReferenceTypes) === 0) return new Map(); // a second table needs them
+  const segments = Array.from({ length: mod.getNumElementSegments() }, (_, i) => b.getElementSegmentInfo(mod.getElementSegmentByIndex(i)));
+  const tables = new Map<string, string>();
+  for (let t = 0; t < mod.getNumTables(); t++) {
+    const table = b.getTableInfo(mod.getTableByIndex(t));
+    if (table.module) continue; // imported: its entries are not the module's to know
+    const mine = segments.filter((s) => s.table === table.name);
+    // Only active segments (what wasm-ld writes), each with an offset binaryen can copy.
+    if (mine.some((s) => !s.offset) || !mine.some((s) => s.data.some((f) => copies.has(f)))) continue;
+    const rw = `${table.name}$kafu_rw`;
+    const add = mod as unknown as {
+      addTable(name: string, initial: number, maximum: number): number;
+      addActiveElementSegment(table: string, name: string, data: string[], offset: number): number;
+    };
+    add.addTable(rw, table.initial, table.max ?? 0xffffffff);
+    for (const s of mine) add.addActiveElementSegment(rw, `${s.name}$kafu_rw`, s.data.map((f) => copies.get(f)?.rewind ?? f), mod.copyExpression(s.offset));
+    tables.set(table.name, rw);
+  }
+  return tables;
+}
+
+/**
  * Rewrite, in `body` (a resume copy whose function has `localTypes` locals), each direct call of a function in
  * `copies` as above. Returns the new body and the types of the locals it added.
  */
@@ -38,6 +66,7 @@ export function pickCopiesOnResume(
   state: string,
   copies: Map<string, Copies>,
   localCount: number,
+  resumeTables: Map<string, string> = new Map(),
 ): { body: number; temps: number[] } {
   const K = b as unknown as Record<string, Record<string, Setter>>;
   const setter = (kind: string, field: string): Setter => K[kind]![`set${field[0]!.toUpperCase()}${field.slice(1)}`]!.bind(K[kind]);
@@ -69,10 +98,8 @@ export function pickCopiesOnResume(
     const id = b.getExpressionId(e);
     return id === b.LocalGetId || id === b.ConstId;
   };
-  const pick = (e: number, i: Info): number => {
-    const c = copies.get(i['target'] as string)!;
-    const type = i['type'] as number;
-    const operands = i['operands'] as number[];
+  /** `call(a, b)` with `operands` evaluated once, in order: `rewinding ? rewind(a, b) : normal(a, b)`. */
+  const pick = (operands: number[], type: number, rewind: (args: number[]) => number, normal: (args: number[]) => number): number => {
     const sets: number[] = [];
     let reads: (() => number)[];
     if (operands.every(isPlain)) {
@@ -86,10 +113,22 @@ export function pickCopiesOnResume(
         return () => mod.local.get(index, t);
       });
     }
-    const call = (target: string) => mod.call(target, reads.map((r) => r()), type);
+    const args = () => reads.map((r) => r());
     const rewinding = mod.i32.eq(mod.global.get(state, b.i32), mod.i32.const(REWINDING));
-    const choice = mod.if(rewinding, call(c.rewind), call(c.normal));
+    const choice = mod.if(rewinding, rewind(args()), normal(args()));
     return sets.length === 0 ? choice : mod.block(null, [...sets, choice], type);
+  };
+  const pickDirect = (i: Info): number => {
+    const c = copies.get(i['target'] as string)!;
+    const type = i['type'] as number;
+    return pick(i['operands'] as number[], type, (a) => mod.call(c.rewind, a, type), (a) => mod.call(c.normal, a, type));
+  };
+  const pickIndirect = (i: Info, rwTable: string): number => {
+    const [params, results] = [i['params'] as number, i['results'] as number];
+    const n = (i['operands'] as number[]).length;
+    // The target is evaluated last, as call_indirect does: one more operand.
+    const via = (table: string) => (a: number[]) => mod.call_indirect(table, a[n]!, a.slice(0, n), params, results);
+    return pick([...(i['operands'] as number[]), i['target'] as number], i['type'] as number, via(rwTable), via(i['table'] as string));
   };
   const walk = (e: number, replace: (by: number) => void): void => {
     const i = expressionInfo(b, e);
@@ -102,9 +141,12 @@ export function pickCopiesOnResume(
         walk(i[field] as number, (by) => setter(kind, field)(e, by));
       }
     }
-    if (i.id !== b.CallId || i['isReturn'] || !copies.has(i['target'] as string)) return;
-    if ((i['operands'] as number[]).some((o) => b.getExpressionType(o) === b.unreachable)) return;
-    replace(pick(e, i));
+    if (i['isReturn']) return;
+    const operands = i.id === b.CallIndirectId ? [...(i['operands'] as number[]), i['target'] as number] : (i['operands'] as number[] | undefined);
+    if (operands?.some((o) => b.getExpressionType(o) === b.unreachable)) return;
+    if (i.id === b.CallId && copies.has(i['target'] as string)) replace(pickDirect(i));
+    const rwTable = i.id === b.CallIndirectId ? resumeTables.get(i['table'] as string) : undefined;
+    if (rwTable !== undefined) replace(pickIndirect(i, rwTable));
   };
   let root = body;
   walk(body, (by) => (root = by));

@@ -3,16 +3,17 @@
 // and makes a system call at the bottom; built with --kafu-syscall-points and migrated after every WASI call, all
 // 9 000 levels are unwound and resumed. Both runs share this test process's main thread (its engine stack is ~1 MiB):
 // the plain run fits about 13 000 levels; resumed, levels took two frames each before (at most ~6 500 fitted) and now
-// take one (~11 000 fit).
+// take one (~11 000 fit). deep_indirect.c is the same recursion through a function pointer: its resume copies call
+// through a second table that holds the resume copies (src/instrument/resume-calls.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { observable, runForced } from '../support/forced.js';
 
 const T = { timeout: 240_000 };
 
-for (const opt of ['-O1', '-O2']) {
-  test(`deep_resume.c ${opt}: 9 000 levels resumed after forced migrations give the plain run's output`, T, async () => {
-    const r = await runForced(['test/programs/probe/deep_resume.c'], {
+for (const [program, opt] of [['deep_resume.c', '-O1'], ['deep_resume.c', '-O2'], ['deep_indirect.c', '-O2']]) {
+  test(`${program} ${opt}: 9 000 levels resumed after forced migrations give the plain run's output`, T, async () => {
+    const r = await runForced([`test/programs/probe/${program}`], {
       every: 1,
       nodes: ['cloud', 'edge'],
       args: ['9000'],
