@@ -63,6 +63,8 @@ const MP = 'kafu.migration_point';
 /** The instrumenter's pipeline on WAT: Asyncify on the functions that may suspend, optimize, split. */
 function instrumentWat(split: boolean): { wasm: Uint8Array; text: string; split: string[] } {
   const mod = binaryen.parseText(WAT);
+  // As clang's default target: with reference types, the resume copies' indirect calls get their own table.
+  mod.setFeatures(mod.getFeatures() | binaryen.Features.ReferenceTypes);
   try {
     const onStack = functionsThatMaySuspend(parseCallGraph(mod.emitText()), (q) => q === MP);
     binaryen.setOptimizeLevel(2);
@@ -144,9 +146,15 @@ test('each instrumented function gets a normal path without the rewind checks, b
   assert.equal(reads(funcText(text, `loop${NORMAL_SUFFIX}`)), 2);
   assert.equal(reads(funcText(text, 'loop')), 1);
   assert.ok(text.includes(`(func $loop${REWIND_SUFFIX} `));
-  // (plus one per direct call of `dest`, which picks dest's copy itself: src/instrument/resume-calls.ts)
+  // (plus one per direct call of `dest` and per call through the table, each of which picks the callee's copy
+  // itself: src/instrument/resume-calls.ts)
   const destCalls = funcText(plain, 'loop').match(/call \$dest\b/g)?.length ?? 0;
-  assert.equal(reads(funcText(text, `loop${REWIND_SUFFIX}`)), reads(funcText(plain, 'loop')) + destCalls);
+  const indirectCalls = funcText(plain, 'loop').match(/call_indirect/g)?.length ?? 0;
+  assert.ok(indirectCalls > 0);
+  assert.equal(reads(funcText(text, `loop${REWIND_SUFFIX}`)), reads(funcText(plain, 'loop')) + destCalls + indirectCalls);
+  // The resume copy calls through the table of resume copies (dest there is dest's resume copy) while rewinding.
+  assert.match(funcText(text, `loop${REWIND_SUFFIX}`), /call_indirect \$\S+\$kafu_rw /);
+  assert.match(text, new RegExp(`\\(elem \\$\\S+\\$kafu_rw \\(table \\$\\S+\\$kafu_rw\\) .*\\$dest\\${REWIND_SUFFIX}\\b`));
   // `dest` keeps its entry check in its normal path (and one after its call of the migration point); the
   // recursion's normal path calls itself directly; its resume copy calls rec's resume copy while rewinding and the
   // normal path otherwise, never `rec`'s check (one engine frame per resumed level, as in the normal path).
