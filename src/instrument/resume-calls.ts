@@ -56,8 +56,9 @@ export function addResumeTables(b: Binaryen, mod: Module, copies: Map<string, Co
 }
 
 /**
- * Rewrite, in `body` (a resume copy whose function has `localTypes` locals), each direct call of a function in
- * `copies` as above. Returns the new body and the types of the locals it added.
+ * Rewrite, in `body` (a resume copy whose function has `localCount` locals), each direct call of a function in
+ * `copies` and each call through a table in `resumeTables` as above. Returns the new body and the types of the locals
+ * it added (to be appended to the function's).
  */
 export function pickCopiesOnResume(
   b: Binaryen,
