@@ -3,20 +3,20 @@
 // and makes a system call at the bottom; built with --kafu-syscall-points and migrated after every WASI call, all
 // 9 000 levels are unwound and resumed. Both runs share this test process's main thread (its engine stack is ~1 MiB):
 // the plain run fits about 13 000 levels; resumed, levels took two frames each before (at most ~6 500 fitted) and now
-// take one (~11 000 fit). deep_indirect.c is the same recursion through a function pointer: its resume copies call
-// through a second table that holds the resume copies (src/instrument/resume-calls.ts).
+// take one (~11 000 fit). With "pointer" it recurses through a function pointer: its resume copies call through a
+// second table that holds the resume copies (src/instrument/resume-calls.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { observable, runForced } from '../support/forced.js';
 
 const T = { timeout: 240_000 };
 
-for (const [program, opt] of [['deep_resume.c', '-O1'], ['deep_resume.c', '-O2'], ['deep_indirect.c', '-O2']]) {
-  test(`${program} ${opt}: 9 000 levels resumed after forced migrations give the plain run's output`, T, async () => {
-    const r = await runForced([`test/programs/probe/${program}`], {
+for (const [how, opt] of [['direct', '-O1'], ['direct', '-O2'], ['pointer', '-O2']]) {
+  test(`deep_resume.c ${opt}, ${how} calls: 9 000 levels resumed after forced migrations give the plain run's output`, T, async () => {
+    const r = await runForced(['test/programs/probe/deep_resume.c'], {
       every: 1,
       nodes: ['cloud', 'edge'],
-      args: ['9000'],
+      args: ['9000', how],
       cflags: [opt, '-Wl,-z,stack-size=8388608'],
     });
     assert.equal(r.plain.exitCode, 0, r.plain.stderr);
