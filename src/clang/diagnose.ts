@@ -7,6 +7,10 @@ const EXCEPTIONS =
   'C++ exceptions are not supported: the bundled C++ library has no exception runtime (__cxa_throw …), and a ' +
   'migration cannot carry a stack that is unwinding. Build without -fexceptions (kafu\'s default), and report errors ' +
   'with return values; library calls that would throw (std::vector::at …) abort instead.';
+const EXCEPTIONS_IN_SOURCE =
+  'C++ exceptions are not supported, so kafu builds C++ with -fno-exceptions: the bundled C++ library has no ' +
+  'exception runtime, and a migration cannot carry a stack that is unwinding. Replace throw/try/catch with return ' +
+  'values or error codes (passing -fexceptions only moves the error to the link).';
 const SETJMP =
   'setjmp/longjmp are not supported: in WebAssembly they need the exception-handling proposal, which a migration ' +
   'cannot carry. Return error codes up the stack instead of longjmp.';
@@ -15,6 +19,7 @@ const SETJMP =
 export function explainFailure(diagnostics: string): string[] {
   const notes: string[] = [];
   if (/undefined symbol: __cxa_(throw|allocate_exception|begin_catch|rethrow)/.test(diagnostics)) notes.push(EXCEPTIONS);
+  else if (/cannot use '(throw|try)' with exceptions disabled/.test(diagnostics)) notes.push(EXCEPTIONS_IN_SOURCE);
   if (/Setjmp\/longjmp support requires|undefined symbol: (__wasm_setjmp|__wasm_longjmp|_?longjmp|_?setjmp)\b/.test(diagnostics)) {
     notes.push(SETJMP);
   }

@@ -5,6 +5,7 @@ import { UserError } from '../core/errors.js';
 import { engineStackMb, runOnProgramThread } from '../node/engine-stack.js';
 import { kafuVersion } from '../node/package-info.js';
 import { registerCommands } from './commands.js';
+import { internalErrorText, wantsStack } from './internal-error.js';
 
 // A reader that goes away (`kafu … | head`) is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -39,5 +40,6 @@ try {
     process.stderr.write(`kafu: error: ${e.message}\n`);
     process.exit(e.exitCode);
   }
-  throw e;
+  process.stderr.write(internalErrorText(e, kafuVersion, wantsStack(process.env)));
+  process.exit(1);
 }

@@ -96,6 +96,30 @@ export async function instrument(
   options: InstrumentOptions,
 ): Promise<{ wasm: Uint8Array; report: InstrumentReport }> {
   const binaryen = await loadBinaryen();
+  try {
+    return instrumentWith(binaryen, wasm, options);
+  } catch (e) {
+    throw binaryenFailure(binaryen, e);
+  }
+}
+
+/**
+ * What binaryen threw, as an Error: its fatal errors arrive as C++ exception objects (no message, no stack) that
+ * only binaryen can read. (Its aborts are already RuntimeErrors: "Aborted(Assertion failed: …)".)
+ */
+function binaryenFailure(binaryen: Binaryen, e: unknown): unknown {
+  if (e instanceof Error || typeof e !== 'object' || e === null || !('gC' in e)) return e;
+  const read = (binaryen as unknown as { getExceptionMessage?: (x: unknown) => string[] }).getExceptionMessage;
+  let what = 'an exception';
+  try {
+    if (read) what = read(e).filter(Boolean).join(': ');
+  } catch {
+    // (not one of binaryen's after all)
+  }
+  return new Error(`binaryen failed: ${what}`);
+}
+
+function instrumentWith(binaryen: Binaryen, wasm: Uint8Array, options: InstrumentOptions): { wasm: Uint8Array; report: InstrumentReport } {
   const sections = parseSections(wasm);
   if (sections.some((s) => s.id === 0 && s.name === META_SECTION)) {
     throw new UserError('module is already instrumented by kafu (it has a kafu.meta section)');
@@ -150,6 +174,12 @@ export async function instrument(
         }
       }
       const onStack = functionsThatMaySuspend(graph, suspends);
+      // Asyncify refuses any tail call in the module, on the stack at a migration point or not.
+      const tailCalling = [...graph.functions].filter(([, f]) => f.tailCalls).map(([name]) => name);
+      if (tailCalling.length > 0) {
+        const importedBefore = importEntries(sections).filter((i) => i.kind === 0).length;
+        throw new UserError(tailCallsUnsupported(tailCalling.map((f) => sourceName(f, functionNames(sections), importedBefore))));
+      }
       instrumentedFunctions = [...onStack].filter((f) => graph.functions.has(f)).length;
       runAsyncify(binaryen, mod, options.systemCallPoints ? [mpImport, ...SYSTEM_MODULES.map((m) => `${m}.*`)] : [mpImport], onStack);
       // Everything the metadata names survives: KAFU_DEST functions and mutable globals are exports, function names
@@ -188,6 +218,24 @@ export async function instrument(
   } finally {
     mod.dispose();
   }
+}
+
+/**
+ * Why a program with tail calls cannot have migration points: binaryen's Asyncify stops at the first tail call in the
+ * module ("tail calls not yet supported in asyncify"), wherever it is; and the fix. Lowering them to plain calls
+ * would let a long tail-call chain overflow the stack where the plain build runs in constant space.
+ */
+function tailCallsUnsupported(names: string[]): string {
+  const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
+  return `the program makes tail calls (return_call, from -mtail-call) in ${shown}: kafu cannot instrument a ` +
+    'program with tail calls for migration (its stack suspension does not support them) — build without -mtail-call';
+}
+
+/** The source name of a function binaryen named by index (see GENERATED_NAME), or binaryen's name. */
+function sourceName(name: string, original: Map<number, string>, importedBefore: number): string {
+  const m = GENERATED_NAME.exec(name);
+  if (!m) return name;
+  return original.get(importedBefore + Number(m[1])) ?? `function #${importedBefore + Number(m[1])} (the module has no names)`;
 }
 
 /** Marked function addresses lie at and above this constant in the module the points-to analysis reads. */

@@ -63,6 +63,8 @@ const MP = 'kafu.migration_point';
 /** The instrumenter's pipeline on WAT: Asyncify on the functions that may suspend, optimize, split. */
 function instrumentWat(split: boolean): { wasm: Uint8Array; text: string; split: string[] } {
   const mod = binaryen.parseText(WAT);
+  // As clang's default target: with reference types, the resume copies' indirect calls get their own table.
+  mod.setFeatures(mod.getFeatures() | binaryen.Features.ReferenceTypes);
   try {
     const onStack = functionsThatMaySuspend(parseCallGraph(mod.emitText()), (q) => q === MP);
     binaryen.setOptimizeLevel(2);
@@ -144,13 +146,25 @@ test('each instrumented function gets a normal path without the rewind checks, b
   assert.equal(reads(funcText(text, `loop${NORMAL_SUFFIX}`)), 2);
   assert.equal(reads(funcText(text, 'loop')), 1);
   assert.ok(text.includes(`(func $loop${REWIND_SUFFIX} `));
-  assert.equal(reads(funcText(text, `loop${REWIND_SUFFIX}`)), reads(funcText(plain, 'loop')));
+  // (plus one per direct call of `dest` and per call through the table, each of which picks the callee's copy
+  // itself: src/instrument/resume-calls.ts)
+  const destCalls = funcText(plain, 'loop').match(/call \$dest\b/g)?.length ?? 0;
+  const indirectCalls = funcText(plain, 'loop').match(/call_indirect/g)?.length ?? 0;
+  assert.ok(indirectCalls > 0);
+  assert.equal(reads(funcText(text, `loop${REWIND_SUFFIX}`)), reads(funcText(plain, 'loop')) + destCalls + indirectCalls);
+  // The resume copy calls through the table of resume copies (dest there is dest's resume copy) while rewinding.
+  assert.match(funcText(text, `loop${REWIND_SUFFIX}`), /call_indirect \$\S+\$kafu_rw /);
+  assert.match(text, new RegExp(`\\(elem \\$\\S+\\$kafu_rw \\(table \\$\\S+\\$kafu_rw\\) .*\\$dest\\${REWIND_SUFFIX}\\b`));
   // `dest` keeps its entry check in its normal path (and one after its call of the migration point); the
-  // recursion's normal path calls itself directly, its resume copy calls `rec`, which checks.
+  // recursion's normal path calls itself directly; its resume copy calls rec's resume copy while rewinding and the
+  // normal path otherwise, never `rec`'s check (one engine frame per resumed level, as in the normal path).
   assert.ok(!text.includes(`(func $dest${NORMAL_SUFFIX} `));
   assert.equal(reads(funcText(text, 'dest')), 2);
   assert.match(funcText(text, `rec${NORMAL_SUFFIX}`), new RegExp(`call \\$rec\\${NORMAL_SUFFIX}\\b`));
-  assert.doesNotMatch(funcText(text, `rec${REWIND_SUFFIX}`), new RegExp(`\\${NORMAL_SUFFIX}`));
+  const rw = funcText(text, `rec${REWIND_SUFFIX}`);
+  assert.match(rw, new RegExp(`call \\$rec\\${REWIND_SUFFIX}\\b`));
+  assert.match(rw, new RegExp(`call \\$rec\\${NORMAL_SUFFIX}\\b`));
+  assert.doesNotMatch(rw, /call \$rec\s/);
 });
 
 test('a run suspended and resumed anywhere (in the normal path, then again in the resume copy) computes the same', () => {

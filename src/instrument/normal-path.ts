@@ -12,8 +12,9 @@
 //     that can only see "normal" reads the constant 0 — so the guards fold away and the optimizer sees the plain
 //     function plus one "unwinding?" check after each call that may suspend.
 // Both copies are the same code (same locals, same call numbering, same frame layout), so a frame either one saved
-// is resumed by F$kafu_rw. F adds no frame of its own when it hands over: its call to F$kafu_rw is not instrumented,
-// and if F$kafu_rw unwinds again, F only returns.
+// is resumed by F$kafu_rw. F adds no saved frame of its own when it hands over: its call to F$kafu_rw is not
+// instrumented, and if F$kafu_rw unwinds again, F only returns. (It does add an engine frame; resume copies call each
+// other directly while rewinding so that a resumed level takes one: src/instrument/resume-calls.ts.)
 //
 // Which reads see only "normal" is a data-flow fact over F's code (`mayUnwind` below), not a guess about the shape
 // Asyncify or the optimizer gave it: F starts in the normal state (it hands over otherwise); only calls change the
@@ -24,6 +25,7 @@
 
 import { parseCallGraph } from './suspension-graph.js';
 import { clearDeadOnUnwind, expressionInfo, isUnwindingTest as isUnwinding } from './dead-on-unwind.js';
+import { addResumeTables, pickCopiesOnResume, type Copies } from './resume-calls.js';
 
 type Binaryen = typeof import('binaryen').default;
 type Module = InstanceType<Binaryen['Module']>;
@@ -34,8 +36,9 @@ export const NORMAL_SUFFIX = '$kafu_nm';
 
 const REWINDING = 2;
 
-/** Setters binaryen.js has and its typings leave out, by expression kind and child field. */
-type Setter = (expr: number, child: number, index?: number) => void;
+/** Setters binaryen.js has and its typings leave out, by expression kind and child field: (expr, child), or for a
+ * list (expr, index, child). */
+type Setter = (expr: number, a: number, b?: number) => void;
 
 class Unsupported extends Error {}
 
@@ -97,7 +100,7 @@ function normalReads(
     const list = (field: string, kind: string, setter: string, mIn: boolean | null): boolean | null => {
       let cur = mIn;
       (i[field] as number[]).forEach((c, index) => {
-        const r = visit(c, cur ?? true, (by) => at(kind, setter)(e, by, index));
+        const r = visit(c, cur ?? true, (by) => at(kind, setter)(e, index, by));
         cur = cur === null ? null : r;
       });
       return cur;
@@ -242,6 +245,8 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
   const setTarget = (b as unknown as { Call: { setTarget(c: number, t: string): void } }).Call.setTarget;
   const normalPaths: { name: string; calls: { expr: number; target: string }[] }[] = [];
   const direct = new Set<string>(); // functions whose normal path is F$kafu_nm
+  const resumeCopies: { name: string; localCount: number }[] = [];
+  const copies = new Map<string, Copies>(); // split function → its resume copy and the normal path its callers call
   for (const name of functions) {
     const fn = mod.getFunction(name);
     if (!fn) continue; // inlined away by the optimizer
@@ -256,6 +261,7 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
     if (found.reads.length === 0) continue;
     const rw = name + REWIND_SUFFIX;
     mod.addFunction(rw, info.params, info.results, info.vars, mod.copyExpression(info.body));
+    resumeCopies.push({ name: rw, localCount: b.expandType(info.params).length + info.vars.length });
     for (const r of found.reads) r.replace(mod.i32.const(0));
     const args = () => b.expandType(info.params).map((t, i) => mod.local.get(i, t));
     const rewinding = () => mod.i32.eq(mod.global.get(state, b.i32), mod.i32.const(REWINDING));
@@ -264,6 +270,7 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
       const entry = mod.if(rewinding(), info.results === b.none ? mod.block(null, [handOver, mod.return()]) : mod.return(handOver));
       setBody(fn, mod.block(null, [entry, info.body], info.results));
       normalPaths.push({ name, calls: found.calls });
+      copies.set(name, { rewind: rw, normal: name });
     } else {
       const nm = name + NORMAL_SUFFIX;
       mod.addFunction(nm, info.params, info.results, info.vars, info.body);
@@ -271,7 +278,17 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
       mod.addFunction(name, info.params, info.results, [], mod.if(rewinding(), mod.call(rw, args(), info.results), mod.call(nm, args(), info.results)));
       direct.add(name);
       normalPaths.push({ name: nm, calls: found.calls });
+      copies.set(name, { rewind: rw, normal: nm });
     }
+  }
+  // Once every split is known, each resume copy's direct calls pick the callee's copy (src/instrument/resume-calls.ts).
+  const addVar = (b as unknown as { _BinaryenFunctionAddVar(f: number, t: number): number })._BinaryenFunctionAddVar;
+  const resumeTables = addResumeTables(b, mod, copies);
+  for (const c of resumeCopies) {
+    const fn = mod.getFunction(c.name);
+    const picked = pickCopiesOnResume(b, mod, b.getFunctionInfo(fn).body, state, copies, c.localCount, resumeTables);
+    for (const t of picked.temps) addVar(fn, t);
+    setBody(fn, picked.body);
   }
   for (const { calls } of normalPaths) for (const c of calls) if (direct.has(c.target)) setTarget(c.expr, c.target + NORMAL_SUFFIX);
   return normalPaths.map((p) => p.name);

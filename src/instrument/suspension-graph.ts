@@ -15,6 +15,8 @@ export interface CallGraph {
     calls: Set<string>;
     indirectSignatures: Set<string>;
     callsRef: boolean;
+    /** It makes a tail call (return_call…), which Asyncify cannot suspend through. */
+    tailCalls: boolean;
     /**
      * Every function this one's indirect calls can reach, where a points-to analysis knows it
      * (src/instrument/points-to.ts); without it, indirect calls are resolved by signature.
@@ -58,7 +60,7 @@ export function parseCallGraph(text: string): CallGraph {
         imports.set(m[3]!, { qualified: `${m[1]}.${m[2]}`, signature: signatureOf(m[4]!) });
       }
       else if ((m = line.match(/^ \(func \$(\S+)(.*)$/))) {
-        current = { signature: signatureOf(m[2]!), calls: new Set(), indirectSignatures: new Set(), callsRef: false };
+        current = { signature: signatureOf(m[2]!), calls: new Set(), indirectSignatures: new Set(), callsRef: false, tailCalls: false };
         functions.set(m[1]!, current);
       } else if (line.startsWith(' (elem')) {
         const afterOffset = line.replace(/^ \(elem(?: \$\S+)?(?: \(table \$\S+\))?(?: \((?:i32|i64)\.const -?\d+\)| declare)?/, '');
@@ -74,6 +76,7 @@ export function parseCallGraph(text: string): CallGraph {
       else current.indirectSignatures.add(sig);
     }
     if (/\((?:return_)?call_ref\b/.test(line)) current.callsRef = true;
+    if (/\(return_call/.test(line)) current.tailCalls = true;
     if (/\(table\.(?:set|grow|fill|copy|init)\b/.test(line)) mutatesTable = true;
     for (const m of line.matchAll(/\(ref\.func \$([^\s)]+)/g)) escaping.add(m[1]!);
   }

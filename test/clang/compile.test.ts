@@ -145,10 +145,32 @@ test('KAFU_EXPORT mistakes say the fix: a static function, a C++ member function
   assert.doesNotMatch(member, /add KAFU_EXPORT\(Planner::plan\)/);
 });
 
+test('tail calls (-mtail-call) with migration points: a clear error naming the functions, not binaryen\'s abort', async () => {
+  let text: string;
+  try {
+    const r = await kafuClang(['-O2', '-mtail-call', 'tail_calls.c', '-o', 'tail_calls.wasm']);
+    assert.notEqual(r.code, 0, 'compiled');
+    text = r.stderr;
+  } catch (e) {
+    text = (e as Error).message;
+  }
+  assert.match(text, /the program makes tail calls \(return_call, from -mtail-call\) in (step|count)(, (step|count))?: .*build without -mtail-call/);
+  // Without the flag it builds (and, uninstrumented, runs).
+  const ok = await kafuClang(['-O2', 'tail_calls.c', '-o', 'tail_calls.wasm']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const plain = await kafuClang(['-O2', '-mtail-call', 'tail_calls.c', '-o', 'tail_plain.wasm', '--kafu-no-instrument']);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(await runPlainWasi(join(work, 'tail_plain.wasm')), '12502500 2\n');
+});
+
 test('C++ exceptions, setjmp/longjmp and threads: the compiler\'s error (or a linked module) and why kafu lacks them', async () => {
   const exc = await kafuClang(['-fexceptions', 'exceptions.cpp', '-o', 'exceptions.wasm'], { lang: 'c++' });
   assert.notEqual(exc.code, 0);
   assert.match(exc.stderr, /undefined symbol: __cxa_throw[\s\S]*\nkafu: C\+\+ exceptions are not supported: .*Build without -fexceptions/);
+  // Without an exception flag (kafu's -fno-exceptions): clang's own error, and the same reason with the way out.
+  const noflag = await kafuClang(['exceptions.cpp', '-o', 'exceptions.wasm'], { lang: 'c++' });
+  assert.notEqual(noflag.code, 0);
+  assert.match(noflag.stderr, /cannot use '(throw|try)' with exceptions disabled[\s\S]*\nkafu: C\+\+ exceptions are not supported, so kafu builds C\+\+ with -fno-exceptions: .*Replace throw\/try\/catch/);
   const sj = await kafuClang(['setjmp.c', '-o', 'setjmp.wasm']);
   assert.notEqual(sj.code, 0);
   assert.match(sj.stderr, /\nkafu: setjmp\/longjmp are not supported/);

@@ -175,9 +175,10 @@ export async function serveModule(wasm: string, workDir: string, o: ServeOptions
 
 /** The two builds of a program: plain, and with system-call migration points. */
 export async function buildForced(sources: string[], cflags: string[] = ['-O1']): Promise<{ plain: string; migrating: string }> {
-  // One after the other: the bundled compiler runs on this thread.
-  const plain = await buildWasm({ sources, args: cflags, instrument: false });
-  const migrating = await buildWasm({ sources, args: [...cflags, '--kafu-syscall-points'] });
+  // One after the other: the bundled compiler runs on this thread. C++ sources are built and linked as C++.
+  const cxx = sources.some((s) => /\.(cc|cpp|cxx)$/.test(s));
+  const plain = await buildWasm({ sources, args: cflags, instrument: false, cxx });
+  const migrating = await buildWasm({ sources, args: [...cflags, '--kafu-syscall-points'], cxx });
   return { plain, migrating };
 }
 
