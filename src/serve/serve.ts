@@ -35,7 +35,8 @@ import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js'
 import { setHolder, type NodeContext, type NodeState } from './node-context.js';
 import { countedOutput, forwardedOutput, localOutput, outputReceiver } from './output.js';
 import { Peers } from './peers.js';
-import { answerStdin, forwardedStdin, inputServer, processStdinReader, stdinBuffer } from './stdin-bridge.js';
+import { forwardedStdin, inputServer, processStdinReader } from './stdin-bridge.js';
+import { answerStdin, stdinBuffer } from './stdin-buffer.js';
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
 import type { WorkerSetup } from './worker-messages.js';
 import type { BrowserBridge } from './browser-bridge.js';
