@@ -1,7 +1,6 @@
 // `kafu certs CONFIG`: a CA and a certificate per node for the config's cluster (mutual TLS, cluster.tls).
 import { Command, InvalidArgumentError } from 'commander';
 import { dirname, join, relative, resolve } from 'node:path';
-import { writeClusterCerts } from '../certs/files.js';
 import { loadConfigFile } from '../node/config-file.js';
 
 interface CertsFlags {
@@ -31,6 +30,8 @@ export function registerCerts(program: Command): void {
       const { config: c, file } = loadConfigFile(config);
       const configDir = dirname(resolve(file));
       const dir = resolve(o.out ?? join(configDir, 'certs'));
+      // Loaded here: the X.509 library takes ~0.25 s of CPU to load, which `kafu certs --help` need not pay.
+      const { writeClusterCerts } = await import('../certs/files.js');
       const r = await writeClusterCerts(c.name, c.nodes, dir, { days: o.days, only: o.node, newCa: o.newCa });
       for (const f of r.files) process.stderr.write(`kafu: wrote ${f}\n`);
       if (!r.caCreated) process.stderr.write(`kafu: reused the CA in ${dir} (--new-ca to replace it)\n`);

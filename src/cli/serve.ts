@@ -3,8 +3,6 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../core/errors.js';
 import { createLogger, parseLevel } from '../core/log.js';
-import { serveAll } from '../serve/local-cluster.js';
-import { serveNode } from '../serve/serve.js';
 import { writeLogLine } from '../node/stderr-line.js';
 import { envLogLevel, wholeNumber } from './arg-parsers.js';
 
@@ -57,12 +55,15 @@ export function registerServe(program: Command): void {
       const tlsFlags = o.tlsCa !== undefined || o.tlsCert !== undefined || o.tlsKey !== undefined;
       if (o.all) {
         if (tlsFlags || o.healthPort !== undefined) throw new UserError('--tls-* and --health-port are per node: use them with --node-id');
+        // Loaded here, not above: `kafu serve --help` and argument mistakes need neither (nodes load gRPC and friends).
+        const { serveAll } = await import('../serve/local-cluster.js');
         process.exitCode = await serveAll(config, passOn, o.resume === undefined ? [] : [`--resume=${o.resume}`]);
         return;
       }
       if (o.healthPort !== undefined && o.healthPort > 65535) throw new UserError('--health-port: expected a port from 1 to 65535');
       const logPrefix = process.env.KAFU_LOG_PREFIX ?? '';
       const log = createLogger(writeLogLine, parseLevel(o.logLevel), logPrefix);
+      const { serveNode } = await import('../serve/serve.js');
       process.exitCode = await serveNode(config, {
         nodeId: o.nodeId!,
         log,

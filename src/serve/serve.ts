@@ -35,11 +35,12 @@ import { sendHeartbeats, waitForPeers, watchCoordinator } from './membership.js'
 import { setHolder, type NodeContext, type NodeState } from './node-context.js';
 import { countedOutput, forwardedOutput, localOutput, outputReceiver } from './output.js';
 import { Peers } from './peers.js';
-import { answerStdin, forwardedStdin, inputServer, processStdinReader, stdinBuffer } from './stdin-bridge.js';
+import { forwardedStdin, inputServer, processStdinReader } from './stdin-bridge.js';
+import { answerStdin, stdinBuffer } from './stdin-buffer.js';
 import { ProgramWorker, type WorkerEvent } from './program-worker.js';
 import type { WorkerSetup } from './worker-messages.js';
-import { BrowserBridge } from './browser-bridge.js';
-import { TabProgram } from './tab-program.js';
+import type { BrowserBridge } from './browser-bridge.js';
+import type { TabProgram } from './tab-program.js';
 import { admit, heartbeatAllowed, shutdownAllowed, socketAllowed } from './access.js';
 import { NodeSockets } from './sockets.js';
 import { HandoffServer } from './handoff-transport.js';
@@ -189,6 +190,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   const listenHost = o.listen ?? (isIP(me.address) ? me.address : '0.0.0.0');
   let bridge: BrowserBridge | undefined;
   let pageUrl = '';
+  const browserParts = browser ? await loadBrowserParts() : undefined;
   const ctx: NodeContext = {
     nodeId,
     configFile,
@@ -215,7 +217,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
             onLost: (e) => log.warn(`program output cannot reach the first node: ${e.message}; this node keeps it`),
           })
         : local,
-    worker: browser ? browserNode(browser) : new ProgramWorker(workerSetup, onWorkerEvent, { streamBodies: true }),
+    worker: browser && browserParts ? browserNode(browser, browserParts) : new ProgramWorker(workerSetup, onWorkerEvent, { streamBodies: true }),
     sockets,
     state,
     precopy,
@@ -233,7 +235,7 @@ export async function serveNode(configFile: string, o: ServeOptions): Promise<nu
   };
 
   /** A browser node: its program runs in the tab the bridge connects (tab-program.ts, browser-bridge.ts). */
-  function browserNode(b: NonNullable<NodeConfig['browser']>): TabProgram {
+  function browserNode(b: NonNullable<NodeConfig['browser']>, { TabProgram, BrowserBridge }: BrowserParts): TabProgram {
     const compression = config.cluster.migration.memory_compression;
     const tab = new TabProgram({
       node: nodeId,
@@ -674,4 +676,11 @@ function bind(server: grpc.Server, host: string, port: number, nodeId: string, t
       }
     });
   });
+}
+
+type BrowserParts = Awaited<ReturnType<typeof loadBrowserParts>>;
+/** Loaded only for a browser node: the bridge's WebSocket server (ws) costs every other node's start for nothing. */
+async function loadBrowserParts(): Promise<{ TabProgram: typeof TabProgram; BrowserBridge: typeof BrowserBridge }> {
+  const [{ TabProgram }, { BrowserBridge }] = await Promise.all([import('./tab-program.js'), import('./browser-bridge.js')]);
+  return { TabProgram, BrowserBridge };
 }

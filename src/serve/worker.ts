@@ -18,7 +18,7 @@ import { withSavedOutput, type SavedOutput } from './saved-program.js';
 import { SyncSockets } from '../node/sync-sockets.js';
 import { SyncCaller } from '../node/sync-worker.js';
 import type { SocketRef } from '../wasi/sockets.js';
-import { workerStdin } from './stdin-bridge.js';
+import { workerStdin } from './stdin-buffer.js';
 import { PrecopySender } from './precopy-rounds.js';
 import type { Encoded, FromWorker, ToWorker, WorkerSetup } from './worker-messages.js';
 
