@@ -158,24 +158,13 @@ async function handle(m: ToWorker): Promise<void> {
     case 'start':
       return run(guest, m, undefined);
     case 'resume':
-      // A transfer received whole: the same path as one streamed in pieces.
-      begin(guest, m.bytes.reduce((n, p) => n + p.byteLength, 0), m.suspendedAtMs, m.checksum);
-      for (const piece of m.bytes) {
-        arrival!.pieces++;
-        arrival!.receiver.push(piece);
-      }
-      return end(guest);
+      return whole(guest, m.bytes, m.suspendedAtMs, m.checksum);
     case 'resumeBegin':
       return begin(guest, m.totalBytes, m.suspendedAtMs, m.checksum);
     case 'precopyBegin':
       return begin(guest, m.totalBytes, 0, m.checksum, m.from);
     case 'precopy':
-      begin(guest, m.bytes.reduce((n, p) => n + p.byteLength, 0), 0, m.checksum, m.from);
-      for (const piece of m.bytes) {
-        arrival!.pieces++;
-        arrival!.receiver.push(piece);
-      }
-      return end(guest);
+      return whole(guest, m.bytes, 0, m.checksum, m.from);
     case 'resumePiece':
       if (arrival) {
         arrival.pieces++;
@@ -197,6 +186,16 @@ function encodeAgain(output: SavedOutput | undefined): void {
   post({ type: 'encoded', encoded }, buffersOf(encoded.body.messages));
   if (setup.transfer.delta) owning = { snapshotId: encoded.snapshotId, at, own: (sent) => (baseline = ownBaseline(next, undefined, changed, sent)) };
   if (warm) warm.imageId = next.id; // the same memory, under the id this encoding gave it
+}
+
+/** A transfer received whole (a hand-off, or a round when `precopyFrom`): the same path as one streamed in pieces. */
+function whole(guest: GuestModule, bytes: Uint8Array[], suspendedAtMs: number, checksum: ChecksumMode, precopyFrom?: string): void {
+  begin(guest, bytes.reduce((n, p) => n + p.byteLength, 0), suspendedAtMs, checksum, precopyFrom);
+  for (const piece of bytes) {
+    arrival!.pieces++;
+    arrival!.receiver.push(piece);
+  }
+  end(guest);
 }
 
 /** `precopyFrom`: a pre-copy round from that node (kept, not run), not a hand-off. */
