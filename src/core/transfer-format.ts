@@ -21,6 +21,27 @@ export const NONE = 255;
 /** A record's head: u32 page index, u32 encoding, u32 payload length. */
 export const RECORD = 12;
 
+const PADDING = new Uint8Array(4);
+
+/**
+ * Writes page records into `records`, in order: for each, its head (into one buffer for up to `count` heads), its
+ * payload, and padding to a multiple of 4 bytes. The one writer of the format (a hop's encodeTransfer, a pre-copy
+ * round).
+ */
+export function recordWriter(count: number, records: Uint8Array[]): (index: number, encoding: number, payload: Uint8Array) => void {
+  const heads = new Uint8Array(RECORD * count);
+  const view = new DataView(heads.buffer);
+  let at = 0;
+  return (index, encoding, payload) => {
+    view.setUint32(at, index, true);
+    view.setUint32(at + 4, encoding, true);
+    view.setUint32(at + 8, payload.byteLength, true);
+    records.push(heads.subarray(at, at + RECORD), payload);
+    if (payload.byteLength % 4 !== 0) records.push(PADDING.subarray(0, 4 - (payload.byteLength % 4)));
+    at += RECORD;
+  };
+}
+
 export function pageCount(byteLength: number): number {
   if (!Number.isSafeInteger(byteLength) || byteLength < 0 || byteLength % PAGE_SIZE !== 0) {
     throw new Error('memory length is not a whole number of pages');

@@ -79,6 +79,7 @@ import {
   aligned,
   pageCount,
   pageTable,
+  recordWriter,
   wordViews,
   type Baseline,
 } from './transfer-format.js';
@@ -148,9 +149,8 @@ export function encodeTransfer(
   const count = pageCount(memory.byteLength);
   const next = pageTable(memory, count);
   const base = opts.baseline && pageTable(opts.baseline.memory, pageCount(opts.baseline.memory.byteLength));
-  const heads = new Uint8Array(RECORD * count);
-  const headView = new DataView(heads.buffer);
   const records: Uint8Array[] = [];
+  const write = recordWriter(count, records);
   const words = wordViews();
   const arena = new Arena();
   let pages = 0;
@@ -160,12 +160,8 @@ export function encodeTransfer(
   const push = (index: number, encoding: number, payload: Uint8Array) => {
     changed.push(index);
     if (encoding === RAW) raw.set(index, payload);
-    const at = RECORD * pages++;
-    headView.setUint32(at, index, true);
-    headView.setUint32(at + 4, encoding, true);
-    headView.setUint32(at + 8, payload.byteLength, true);
-    records.push(heads.subarray(at, at + RECORD), payload);
-    if (payload.byteLength % 4 !== 0) records.push(PADDING.subarray(0, 4 - (payload.byteLength % 4)));
+    pages++;
+    write(index, encoding, payload);
   };
   for (let index = 0; index < count; index++) {
     const was = base?.[index];
@@ -290,7 +286,6 @@ export function maxTransferBytes(limits: FrameLimits): number {
 }
 
 const EMPTY = new Uint8Array();
-const PADDING = new Uint8Array(4);
 
 /**
  * The host's memcmp where it has one (Node's Buffer.compare, which takes any Uint8Array): it tells that a page did not
@@ -353,6 +348,6 @@ function deflatePage(page: Uint8Array): Uint8Array | undefined {
   return out.byteLength <= PAGE_SIZE * DEFLATE_KEEP ? out : undefined;
 }
 
-function newBaselineId(): string {
+export function newBaselineId(): string {
   return randomHex(16);
 }

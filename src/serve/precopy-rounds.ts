@@ -18,10 +18,9 @@
 // then ends for this run and the hop goes as before).
 import { MigrationStack } from '../core/migration-stack.js';
 import { RUNTIME_ID } from '../core/program.js';
-import { randomHex } from '../core/random-id.js';
 import { PAGE_SIZE, encodeFrame, type MemoryImage, type SnapshotInput } from '../core/snapshot.js';
-import { INITIAL_BASELINE_ID, type Baseline } from '../core/transfer.js';
-import { RAW, RECORD, TRANSFER_VERSION, ZERO, pageCount, pageTable } from '../core/transfer-format.js';
+import { INITIAL_BASELINE_ID, newBaselineId, type Baseline } from '../core/transfer.js';
+import { RAW, TRANSFER_VERSION, ZERO, pageCount, pageTable, recordWriter } from '../core/transfer-format.js';
 import type { Logger } from '../core/log.js';
 import type { FromWorker, PrecopySetup } from './worker-messages.js';
 
@@ -39,6 +38,7 @@ const SLICE_PAGES = 128;
 /** After a step of t ms, none for REST × t: rounds take at most a quarter of the program's thread. */
 const REST = 3;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+const NO_BYTES = new Uint8Array();
 const compare = (globalThis as { Buffer?: { compare(a: Uint8Array, b: Uint8Array): number } }).Buffer!.compare;
 
 /** A memory image by page index (holes: zero pages), as the peer holds it. */
@@ -201,21 +201,14 @@ export class PrecopySender {
     const held = this.held;
     const table = held.table.slice();
     table.length = count;
-    const heads = new Uint8Array(RECORD * r.changes.size);
-    const headView = new DataView(heads.buffer);
     const records: Uint8Array[] = [];
-    let at = 0;
+    const write = recordWriter(r.changes.size, records);
     for (const index of [...r.changes.keys()].sort((a, b) => a - b)) {
       const data = r.changes.get(index);
-      headView.setUint32(at, index, true);
-      headView.setUint32(at + 4, data ? RAW : ZERO, true);
-      headView.setUint32(at + 8, data ? PAGE_SIZE : 0, true);
-      records.push(heads.subarray(at, at + RECORD));
-      if (data) records.push(data);
-      at += RECORD;
+      write(index, data ? RAW : ZERO, data ?? NO_BYTES);
       table[index] = data;
     }
-    const image: Image = { id: randomHex(16), byteLength: r.byteLength, table };
+    const image: Image = { id: newBaselineId(), byteLength: r.byteLength, table };
     const input: SnapshotInput = { header: roundHeader(this.header.moduleSha256, this.o.to), memory: { byteLength: r.byteLength, pages: [] }, blobs: [] };
     const heldPages = held.table.reduce((n, p) => (p ? n + 1 : n), 0);
     const chunks = encodeFrame(
