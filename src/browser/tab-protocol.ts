@@ -44,8 +44,11 @@ export const fromTabSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),
   /** The snapshot resumed and the program runs here; `downtimeMs` from the sender's suspension (wall clock). */
   z.strictObject({ type: z.literal('resumed'), downtimeMs: z.number().finite() }),
-  /** The snapshot could not be restored; nothing of it ran. */
-  z.strictObject({ type: z.literal('refused'), message: text(4096) }),
+  /**
+   * The snapshot could not be restored; nothing of it ran. `wholeNeeded`: it counts on files this tab does not hold
+   * (a tab that replaced another), and a whole snapshot, which carries them, will do.
+   */
+  z.strictObject({ type: z.literal('refused'), message: text(4096), wholeNeeded: z.boolean().optional() }),
   /** Bytes: program output on `fd`. */
   z.strictObject({ type: z.literal('output'), fd: z.union([z.literal(1), z.literal(2)]) }),
   /** A log line of the tab's (its own level and text). */

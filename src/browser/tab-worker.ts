@@ -12,6 +12,7 @@ import { concat } from '../core/wasm-sections.js';
 import { tabProgramHost } from './tab-host.js';
 import { decodeFrame, encodeFrame, toTabSchema, type FromTab, type ToTab } from './tab-protocol.js';
 import type { TabStatus } from './tab-status.js';
+import { NodeStateLostError } from '../wasi/node-state-lost.js';
 
 type Setup = Extract<ToTab, { type: 'setup' }>;
 
@@ -132,6 +133,6 @@ function run(s: Setup, guest: GuestModule, host: ProgramHost, bytes: Uint8Array,
 function refuse(e: unknown): void {
   const message = (e as Error).message;
   baseline = undefined; // a delta may have changed its pages (the bridge drops its copy too)
-  send({ type: 'refused', message });
+  send({ type: 'refused', message, ...(e instanceof NodeStateLostError ? { wholeNeeded: true } : {}) });
   show({ lastError: `refused a hand-off: ${message}` });
 }

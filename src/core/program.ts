@@ -29,6 +29,12 @@ export interface ProgramHost {
   /** A fresh library OS for `node`, restored from `state` when resuming. */
   createSystem(node: string, state: SystemState | undefined): NodeSystem;
   exitCode(error: unknown): number | undefined;
+  /**
+   * `snapshot`, which left `node` (and has not run since), made to carry everything of the program's state that the
+   * node it goes to might have lost since the program last left it (a whole snapshot: re-sent to a node that lost
+   * it, saved to a file). Hosts with nothing of the kind leave it out.
+   */
+  selfContained?(node: string, snapshot: Snapshot): Snapshot;
 }
 
 export type SegmentResult =

@@ -31,11 +31,17 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => {
-      const pos = lineCounter.linePos(e.pos[0]);
-      return `${file}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`;
-    });
-    throw new UserError(`invalid YAML in config\n  ${lines.join('\n  ')}`);
+    // The parser may report one fault more than once (at one place, same words): say each once, at most five.
+    const lines = [
+      ...new Set(
+        doc.errors.map((e) => {
+          const pos = lineCounter.linePos(e.pos[0]);
+          return `${file}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`;
+        }),
+      ),
+    ];
+    const more = lines.length > 5 ? `\n  … and ${lines.length - 5} more` : '';
+    throw new UserError(`invalid YAML in config\n  ${lines.slice(0, 5).join('\n  ')}${more}`);
   }
   const nodes = doc.get('nodes');
   const nodeOrder = isMap(nodes) ? nodes.items.map((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key))) : [];

@@ -41,7 +41,9 @@ export async function depart(ctx: NodeContext, m: Migration, suspendedAtMs: numb
       reply = await sendProgram(ctx, m.to, describeMigration(m), suspendedAtMs, encoded, pendingOutput);
     } catch (e) {
       if (!(e instanceof BaselineMissing)) throw e;
-      log.debug(`${m.to} does not hold this node's last memory image; sending the whole snapshot`);
+      // It lacks the memory image the delta is against (restarted, a pre-copy round it refused), or a wasi-nn model
+      // or follow-mount files it held (restarted, its folder emptied): the whole snapshot carries all of them.
+      log.info(`sending the whole snapshot: ${e.message}`);
       encoded = await ctx.worker.encodeFull();
       state.heldBaseline = encoded.baselineId;
       reply = await sendProgram(ctx, m.to, describeMigration(m), suspendedAtMs, encoded, pendingOutput);

@@ -12,7 +12,7 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../core/log.js';
 import { GuestModule, INITIAL_BASELINE_ID } from '../core/guest.js';
 import type { ChecksumMode, FrameLimits, Snapshot } from '../core/snapshot.js';
-import { decodeTransfer, encodeTransfer, maxTransferBytes, type Baseline, type Compression } from '../core/transfer.js';
+import { MissingBaselineError, decodeTransfer, encodeTransfer, maxTransferBytes, type Baseline, type Compression } from '../core/transfer.js';
 import { concat } from '../core/wasm-sections.js';
 import { MAX_OUTPUT_BYTES, decodeFrame, encodeFrame, fromTabSchema, FrameError, type FromTab, type ToTab } from '../browser/tab-protocol.js';
 import { GatheredResume } from './gathered-resume.js';
@@ -82,16 +82,17 @@ export class TabProgram {
   resume(transfer: Uint8Array | Uint8Array[], suspendedAtMs: number, checksum: ChecksumMode = 'check'): void {
     // (A Migrate call's pieces, protocol.ts: the tab takes one frame.)
     const bytes = Array.isArray(transfer) ? concat(transfer) : transfer;
-    const refuse = (message: string) => {
+    const refuse = (message: string, wholeNeeded = false) => {
       this.baseline = undefined; // a delta may have changed its pages; the tab drops its own on a refusal too
-      this.o.onEvent({ type: 'refused', message, baselineId: undefined });
+      this.o.onEvent({ type: 'refused', message, baselineId: undefined, ...(wholeNeeded ? { wholeNeeded } : {}) });
     };
     void (async () => {
       // Decoded here first: a snapshot that is no good never reaches the tab, and the baselines stay in step.
+      // A delta against an image the tab does not hold (it replaced the tab that held it) is sent again whole.
       try {
         this.baseline = (await this.decode(bytes, checksum)).baseline;
       } catch (e) {
-        return refuse((e as Error).message);
+        return refuse((e as Error).message, e instanceof MissingBaselineError);
       }
       const tab = await this.readyTab();
       if (!tab) {
@@ -191,7 +192,12 @@ export class TabProgram {
         expect('resuming');
         tab.state = 'ready';
         this.baseline = undefined;
-        return this.o.onEvent({ type: 'refused', message: `the tab refused it: ${m.message}`, baselineId: undefined });
+        return this.o.onEvent({
+          type: 'refused',
+          message: `the tab refused it: ${m.message}`,
+          baselineId: undefined,
+          ...(m.wholeNeeded === true ? { wholeNeeded: true } : {}),
+        });
       case 'output':
         expect('running');
         return this.o.onEvent({ type: 'output', fd: m.fd, data: bytes.slice() });
@@ -254,6 +260,7 @@ export class TabProgram {
   private drop(tab: { ws: WebSocket; state: TabState }, why: string): void {
     if (this.tab !== tab) return;
     this.tab = undefined;
+    this.baseline = undefined; // the image it held went with it: a tab that connects next holds none
     if (this.stopped) return;
     this.o.log.info(`browser node ${this.o.node}: ${why}`);
     if (tab.state === 'resuming') this.o.onEvent({ type: 'refused', message: `${why} before the program ran there`, baselineId: undefined });

@@ -118,7 +118,7 @@ export type FromWorker =
       baselineId?: string;
       /**
        * A whole snapshot will do: it is a delta against a memory baseline this node does not hold, or it needs a
-       * wasi-nn model this node lost since the program recorded that it holds it.
+       * wasi-nn model or follow-mount files this node lost since the program recorded that it holds them.
        */
       wholeNeeded?: boolean;
       /**

@@ -12,7 +12,7 @@ import { asTrap, wasmBacktrace } from '../core/trap.js';
 import { MESSAGE_HEAD_BYTES, bodyParts, buffersOf, type BodyPart } from './migrate-body.js';
 import { NodeNn } from '../node/node-nn.js';
 import { NN_RESOURCE, nodeProgramHost, warmUpArrivalChecks, type StorageIds } from '../node/node-system.js';
-import { MissingModelError } from '../wasi/nn/nn-os.js';
+import { NodeStateLostError } from '../wasi/node-state-lost.js';
 import { readProcessStdin } from '../node/stdin.js';
 import { withSavedOutput, type SavedOutput } from './saved-program.js';
 import { SyncSockets } from '../node/sync-sockets.js';
@@ -180,8 +180,9 @@ async function handle(m: ToWorker): Promise<void> {
 
 function encodeAgain(output: SavedOutput | undefined): void {
   // The destination lacks our baseline after all, or the program is saved to a file: everything.
-  // It carries every wasi-nn model too: the destination may have lost those it held (restarted), or it is a file.
-  const whole = nn.selfContained(pending!, setup.node, NN_RESOURCE);
+  // It carries every wasi-nn model and follow-mount entry too: the destination may have lost those it held
+  // (restarted, its folder emptied), or it is a file.
+  const whole = hostWith({}).selfContained!(setup.node, nn.selfContained(pending!, setup.node, NN_RESOURCE));
   const { encoded, next, changed, at } = encode(output ? withSavedOutput(whole, output) : whole, undefined, pending!.header.node, Infinity);
   post({ type: 'encoded', encoded }, buffersOf(encoded.body.messages));
   if (setup.transfer.delta) owning = { snapshotId: encoded.snapshotId, at, own: (sent) => (baseline = ownBaseline(next, undefined, changed, sent)) };
@@ -379,7 +380,7 @@ function run(guest: GuestModule, m: Extract<ToWorker, { type: 'start' }> | { typ
         message: (e as Error).message,
         baselineId: baseline?.id,
         checkpointLost: parkedWritten && parkedRan,
-        ...(e instanceof MissingModelError ? { wholeNeeded: true } : {}),
+        ...(e instanceof NodeStateLostError ? { wholeNeeded: true } : {}),
       });
       return;
     }

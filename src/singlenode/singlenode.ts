@@ -19,6 +19,7 @@ import { readModule } from '../node/module-source.js';
 import { NodeNn } from '../node/node-nn.js';
 import { nodeProgramHost, warmUpArrivalChecks, type NodeHostOptions } from '../node/node-system.js';
 import { LocalSockets } from '../node/local-sockets.js';
+import { NodeStateLostError } from '../wasi/node-state-lost.js';
 
 export interface SinglenodeOptions {
   log: Logger;
@@ -120,6 +121,9 @@ async function runNodes(
   let against: string | undefined;
   /** The sender's work after a hop that is off the downtime (on two machines it runs while the receiver resumes). */
   let afterResume: (() => void) | undefined;
+  /** The node the program last came from, and whether the snapshot is whole (made self-contained) already. */
+  let cameFrom: string | undefined;
+  let resentWhole = false;
   log.info(`Program is starting on ${node}`);
   for (;;) {
     let result: ReturnType<typeof runSegment>;
@@ -145,6 +149,14 @@ async function runNodes(
         },
       });
     } catch (e) {
+      // A node's folder lost files the program counts on (emptied while the program was away): as between two
+      // machines, the sender sends everything again, once.
+      if (e instanceof NodeStateLostError && snapshot && cameFrom !== undefined && !resentWhole && host.selfContained) {
+        log.warn(`node ${node} could not resume the program (${e.message}); sending it again with all its files`);
+        snapshot = host.selfContained(cameFrom, snapshot);
+        [changed, against, resentWhole] = [undefined, undefined, true];
+        continue;
+      }
       const trap = asTrap(e);
       if (!trap) throw e;
       log.error(`Program trapped on ${node}: ${trap.message}`);
@@ -190,6 +202,6 @@ async function runNodes(
         `(${pagesSent} pages sent, ${pagesUnchanged} unchanged), encode ${encodeMs.toFixed(2)} ms, ` +
         `decode ${(performance.now() - t1).toFixed(2)} ms`,
     );
-    node = to;
+    [cameFrom, node, resentWhole] = [node, to, false];
   }
 }

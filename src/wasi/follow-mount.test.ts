@@ -3,7 +3,8 @@
 // folder equal the source's — files, directories, symlinks, deletions and renames.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FollowMount, type FollowMountTransfer } from './follow-mount.js';
+import { FollowMount, withEveryEntry, type FollowMountTransfer } from './follow-mount.js';
+import { NodeStateLostError } from './node-state-lost.js';
 import { MemoryFsBackend } from './memory-fs.js';
 
 /** Every entry: "dir/" → "", "file" → content, "link" → "-> target". */
@@ -210,5 +211,58 @@ describe('FollowMount', () => {
     shared.writeFile('app.log', 'another process');
     new FollowMount(shared, 'edge', { transfer: JSON.parse(JSON.stringify(t)) as FollowMountTransfer, blobs });
     assert.equal(tree(shared)['app.log'], 'another process');
+  });
+  test('a node that lost entries the program counts on refuses the arrival; withEveryEntry carries them all', () => {
+    const cloud = new MemoryFsBackend();
+    seed(cloud);
+    cloud.link('a.txt', 'dir/hard.txt');
+    let edge = new MemoryFsBackend();
+    const onEdge = hop(new FollowMount(cloud, 'cloud'), 'edge', edge).arrived;
+    const back = hop(onEdge, 'cloud', cloud).arrived;
+    cloud.writeFile('dir/b.txt', 'changed on cloud');
+    cloud.unlink('link'); // deleted on cloud: a delete edge must still get
+    // Edge restarts on an empty folder (or a tab replaces another): the delta counts on what it held.
+    edge = new MemoryFsBackend();
+    edge.writeFile('link', 'an operator\'s file where the deleted link was');
+    const blobs: Uint8Array[] = [];
+    const transfer = JSON.parse(JSON.stringify(back.depart('edge', blobs, false))) as FollowMountTransfer;
+    assert.deepEqual(paths(transfer), ['dir/b.txt']);
+    assert.throws(
+      () => new FollowMount(edge, 'edge', { transfer, blobs, mount: '/data' }),
+      (e: Error) =>
+        e instanceof NodeStateLostError &&
+        /^snapshot refused: follow mount \/data: entry "dir\/b\.txt" has a missing folder on the way .*: node edge lost them since the program left it/.test(e.message),
+    );
+    // Only files lost, their folders kept: said after the transfer is applied.
+    const kept = new MemoryFsBackend();
+    kept.mkdirp('dir/sub');
+    kept.mkdir('empty');
+    assert.throws(
+      () => new FollowMount(kept, 'edge', { transfer, blobs, mount: '/data' }),
+      (e: Error) =>
+        e instanceof NodeStateLostError &&
+        /^follow mount \/data: 3 of the program's entries are not in node edge's folder \("a\.txt", "dir\/hard\.txt", "dir\/uplink"\): node edge lost them/.test(e.message),
+    );
+    // Sent again with every entry (cloud's folder still holds the program's view): edge ends equal, links kept.
+    const before = blobs.length;
+    const whole = JSON.parse(JSON.stringify(withEveryEntry(transfer, blobs, cloud, 'follow mount /data'))) as FollowMountTransfer;
+    assert.deepEqual(paths(whole), ['a.txt', 'dir', 'empty', 'dir/b.txt', 'dir/hard.txt', 'dir/sub', 'dir/uplink']);
+    assert.deepEqual(whole.deletes, ['link']);
+    assert.equal(whole.upserts.find((u) => u.path === 'dir/hard.txt')!.linkTo, 'a.txt');
+    assert.equal(whole.upserts.find((u) => u.path === 'dir/b.txt')!.blob, transfer.upserts[0]!.blob, 'what it carried keeps its blob');
+    assert.equal(blobs.length, before + 2, 'a.txt and dir/uplink read; the hard link and folders need none');
+    new FollowMount(edge, 'edge', { transfer: whole, blobs });
+    assert.deepEqual(tree(edge), tree(cloud));
+    assert.equal(edge.lstat('a.txt').ino, edge.lstat('dir/hard.txt').ino);
+  });
+
+  test('withEveryEntry leaves a transfer that carries everything as it was', () => {
+    const cloud = new MemoryFsBackend();
+    seed(cloud);
+    const blobs: Uint8Array[] = [];
+    const first = new FollowMount(cloud, 'cloud').depart('edge', blobs, false);
+    const whole = withEveryEntry(JSON.parse(JSON.stringify(first)), blobs, cloud, 'follow mount /');
+    assert.deepEqual(whole.upserts, JSON.parse(JSON.stringify(first.upserts)));
+    assert.equal(blobs.length, 4); // a.txt, dir/b.txt and the two symlinks' targets
   });
 });

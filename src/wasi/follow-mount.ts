@@ -20,6 +20,7 @@ import {
 } from './follow-mount-transfer.js';
 import type { FsBackend, FsHandle, FsKind, FsOpenFlags, FsStat } from './fs-backend.js';
 import { Errno, errnoOf } from './errno.js';
+import { NodeStateLostError } from './node-state-lost.js';
 import { restoredPath } from './path-resolve.js';
 import { StateRefused } from './state-refused.js';
 
@@ -101,6 +102,9 @@ function removeTree(fs: FsBackend, path: string): void {
     fs.unlink(path);
   }
 }
+
+const lostHere = (node: string) =>
+  `node ${node} lost them since the program left it (restarted on an empty folder, emptied, a browser tab replaced)`;
 
 /** The backend the program uses: every call passes through, and the paths it may change are recorded. */
 class RecordingBackend implements FsBackend {
@@ -224,6 +228,10 @@ export class FollowMount {
       try {
         this.apply(transfer, incoming.blobs, what);
       } catch (e) {
+        // A folder the transfer writes into is gone: it counted on this node holding it (the sender sends only what
+        // a node lacks), and the node lost it. (A hostile transfer that names no parent gets the same answer: send
+        // everything; what arrives then is checked as this was.)
+        if (e instanceof StateRefused && e.errno === Errno.NOENT) throw new NodeStateLostError(`${e.message}: ${lostHere(node)}`);
         // The host could not do what a checked entry asks (no space, a name too long for it …): this snapshot
         // cannot be restored here either. A bug (no error code) stays one.
         const errno = errnoOf(e);
@@ -231,8 +239,17 @@ export class FollowMount {
         throw new StateRefused(`${what}: cannot be applied here: ${(e as Error).message}`, errno);
       }
     }
+    const here = scan(fs);
+    // What the program counts on finding here (sent now, or held since it last left) must be here: a node that lost
+    // it (restarted on an empty folder, a browser tab replaced) would otherwise give the program a folder with
+    // files missing. Refused so that the sender re-sends every entry (`withEveryEntry`).
+    const lost = Object.keys(this.state.manifest).filter((p) => !here.has(p));
+    if (incoming && lost.length > 0) {
+      const some = lost.slice(0, 3).map((p) => `"${p}"`).join(', ') + (lost.length > 3 ? ` and ${lost.length - 3} more` : '');
+      throw new NodeStateLostError(`${what}: ${lost.length} of the program's entries are not in node ${node}'s folder (${some}): ${lostHere(node)}`);
+    }
     this.baseline = new Map();
-    for (const [path, seen] of scan(fs)) {
+    for (const [path, seen] of here) {
       const m = this.state.manifest[path];
       const version = m && m.kind === seen.kind ? m.version : this.newVersion();
       this.baseline.set(path, { ...seen, version });
@@ -253,26 +270,7 @@ export class FollowMount {
     }
     const manifest = this.currentManifest(current);
     const target = sameStorage ? manifest : this.state.known[to];
-    const upserts: FollowMountUpsert[] = [];
-    const firstNameOfInode = new Map<bigint, string>();
-    for (const [path, e] of [...current].sort(([a], [b]) => depth(a) - depth(b) || a.localeCompare(b))) {
-      const linked = e.kind !== 'directory' && e.stat.nlink > 1n; // files and symlinks can be hard links
-      const linkTo = linked ? firstNameOfInode.get(e.stat.ino) : undefined;
-      if (linked && linkTo === undefined) firstNameOfInode.set(e.stat.ino, path);
-      if (target?.[path]?.version === e.version && target[path]!.kind === e.kind) continue;
-      const upsert: FollowMountUpsert = {
-        path,
-        kind: e.kind,
-        atimNs: e.stat.atimNs.toString(),
-        mtimNs: e.stat.mtimNs.toString(),
-      };
-      if (linkTo !== undefined) upsert.linkTo = linkTo;
-      else if (e.kind !== 'directory') {
-        upsert.blob = blobs.length;
-        blobs.push(e.kind === 'file' ? readAll(this.fs, path) : new TextEncoder().encode(this.fs.readlink(path)));
-      }
-      upserts.push(upsert);
-    }
+    const upserts = upsertsFor(this.fs, current, (path, e) => target?.[path]?.version === e.version && target[path]!.kind === e.kind, blobs);
     const deletes = target ? Object.keys(target).filter((p) => !current.has(p)) : [];
     this.state.known[this.node] = manifest;
     this.state.known[to] = manifest;
@@ -334,6 +332,54 @@ export class FollowMount {
     for (const [path, { kind, version }] of entries) m[path] = { kind, version };
     return m;
   }
+}
+
+/**
+ * The upserts for `entries` (this node's, with their versions) that `held` says the destination lacks, contents
+ * appended to `blobs`, parents before children; a later name of a hard-linked file links to the first.
+ */
+function upsertsFor(
+  fs: FsBackend,
+  entries: Map<string, Seen & { version: string }>,
+  held: (path: string, e: { kind: EntryKind; version: string }) => boolean,
+  blobs: Uint8Array[],
+): FollowMountUpsert[] {
+  const upserts: FollowMountUpsert[] = [];
+  const firstNameOfInode = new Map<bigint, string>();
+  for (const [path, e] of [...entries].sort(([a], [b]) => depth(a) - depth(b) || a.localeCompare(b))) {
+    const linked = e.kind !== 'directory' && e.stat.nlink > 1n; // files and symlinks can be hard links
+    const linkTo = linked ? firstNameOfInode.get(e.stat.ino) : undefined;
+    if (linked && linkTo === undefined) firstNameOfInode.set(e.stat.ino, path);
+    if (held(path, e)) continue;
+    const upsert: FollowMountUpsert = { path, kind: e.kind, atimNs: e.stat.atimNs.toString(), mtimNs: e.stat.mtimNs.toString() };
+    if (linkTo !== undefined) upsert.linkTo = linkTo;
+    else if (e.kind !== 'directory') {
+      upsert.blob = blobs.length;
+      blobs.push(e.kind === 'file' ? readAll(fs, path) : new TextEncoder().encode(fs.readlink(path)));
+    }
+    upserts.push(upsert);
+  }
+  return upserts;
+}
+
+/**
+ * `raw`, a transfer that left this node for `to` (`what` names the mount), made to carry every entry of the
+ * program's view, read from `fs` (this node's folder, which holds that view: the program has not run here since),
+ * for a destination that may have lost what the transfer counts on it holding: a whole re-send, a saved program.
+ * Its deletes and versions stay; the entries it carried already keep their blobs.
+ */
+export function withEveryEntry(raw: unknown, blobs: Uint8Array[], fs: FsBackend, what: string): FollowMountTransfer {
+  const t = parseFollowMountTransfer(raw, blobs, what);
+  const entries = new Map<string, Seen & { version: string }>();
+  for (const [path, seen] of scan(fs)) {
+    const m = t.state.manifest[path];
+    if (m && m.kind === seen.kind) entries.set(path, { ...seen, version: m.version });
+  }
+  const sent = new Set(t.upserts.map((u) => u.path));
+  // A hard link's first name may be one the transfer did not carry: then it is carried now, with its contents.
+  const added = upsertsFor(fs, entries, (path) => sent.has(path), blobs);
+  const upserts = [...t.upserts, ...added].sort((a, b) => depth(a.path) - depth(b.path) || a.path.localeCompare(b.path));
+  return { ...t, upserts };
 }
 
 function setTimes(fs: FsBackend, u: FollowMountUpsert): void {

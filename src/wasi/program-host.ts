@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import type { MountConfig } from '../core/config.js';
 import type { NodeSystem, ProgramHost, SystemState } from '../core/program.js';
-import { SnapshotFormatError } from '../core/snapshot.js';
+import { SnapshotFormatError, type Snapshot } from '../core/snapshot.js';
 import { warmUpHeaderCheck } from '../core/snapshot-header.js';
-import { FollowMount, type FollowMountTransfer } from './follow-mount.js';
+import { FollowMount, withEveryEntry, type FollowMountTransfer } from './follow-mount.js';
 import { parseFollowMountTransfer } from './follow-mount-transfer.js';
 import type { FsBackend } from './fs-backend.js';
 import { WasiExit, WasiHost } from './host.js';
@@ -94,6 +94,19 @@ export function libraryOsHost(opts: LibraryOsHostOptions): ProgramHost {
       }
     },
     exitCode: (e) => (e instanceof WasiExit ? e.code : undefined),
+    selfContained(node, snapshot) {
+      const transfers = snapshot.header.resources[FOLLOW_RESOURCE] as Record<string, unknown> | undefined;
+      if (transfers === undefined) return snapshot;
+      const blobs = [...snapshot.blobs];
+      const backends = opts.backends(node);
+      const whole: Record<string, FollowMountTransfer> = {};
+      mounts.forEach((m, i) => {
+        const t = transfers[m.guest];
+        if (opts.followed(m) && t !== undefined) whole[m.guest] = withEveryEntry(t, blobs, backends[i]!, `follow mount ${m.guest}`);
+      });
+      const resources = { ...snapshot.header.resources, [FOLLOW_RESOURCE]: whole };
+      return { ...snapshot, header: { ...snapshot.header, resources }, blobs };
+    },
   };
 }
 

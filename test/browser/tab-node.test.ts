@@ -184,6 +184,40 @@ describe('a browser node\'s bridge (Chromium)', { skip: browserMissing(chromium)
     assert.equal(run.nodes.cloud!.stdout, plain.stdout);
     assert.match(run.nodes.edge!.stderr, /its tab closed or lost the connection while the program ran there/);
   });
+
+  test('a tab replaced while the program is elsewhere: the hop that counts on its files is sent again with them', async () => {
+    const src = ['test/programs/serve/tab_swap.c'];
+    const wasm = await buildWasm({ sources: src, args: ['-O1'] });
+    const dir = await freshDir('kafu-tab-swap-');
+    try {
+      const plainDir = join(dir, 'plain');
+      await writeFiles(plainDir, { 'ctl/go': '' });
+      await mkdir(join(plainDir, 'data'));
+      // ("/" preopened: /data and /ctl are its folders.)
+      const plain = await runPlainModule(await buildWasm({ sources: src, args: ['-O1'], instrument: false }), plainDir);
+      assert.match(plain.stdout, /second tab: \/data\/note\.txt: \[kept\]/);
+      const runDir = join(dir, 'run');
+      await mkdir(join(runDir, 'ctl'), { recursive: true });
+      const { run } = await runWithTab(browser(), wasm, {
+        dir: runDir,
+        appYaml: ['  mounts:', '    - { guest: /data, host: "./data/${node}" }', '    - { guest: /ctl, host: ./ctl, mode: node-local }'],
+        whileTab: async (c, page, url) => {
+          await c.printed('cloud', 'cloud: waiting for the tab swap');
+          await page.close();
+          const again = await browser().browser.newPage();
+          await again.goto(url);
+          await waitForState(again, 'waiting');
+          await writeFiles(join(runDir, 'ctl'), { go: '' });
+        },
+      });
+      assert.equal(run.nodes.cloud!.exitCode, 0, failure(run));
+      assert.equal(run.nodes.cloud!.stdout, plain.stdout);
+      // The new tab holds neither the memory image the delta is against nor the files: the whole snapshot carries both.
+      assert.match(run.nodes.cloud!.stderr, /sending the whole snapshot: node edge refused the snapshot: .*a delta against memory baseline \S+, which this node does not hold/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /** The HTTP status a WebSocket handshake to `url` is refused with. */

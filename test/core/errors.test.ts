@@ -119,6 +119,12 @@ test('config errors name the field and file:line', () => {
   assert.equal(configError('').split('\n').length, 4);
   // YAML syntax
   assert.match(configError(`name: x\napp:\n  path: [\n`), /^invalid YAML in config\n  conf\/kafu-config\.yaml:\d+:\d+: /);
+  // each fault said once (the parser reports some twice), and a document of faults cut at five lines
+  const twice = configError('{{{').split('\n');
+  assert.equal(new Set(twice).size, twice.length, twice.join('\n'));
+  const many = configError('a: [\n'.repeat(300)).split('\n');
+  assert.equal(many.length, 7, many.join('\n'));
+  assert.match(many[6]!, /^  … and \d+ more$/);
 
   // and a good config parses, nodes in file order, paths resolved against the config's folder
   const ok = parseConfigText(`name: x\napp:\n  path: ./m.wasm\n  preopened_dir: data\nnodes:\n  z9:\n    address: a\n    port: 2\n  "10":\n    address: b\n    port: 3\n`, '/srv/app/kafu-config.yaml');

@@ -4,7 +4,7 @@
 // exactly what one plain run prints: the work since the checkpoint is done again, and what it prints again of what
 // was printed already is left out.
 import assert from 'node:assert/strict';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseConfigText } from '../../src/node/config-file.js';
@@ -66,6 +66,34 @@ describe('kafu serve: checkpoints (cluster.checkpoint: hops)', () => {
     assert.equal(r.nodes.edge!.exitCode, 0, r.nodes.edge!.stderr);
     assert.equal(r.nodes.cloud!.stdout, plain);
     assert.match(r.nodes.cloud!.stderr, /Program continues on edge from the checkpoint \([1-9]\d* bytes of its output printed already are not printed again\)/);
+  });
+
+  test('the holder comes back on an empty folder: the checkpoint, handed on whole, brings every file', async () => {
+    const src = ['test/programs/serve/checkpoint_files.c'];
+    const wasm = await buildWasm({ sources: src, args: ['-O1'] });
+    const dir = join(work, 'empty-folder');
+    await mkdir(join(dir, 'plain', 'data'), { recursive: true });
+    const expected = (await runPlain(await buildWasm({ sources: src, args: ['-O1'], instrument: false }), { dir: join(dir, 'plain') })).stdout;
+    const r = await runCluster(wasm, {
+      nodes: ['cloud', 'edge'],
+      output: 'first_node',
+      dir,
+      flags: ['--peer-timeout', '30'],
+      clusterYaml: ['  heartbeat: { interval_ms: 200 }', '  checkpoint: hops'],
+      appYaml: ['  mounts:', '    - { guest: /data, host: "./data/${node}" }'],
+      timeoutMs: 90_000,
+      whileRunning: async (c) => {
+        await c.printed('cloud', 'edge: napping\n');
+        c.procs.get('edge')!.kill('SIGKILL');
+        await c.printed('cloud', 'continuing from the checkpoint');
+        await rm(join(dir, 'data', 'edge'), { recursive: true, force: true }); // a pod's emptyDir, say
+        await c.restart('edge');
+      },
+    });
+    assert.equal(r.nodes.cloud!.exitCode, 0, r.nodes.cloud!.stderr + r.nodes.edge!.stderr);
+    assert.equal(r.nodes.cloud!.stdout, expected);
+    assert.match(expected, /edge: \/data\/dir\/note\.txt: \[brought\]/);
+    assert.equal(await readFile(join(dir, 'data', 'edge', 'dir', 'note.txt'), 'utf8'), 'brought');
   });
 
   test('the holder does not come back: the checkpoint is saved, and --resume finishes with every line once', async () => {

@@ -66,7 +66,7 @@ test('edge restarted after a round: the hop, a delta against an image edge lost,
   assert.equal(run.nodes.cloud!.exitCode, 0, all);
   assert.equal(run.nodes.cloud!.stdout, plain.stdout);
   assert.match(all, /hop to edge: a delta against the pre-copied image/);
-  assert.match(all, /edge does not hold this node's last memory image; sending the whole snapshot/);
+  assert.match(all, /sending the whole snapshot: node edge refused the snapshot/);
 });
 
 /** A round as cloud's worker would make it (precopy-rounds.ts), of `memory` against `against`. */

@@ -199,7 +199,7 @@ describe('kafu serve: forced migrations after WASI calls, across processes', () 
         const moves = run.logs.filter((l) => l.startsWith('Program moved'));
         const deltas = moves.filter((l) => / \(delta: /.test(l)).length;
         assert.equal(deltas, nodes.length === 3 ? 0 : moves.length - 1, moves.join('\n'));
-        assert.ok(!run.logs.some((l) => /does not hold this node's last memory image/.test(l)), 'no refused delta');
+        assert.ok(!run.logs.some((l) => /sending the whole snapshot/.test(l)), 'no refused delta');
         assert.deepEqual(await snapshotTree(join(work, 'state', ended)), await snapshotTree(join(work, 'plain')));
       } finally {
         await rm(work, { recursive: true, force: true });
@@ -258,7 +258,7 @@ describe('kafu serve: mistakes and failures end every node with a clear message,
     assert.equal(run.nodes.cloud!.exitCode, 0, run.nodes.cloud!.stderr);
     assert.equal(run.nodes.edge!.exitCode, 0, run.nodes.edge!.stderr);
     assert.equal(run.nodes.cloud!.stdout, plain.stdout);
-    assert.match(run.nodes.cloud!.stderr, /edge does not hold this node's last memory image; sending the whole snapshot/);
+    assert.match(run.nodes.cloud!.stderr, /sending the whole snapshot: node edge refused the snapshot/);
   });
 
   test('a hand-off that cannot be delivered saves the program; --resume continues it once the nodes are back', async () => {

@@ -6,6 +6,7 @@ import {
   ELEMENT_BYTES, ENCODINGS, NnError, ONNX_ENCODING, TARGETS, nnFail,
   type GraphInfo, type NnOptions, type NnTensor, type Target,
 } from './types.js';
+import { NodeStateLostError } from '../node-state-lost.js';
 
 interface Graph {
   model: string;
@@ -25,7 +26,7 @@ interface Context {
  * A snapshot needs a model the receiving node does not hold: it lost it (restarted) since the program recorded that
  * it holds it. The sender can send a whole snapshot instead, which carries every model (`withEveryModel`).
  */
-export class MissingModelError extends Error {}
+export class MissingModelError extends NodeStateLostError {}
 
 /**
  * A snapshot's wasi-nn state (`raw`, this node's own) made to carry every model its graphs use that `store` holds,
