@@ -1,8 +1,10 @@
 // npm run bench:wire — what the node-to-node wire costs on loopback with the cluster's mutual TLS, layer by layer:
 // raw node:tls, node:http2 over that TLS, and the nodes' own gRPC protocol (src/serve/protocol.ts: the Migrate call
-// that carries a snapshot, a unary Heartbeat round trip) and the direct hand-off transport that replaced Migrate
-// (src/serve/handoff-transport.ts). Bulk: MB/s moving `--mb` MiB (default 64) once, median of
-// the rounds; small: p50 of a round trip. The layers alternate round by round, so a busy machine shows in all.
+// that carries a snapshot, a unary Heartbeat round trip), the direct hand-off transport that replaced Migrate
+// (src/serve/handoff-transport.ts), and a prototype kafu serve does not use: the bytes sealed with AES-128-GCM over a
+// second plain TCP connection (aeadRecords below; issue 11's "bulk channel", measured and not built). Bulk: MB/s
+// moving `--mb` MiB (default 64) once, median of the rounds; small: p50 of a round trip. The layers alternate round
+// by round, so a busy machine shows in all.
 //
 //   npm run bench:wire                  64 MiB, 5 rounds
 //   npm run bench:wire -- --mb=256 --rounds=3
