@@ -4,20 +4,12 @@
 // on loopback, is received), not timed.
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
-import { HandoffClient, HandoffServer } from './handoff-transport.js';
-import { migrateBody } from './migrate-body.js';
-import { listenNode } from './node-listener.js';
-import { addKafuNodeService, type KafuNodeHandlers, type MigrateStart } from './protocol.js';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+import { HandoffClient, HandoffServer } from '../../src/serve/handoff-transport.js';
+import { migrateBody } from '../../src/serve/migrate-body.js';
+import { listenNode } from '../../src/serve/node-listener.js';
+import { addKafuNodeService, type KafuNodeHandlers, type MigrateStart } from '../../src/serve/protocol.js';
+import { freePorts } from '../support/cluster.js';
 
 test('a hand-off received in many chunks makes a few timers, not one per chunk', async () => {
   const received: number[] = [];
@@ -36,10 +28,10 @@ test('a hand-off received in many chunks makes a few timers, not one per chunk',
   addKafuNodeService(srv, handlers, slot);
   const handoffs = new HandoffServer(handlers, slot);
   let chunks = 0;
-  const port = await freePort();
+  const [port] = await freePorts(1);
   const listener = await listenNode({
     host: '127.0.0.1',
-    port,
+    port: port!,
     tls: undefined,
     grpcServer: srv,
     onHandoff: (s, caller) => {
@@ -47,7 +39,7 @@ test('a hand-off received in many chunks makes a few timers, not one per chunk',
       handoffs.accept(s, caller);
     },
   });
-  const client = new HandoffClient('127.0.0.1', port, 'edge', undefined);
+  const client = new HandoffClient('127.0.0.1', port!, 'edge', undefined);
   try {
     const bytes = new Uint8Array(4 << 20).map((_, i) => i * 7);
     const start: MigrateStart = { from: 'cloud', to: 'edge', moduleSha256: '', reason: '', suspendedAtMs: 0, totalBytes: bytes.byteLength, snapshotId: 'x', output: [] };
