@@ -20,7 +20,7 @@
 //   npm run bench:serve -- --transport=direct|grpc  one hand-off transport only (default: both, runs alternated,
 //                                       a row each: the direct transport, handoff-transport.ts, and gRPC's Migrate)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeClusterCerts } from '../src/certs/files.js';
@@ -71,18 +71,40 @@ type Variant = Transport | 'pre-copy' | 'no pre-copy';
 const transportArg = process.argv.find((a) => a.startsWith('--transport='))?.slice('--transport='.length);
 const TRANSPORTS: Transport[] = transportArg === 'direct' || transportArg === 'grpc' ? [transportArg] : ['direct', 'grpc'];
 
-function runNode(id: string, config: string, transport: Variant): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const args = [KAFU_BIN, 'serve', '--log-level', 'debug', '--node-id', id, config];
-    // KAFU_HANDOFF=grpc: hand the program on with gRPC's Migrate (peers.ts), the transport before the direct one.
-    const env = { ...process.env, KAFU_HANDOFF: transport === 'grpc' ? 'grpc' : '' };
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+/** A node's process: its pid at once, its output once it ends; `onStderr` sees its log as it comes. */
+function runNode(id: string, config: string, transport: Variant, onStderr?: (text: string) => void) {
+  const args = [KAFU_BIN, 'serve', '--log-level', 'debug', '--node-id', id, config];
+  // KAFU_HANDOFF=grpc: hand the program on with gRPC's Migrate (peers.ts), the transport before the direct one.
+  const env = { ...process.env, KAFU_HANDOFF: transport === 'grpc' ? 'grpc' : '' };
+  const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const [out, err]: Buffer[][] = [[], []];
     p.stdout.on('data', (b: Buffer) => out.push(b));
-    p.stderr.on('data', (b: Buffer) => err.push(b));
+    p.stderr.on('data', (b: Buffer) => {
+      err.push(b);
+      onStderr?.(b.toString('utf8'));
+    });
     p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
   });
+  return { pid: p.pid, done };
 }
+
+/**
+ * CPU ms a process has used so far, all its threads (Linux /proc; NaN elsewhere). A first hop's CPU, both processes
+ * together, says more than its wall time on a busy machine, and whether the two cores were the limit (downtime near
+ * half of it).
+ */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [utime, stime] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number);
+    return ((utime! + stime!) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** Linux's USER_HZ (what /proc counts CPU time in): 100 on every usual build. */
+const CLOCK_TICKS = 100;
 
 const toBytes = (text: string) => {
   const [, n, unit] = /([\d.]+) (B|KB|MB)/.exec(text)!;
@@ -100,6 +122,8 @@ interface Hop {
   restoreMs: number;
   /** heap_work.c's work phase, ms (the "after work" cases). */
   workMs?: number;
+  /** CPU ms both processes used from the first hop's start (the sender's "Migration" line) to its end ("Program moved"). */
+  cpuMs?: number;
 }
 
 /** A node's hops in order: its sends ("Program moved", "hand-off") and the other node's receipts ("resumed in"). */
@@ -128,10 +152,12 @@ try {
   console.log('downtime ms: p50 / p90 / max over the hops measured; sent: mean bytes per hop; breakdown: means, ms (encode, and copy:');
   console.log("the body's first part into the buffer sent, on the sender; decode, restore on the receiver; wire = downtime - those);");
   console.log('baseline: one copy of what the hop carries (+ one pass over');
-  console.log('the heap for later hops) in this process, ms; ratio = p50 / baseline; target: issue 11 (p50)');
+  console.log('the heap for later hops) in this process, ms; ratio = p50 / baseline; target: issue 11 (p50);');
+  console.log('cpu: first hops, CPU ms both processes used during the hop (p50; /proc, all threads; on two cores the');
+  console.log('downtime cannot be below half of it)');
   console.log('');
   console.log(
-    'case                         transport    hops     p50     p90     max      sent   encode   copy  decode restore    wire  baseline  ratio  target   work',
+    'case                         transport    hops     p50     p90     max      sent   encode   copy  decode restore    wire  baseline  ratio  target   work     cpu',
   );
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   for (const c of CASES.filter((x) => !only || x.name.includes(only))) {
@@ -152,14 +178,21 @@ try {
           `nodes:\n  cloud: { address: 127.0.0.1, port: ${p1} }\n  edge: { address: 127.0.0.1, port: ${p2} }\n` +
           `cluster:\n  migration: { memory_migration: delta, memory_compression: true, precopy: ${transport === 'no pre-copy' ? 'off' : 'auto'} }\n${TLS}\n`,
       );
-      const [edge, cloud] = await Promise.all([runNode('edge', config, transport), runNode('cloud', config, transport)]);
+      // Both processes' CPU when cloud's first hop starts and when it ends (read as cloud logs them).
+      const cpu: number[] = [];
+      const edgeNode = runNode('edge', config, transport);
+      const marks = ['Migration cloud -> edge', 'Program moved to edge'];
+      const cloudNode = runNode('cloud', config, transport, (text) => {
+        for (const line of text.split('\n')) if (cpu.length < 2 && line.includes(marks[cpu.length]!)) cpu.push(cpuMs(cloudNode.pid) + cpuMs(edgeNode.pid));
+      });
+      const [edge, cloud] = await Promise.all([edgeNode.done, cloudNode.done]);
       if (cloud.code !== 0 || edge.code !== 0) throw new Error(`run failed:\n${cloud.stderr}\n${edge.stderr}`);
       const [cloudLog, edgeLog] = [logMessages(cloud.stderr), logMessages(edge.stderr)];
       const out = hops(cloudLog, edgeLog);
       const back = hops(edgeLog, cloudLog);
       // The first hop is cloud's first; the others alternate (cloud → edge, edge → cloud).
       const workMs = Number(/^work ([\d.]+) ms$/m.exec(cloud.stdout)?.[1] ?? NaN);
-      if (c.measure === 'first') measured.get(transport)!.push({ ...out[0]!, workMs });
+      if (c.measure === 'first') measured.get(transport)!.push({ ...out[0]!, workMs, cpuMs: cpu.length === 2 ? cpu[1]! - cpu[0]! : NaN });
       else measured.get(transport)!.push(...out.slice(1), ...back);
     }
     for (const [transport, hops] of measured) report(c, transport, hops);
@@ -180,6 +213,7 @@ function report(c: Case, transport: Variant, measured: Hop[]): void {
       `${(sent >= 2 ** 20 ? `${(sent / 2 ** 20).toFixed(1)} MB` : `${(sent / 1024).toFixed(1)} KB`).padStart(9)} ` +
       `${fmt(encode, 8)} ${fmt(copy, 6)} ${fmt(decode, 7)} ${fmt(restore, 7)} ${fmt(d.mean - encode - copy - decode - restore, 7)} ` +
       `${fmt(baseline, 9)} ${('x' + (d.p50 / baseline).toFixed(1)).padStart(6)} ${fmt(c.target, 7)}` +
-      (c.work ? ` ${fmt(percentiles(measured.map((h) => h.workMs!)).p50, 6)}` : ''),
+      (c.work ? ` ${fmt(percentiles(measured.map((h) => h.workMs!)).p50, 6)}` : c.measure === 'first' ? ''.padStart(7) : '') +
+      (c.measure === 'first' ? ` ${fmt(percentiles(measured.map((h) => h.cpuMs!)).p50, 7)}` : ''),
   );
 }

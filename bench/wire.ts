@@ -1,15 +1,20 @@
 // npm run bench:wire — what the node-to-node wire costs on loopback with the cluster's mutual TLS, layer by layer:
 // raw node:tls, node:http2 over that TLS, and the nodes' own gRPC protocol (src/serve/protocol.ts: the Migrate call
-// that carries a snapshot, a unary Heartbeat round trip) and the direct hand-off transport that replaced Migrate
-// (src/serve/handoff-transport.ts). Bulk: MB/s moving `--mb` MiB (default 64) once, median of
-// the rounds; small: p50 of a round trip. The layers alternate round by round, so a busy machine shows in all.
+// that carries a snapshot, a unary Heartbeat round trip), the direct hand-off transport that replaced Migrate
+// (src/serve/handoff-transport.ts), and a prototype kafu serve does not use: the bytes sealed with AES-128-GCM over a
+// second plain TCP connection (aeadRecords below; issue 11's "bulk channel", measured and not built). Bulk: MB/s
+// moving `--mb` MiB (default 64) once, median of the rounds; small: p50 of a round trip. The layers alternate round
+// by round, so a busy machine shows in all.
 //
 //   npm run bench:wire                  64 MiB, 5 rounds
 //   npm run bench:wire -- --mb=256 --rounds=3
+//   npm run bench:wire -- --only=node:tls,direct   the layers whose name contains one of these
 import * as grpc from '@grpc/grpc-js';
+import { createCipheriv, createDecipheriv, randomBytes, type DecipherGCM } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +112,105 @@ async function rawHttp2(server: NodeTls, client: NodeTls, window: boolean): Prom
   };
 }
 
+/**
+ * A prototype, not what kafu serve does (issue 11, "bulk channel"): the bytes over a second, plain TCP connection,
+ * sealed with AES-128-GCM in records of `record` bytes (u32 length and u32 sequence number in the clear and in the
+ * AAD, the sequence number as the nonce, a 16-byte tag after each), under a key both ends export from the mutual-TLS
+ * connection (RFC 5705 keying material, so bound to the peers' certificates). The receiver decrypts each record as
+ * its bytes arrive and counts it only once its tag checks; like node:tls above it keeps no bytes. What it measures:
+ * whether Node's TLS (16 KiB records, a JS 'data' event and a buffer each on the receiving side) costs much more than
+ * the AEAD itself.
+ */
+async function aeadRecords(server: NodeTls, client: NodeTls, record: number): Promise<Layer> {
+  const control = tls.createServer({ ca: server.ca, cert: server.cert, key: server.key, requestCert: true, rejectUnauthorized: true });
+  control.listen(0, '127.0.0.1');
+  await once(control, 'listening');
+  const accepted = once(control, 'secureConnection');
+  const ctl = tls.connect({ host: '127.0.0.1', port: (control.address() as AddressInfo).port, ca: client.ca, cert: client.cert, key: client.key, checkServerIdentity: () => undefined });
+  await once(ctl, 'secureConnect');
+  const [serverCtl] = (await accepted) as [tls.TLSSocket];
+  const transfer = randomBytes(16);
+  const keys = [ctl, serverCtl].map((s) => s.exportKeyingMaterial(16, 'kafu-bulk v1', transfer));
+  if (!keys[0]!.equals(keys[1]!)) throw new Error('the two ends exported different keys');
+  const key = keys[0]!;
+  const iv = (seq: number) => {
+    const b = Buffer.alloc(12);
+    b.writeUInt32BE(seq, 8);
+    return b;
+  };
+  let onRecord: (length: number) => void = () => {};
+  const bulk = net.createServer((s) => {
+    s.setNoDelay(true);
+    const head = Buffer.alloc(8);
+    const tag = Buffer.alloc(16);
+    let [headHave, left, tagLeft, seq, length] = [0, 0, 0, 0, 0];
+    let decipher: DecipherGCM | undefined;
+    s.on('data', (b: Buffer) => {
+      for (let at = 0; at < b.byteLength; ) {
+        if (headHave < 8) {
+          const n = Math.min(8 - headHave, b.byteLength - at);
+          b.copy(head, headHave, at, at + n);
+          [headHave, at] = [headHave + n, at + n];
+          if (headHave < 8) continue;
+          length = head.readUInt32BE(0);
+          if (length > record || head.readUInt32BE(4) !== seq) throw new Error('a record out of order or too long');
+          decipher = createDecipheriv('aes-128-gcm', key, iv(seq));
+          decipher.setAAD(head);
+          [left, tagLeft] = [length, 16];
+        } else if (left > 0) {
+          const n = Math.min(left, b.byteLength - at);
+          decipher!.update(b.subarray(at, at + n));
+          [left, at] = [left - n, at + n];
+        } else {
+          const n = Math.min(tagLeft, b.byteLength - at);
+          b.copy(tag, 16 - tagLeft, at, at + n);
+          [tagLeft, at] = [tagLeft - n, at + n];
+          if (tagLeft > 0) continue;
+          decipher!.setAuthTag(tag);
+          decipher!.final(); // throws on a bad tag
+          [headHave, seq] = [0, seq + 1];
+          onRecord(length);
+        }
+      }
+    });
+  });
+  bulk.listen(0, '127.0.0.1');
+  await once(bulk, 'listening');
+  const sock = net.connect({ host: '127.0.0.1', port: (bulk.address() as AddressInfo).port });
+  await once(sock, 'connect');
+  sock.setNoDelay(true);
+  let seq = 0;
+  const send = (bytes: Uint8Array) =>
+    new Promise<void>((resolve) => {
+      let got = 0;
+      onRecord = (n) => {
+        got += n;
+        if (got >= bytes.byteLength) resolve();
+      };
+      sock.cork();
+      for (let at = 0; at < bytes.byteLength; at += record) {
+        const plain = bytes.subarray(at, Math.min(at + record, bytes.byteLength));
+        const head = Buffer.alloc(8);
+        head.writeUInt32BE(plain.byteLength, 0);
+        head.writeUInt32BE(seq, 4);
+        const cipher = createCipheriv('aes-128-gcm', key, iv(seq++));
+        cipher.setAAD(head);
+        const sealed = cipher.update(plain);
+        cipher.final();
+        sock.write(head);
+        sock.write(sealed);
+        sock.write(cipher.getAuthTag());
+      }
+      sock.uncork();
+    });
+  return {
+    name: `AES-GCM records of ${record >> 10} KiB`,
+    bulk: () => send(payload),
+    ping: () => send(payload.subarray(0, 64)),
+    close: () => { sock.destroy(); bulk.close(); ctl.destroy(); control.close(); },
+  };
+}
+
 /** A small program's hop: what bench:serve's warm hops send. */
 const SMALL = 6 * 1024;
 
@@ -184,11 +288,11 @@ async function kafuDirect(server: NodeTls, client: NodeTls): Promise<Layer> {
 
 try {
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-  const all = [() => rawTls(edge, cloud), () => rawHttp2(edge, cloud, false), () => rawHttp2(edge, cloud, true), () => kafuGrpc(edge, cloud, false), () => kafuGrpc(edge, cloud, true), () => kafuDirect(edge, cloud)];
+  const all = [() => rawTls(edge, cloud), () => rawHttp2(edge, cloud, false), () => rawHttp2(edge, cloud, true), () => kafuGrpc(edge, cloud, false), () => kafuGrpc(edge, cloud, true), () => kafuDirect(edge, cloud), () => aeadRecords(edge, cloud, 1 << 20), () => aeadRecords(edge, cloud, 64 << 10)];
   const layers: Layer[] = [];
   for (const make of all) {
     const l = await make();
-    if (!only || l.name.includes(only)) layers.push(l);
+    if (!only || only.split(',').some((o) => l.name.includes(o))) layers.push(l);
     else l.close();
   }
   const bulk = new Map<string, number[]>(layers.map((l) => [l.name, []]));

@@ -21,8 +21,10 @@ test('bench:serve --quick: p50/p90/max, bytes and the breakdown for each case be
     for (const transport of ['direct', 'grpc']) {
       const row = out.split('\n').find((l) => l.startsWith(name) && l.slice(name.length).trim().startsWith(`${transport} `));
       assert.ok(row, `no ${transport} row for ${name}:\n${out}`);
-      // hops, p50, p90, max, sent (n unit), encode, copy, decode, restore, wire, baseline, ratio, target
-      assert.match(row.slice(name.length).trim().slice(transport.length), /^\s+\d+(\s+-?[\d.]+){3}\s+[\d.]+ (KB|MB)(\s+-?[\d.]+){6}\s+x[\d.]+\s+[\d.]+$/, row);
+      // hops, p50, p90, max, sent (n unit), encode, copy, decode, restore, wire, baseline, ratio, target; a first
+      // hop's row then the CPU both processes used during it (Linux's /proc)
+      const cpu = name.includes('first') ? '\\s+[\\d.]+' : '';
+      assert.match(row.slice(name.length).trim().slice(transport.length), new RegExp(`^\\s+\\d+(\\s+-?[\\d.]+){3}\\s+[\\d.]+ (KB|MB)(\\s+-?[\\d.]+){6}\\s+x[\\d.]+\\s+[\\d.]+${cpu}$`), row);
     }
   }
   // A first hop of a 4 MiB heap carries about the heap; a warm hop with a tenth of 1 MiB changed, a few KB.
