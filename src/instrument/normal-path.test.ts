@@ -167,9 +167,13 @@ test('each instrumented function gets a normal path without the rewind checks, b
   // The resume copy reads it more than Asyncify's code did: each direct call of `dest` and each call through the
   // table picks the callee's copy itself (src/instrument/resume-calls.ts).
   const loopRw = funcText(text, `loop${REWIND_SUFFIX}`);
-  assert.ok(reads(loopRw) > reads(funcText(plain, 'loop')));
   assert.match(loopRw, new RegExp(`call \\$dest\\${REWIND_SUFFIX}\\b`));
   assert.match(loopRw, new RegExp(`call \\$dest\\${NORMAL_SUFFIX}\\b`));
+  // A resume copy is entered only while rewinding: the reads of the state before its first call are folded, and
+  // with them the code before the loop, which only a run entered normally executes.
+  const beforeLoop = (t: string) => t.slice(0, t.indexOf('(loop '));
+  assert.ok(reads(beforeLoop(funcText(plain, 'floop'))) > 0);
+  assert.equal(reads(beforeLoop(funcText(text, `floop${REWIND_SUFFIX}`))), 0);
   // The resume copy calls through the table of resume copies (dest there is dest's resume copy) while rewinding.
   assert.match(funcText(text, `loop${REWIND_SUFFIX}`), /call_indirect \$\S+\$kafu_rw /);
   assert.match(text, new RegExp(`\\(elem \\$\\S+\\$kafu_rw \\(table \\$\\S+\\$kafu_rw\\) .*\\$dest\\${REWIND_SUFFIX}\\b`));

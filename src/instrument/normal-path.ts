@@ -51,14 +51,17 @@ function stateGlobal(b: Binaryen, mod: Module): string {
 }
 
 /**
- * Reads of `state` in `body` that can only see the normal state, given that the function starts in it, with a way
- * to replace each. `mayChangeState(callee)`: whether a direct call of `callee` can leave the state unwinding.
+ * Reads of `state` in `body` that can only see the state the function starts in (normal; or rewinding, for a resume
+ * copy), with a way to replace each. `mayChangeState(callee)`: whether a direct call of `callee` can change the state
+ * (leave it unwinding, or stop a rewind). Below, "unwinding" reads "other than the state at entry"; a failed
+ * "unwinding?" test tells that the state is normal, which is the entry state only of a normal path.
  */
 function normalReads(
   b: Binaryen,
   body: number,
   state: string,
   mayChangeState: (callee: string) => boolean,
+  entry: 'normal' | 'rewinding' = 'normal',
 ): { reads: { expr: number; replace: (by: number) => void }[]; calls: { expr: number; target: string }[] } {
   const KNOWN = new Set([b.GlobalGetId, b.ConstId, b.LocalGetId, b.NopId, b.MemorySizeId, b.UnreachableId, b.BlockId, b.LoopId, b.IfId, b.BreakId,
     b.SwitchId, b.ReturnId, b.CallId, b.CallIndirectId, b.LocalSetId, b.GlobalSetId, b.LoadId, b.StoreId, b.UnaryId, b.BinaryId, b.SelectId,
@@ -79,7 +82,7 @@ function normalReads(
     return i.id === b.GlobalGetId && i['name'] === state;
   };
   /** Where the test is false, the state is not unwinding. */
-  const isUnwindingTest = (e: number) => isUnwinding(b, e, state);
+  const isUnwindingTest = (e: number) => entry === 'normal' && isUnwinding(b, e, state);
   const branch = (name: string, m: boolean) => labels.set(name, (labels.get(name) ?? false) || m);
 
   /** Evaluate `e` entered with `m` (may the state be unwinding); returns `m` after it, or null if it never falls through. */
@@ -252,9 +255,10 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
   // Functions an indirect call can reach (the table's elements, or made references).
   const inTable = parseCallGraph(text).escaping;
   const tablesSplit = everyTableHasResumeCopies(b, mod);
+  const made = new Set<string>(); // the copies made below (each may change the state, as the function did)
   const mayChangeState = (callee: string) => {
     const f = b.getFunctionInfo(mod.getFunction(callee));
-    return f.module ? suspends(`${f.module}.${f.base}`) : instrumented.has(callee) || callee.startsWith('asyncify_');
+    return f.module ? suspends(`${f.module}.${f.base}`) : instrumented.has(callee) || made.has(callee) || callee.startsWith('asyncify_');
   };
   const setBody = (b as unknown as { Function: { setBody(f: number, e: number): void } }).Function.setBody;
   const setTarget = (b as unknown as { Call: { setTarget(c: number, t: string): void } }).Call.setTarget;
@@ -295,6 +299,7 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
       normalPaths.push({ name: nm, calls: found.calls });
       copies.set(name, { rewind: rw, normal: nm });
     }
+    made.add(rw).add(copies.get(name)!.normal);
   }
   // Once every split is known, the code that runs while rewinding — each resume copy, and what Asyncify instrumented
   // that was not split — picks the callees' copies (src/instrument/resume-calls.ts).
@@ -309,11 +314,26 @@ export function splitNormalPaths(b: Binaryen, mod: Module, functions: Iterable<s
     const picked = pickCopiesOnResume(b, mod, info.body, state, copies, localCount, resumeTables);
     for (const t of picked.temps) addVar(fn, t);
     setBody(fn, picked.body);
+    if (c.name !== c.of) foldRewindingReads(b, mod, fn, state, mayChangeState);
     for (const [table, n] of indirectCalls.get(c.of) ?? []) if ((picked.indirect.get(table) ?? 0) < n) callsThroughTableWhileRewinding.add(table);
   }
   normalPathsInTables(b, mod, copies, new Set([...resumeTables.keys()].filter((t) => !callsThroughTableWhileRewinding.has(t))));
   for (const { calls } of normalPaths) for (const c of calls) if (direct.has(c.target)) setTarget(c.expr, c.target + NORMAL_SUFFIX);
   return { normal: normalPaths.map((p) => p.name), resume: resumeCopies.map((c) => c.name) };
+}
+
+/**
+ * A resume copy is entered only while rewinding (by F's check, a resume copy's pick or the table of resume copies),
+ * and Asyncify's rewind skips everything up to the call it resumes: each read of the state before the first call
+ * that may change it reads "rewinding", and with it folded the optimizer drops the code guarded by "normal?" there
+ * (it could only run again after a call, i.e. in a loop, where the reads are not folded).
+ */
+function foldRewindingReads(b: Binaryen, mod: Module, fn: number, state: string, mayChangeState: (callee: string) => boolean): void {
+  try {
+    for (const r of normalReads(b, b.getFunctionInfo(fn).body, state, mayChangeState, 'rewinding').reads) r.replace(mod.i32.const(REWINDING));
+  } catch (e) {
+    if (!(e instanceof Unsupported)) throw e;
+  }
 }
 
 /** The functions splitNormalPaths made: the normal paths, and the resume copies. */
