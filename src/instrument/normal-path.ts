@@ -8,13 +8,16 @@
 // Rewinding only ever begins at a function's entry. So each instrumented function F is split in two:
 //   * F$kafu_rw: Asyncify's code as it is, for a resumed frame (it restores the frame, skips forward to the call it
 //     was suspended in, and runs on to the end, with the checks);
-//   * F: `if (rewinding) return F$kafu_rw(params)`, then a copy of the same code in which every read of the state
-//     that can only see "normal" reads the constant 0 — so the guards fold away and the optimizer sees the plain
-//     function plus one "unwinding?" check after each call that may suspend.
+//   * F$kafu_nm: a copy of the same code in which every read of the state that can only see "normal" reads the
+//     constant 0 — so the guards fold away and the optimizer sees the plain function plus one "unwinding?" check
+//     after each call that may suspend;
+//   * F: `rewinding ? F$kafu_rw(params) : F$kafu_nm(params)`, for whatever does not choose a copy itself (exports,
+//     the host). Normal paths call F$kafu_nm, resume copies choose, and the table holds F$kafu_nm (see
+//     splitNormalPaths), so a hot call pays no entry check.
 // Both copies are the same code (same locals, same call numbering, same frame layout), so a frame either one saved
-// is resumed by F$kafu_rw. F adds no saved frame of its own when it hands over: its call to F$kafu_rw is not
-// instrumented, and if F$kafu_rw unwinds again, F only returns. (It does add an engine frame; resume copies call each
-// other directly while rewinding so that a resumed level takes one: src/instrument/resume-calls.ts.)
+// is resumed by F$kafu_rw. F adds no saved frame of its own when it hands over: its calls are not instrumented, and
+// if F$kafu_rw unwinds again, F only returns. (It does add an engine frame; resume copies call each other directly
+// while rewinding so that a resumed level takes one: src/instrument/resume-calls.ts.)
 //
 // Which reads see only "normal" is a data-flow fact over F's code (`mayUnwind` below), not a guess about the shape
 // Asyncify or the optimizer gave it: F starts in the normal state (it hands over otherwise); only calls change the

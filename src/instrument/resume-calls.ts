@@ -13,6 +13,10 @@
 // indices, each split function replaced by its resume copy; while rewinding, a resume copy's `call_indirect` goes
 // through that table. (The program cannot change its table: instrument.ts refuses a module that does.) Calls inside
 // an expression kind the walk does not know stay as they are (two frames a level, always correct).
+//
+// The same rewrite runs over the code Asyncify instrumented that kafu did not split. Then no code calls through the
+// program's own table while rewinding, and that table can hold each split function's normal path itself, without
+// the entry check (`normalPathsInTables`): normal-path.ts decides that per table, from the counts the walk returns.
 import { expressionInfo } from './dead-on-unwind.js';
 
 type Binaryen = typeof import('binaryen').default;
