@@ -85,12 +85,6 @@ export function clearDeadOnUnwind(b: Binaryen, mod: Module, name: string, state:
   // it is an import (the host) — but the function a call_indirect selects does, and an operand more than a local.get
   // could trap on a cleared value (a division, a load at an offset).
   let pinned = 0n;
-  // Per call, what a rewind into it reads; per unwinding branch, its call: the last statement before it in its block
-  // that makes a call, where that statement is the call (Asyncify tests the state right after each call that may
-  // suspend). A frame saved there is only ever resumed into that call, so only its locals must stay; a branch whose
-  // call is not known so keeps every local any call pins.
-  const pins = new Map<number, bigint>();
-  const callBefore = new Map<number, number>();
   const statements = new Map<number, (by: number) => void>(); // br_if → how to replace it, where its value is dropped or it has none
   const infos = new Map<number, Info>();
   const api = b as unknown as { Block: { setChildAt(e: number, k: number, c: number): void }; Drop: { setValue(e: number, v: number): void } };
@@ -144,14 +138,6 @@ export function clearDeadOnUnwind(b: Binaryen, mod: Module, name: string, state:
         if (name) labels.set(name, out);
         let cur = out;
         const kids = i['children'] as number[];
-        kids.forEach((kid, k) => {
-          const site = unwindingBranch(kid);
-          if (site === undefined) return;
-          let j = k - 1;
-          while (j >= 0 && !mayCall(kids[j]!)) j--;
-          const call = j >= 0 ? callOf(kids[j]!) : undefined;
-          if (call !== undefined) callBefore.set(site, call);
-        });
         for (let k = kids.length - 1; k >= 0; k--) {
           if (describe(kids[k]!).id === b.BreakId && b.getExpressionType(kids[k]!) === b.none) statements.set(kids[k]!, (by) => setChildAt(e, k, by));
           cur = live(kids[k]!, cur);
@@ -202,11 +188,8 @@ export function clearDeadOnUnwind(b: Binaryen, mod: Module, name: string, state:
         // A rewind runs the call again: its operands are evaluated from the restored locals (see `pinned`).
         const imported = i.id === b.CallId && Boolean(b.getFunctionInfo(mod.getFunction(i['target'] as string)).module);
         const operands = i['operands'] as number[];
-        let own = 0n;
-        for (const op of operands) if (imported || describe(op).id !== b.LocalGetId) own |= live(op, 0n);
-        if (i.id === b.CallIndirectId) own |= live(i['target'] as number, 0n);
-        pins.set(e, own);
-        pinned |= own;
+        for (const op of operands) if (imported || describe(op).id !== b.LocalGetId) pinned |= live(op, 0n);
+        if (i.id === b.CallIndirectId) pinned |= live(i['target'] as number, 0n);
         let cur = out;
         if (i.id === b.CallIndirectId) cur = live(i['target'] as number, cur);
         for (let k = operands.length - 1; k >= 0; k--) cur = live(operands[k]!, cur);
@@ -219,40 +202,6 @@ export function clearDeadOnUnwind(b: Binaryen, mod: Module, name: string, state:
         return cur;
       }
     }
-  };
-  /** The br_if of a statement `(br_if L (unwinding?))` or `(drop (br_if L K (unwinding?)))`. */
-  const unwindingBranch = (e: number): number | undefined => {
-    let i = describe(e);
-    if (i.id === b.DropId) {
-      e = i['value'] as number;
-      i = describe(e);
-    }
-    return i.id === b.BreakId && i['condition'] && isUnwindingTest(b, i['condition'] as number, state) ? e : undefined;
-  };
-  /** Whether `e` may make a call (an expression kind the walk does not know may). */
-  const mayCall = (e: number): boolean => {
-    const i = describe(e);
-    switch (i.id) {
-      case b.CallId: case b.CallIndirectId: return true;
-      case b.BlockId: return (i['children'] as number[]).some(mayCall);
-      case b.LoopId: return mayCall(i['body'] as number);
-      case b.IfId: return [i['condition'], i['ifTrue'], i['ifFalse']].some((c) => typeof c === 'number' && c !== 0 && mayCall(c));
-      case b.BreakId: case b.SwitchId: return [i['value'], i['condition']].some((c) => typeof c === 'number' && c !== 0 && mayCall(c));
-      default:
-        try {
-          return children(b, i).some((c) => c !== null && mayCall(c));
-        } catch (e) {
-          if (e instanceof UnsupportedExpression) return true;
-          throw e;
-        }
-    }
-  };
-  /** The call a statement `(call …)`, `(local.set x (call …))` or `(drop (call …))` makes. */
-  const callOf = (e: number): number | undefined => {
-    const i = describe(e);
-    const c = i.id === b.LocalSetId || i.id === b.DropId ? (i['value'] as number) : e;
-    const id = describe(c).id;
-    return id === b.CallId || id === b.CallIndirectId ? c : undefined;
   };
   try {
     live(info.body, 0n);
@@ -270,10 +219,8 @@ export function clearDeadOnUnwind(b: Binaryen, mod: Module, name: string, state:
     const i = describe(site);
     const test = i['condition'] as number;
     const sets: number[] = [];
-    const call = callBefore.get(site);
-    const keep = after | (call === undefined ? pinned : pins.get(call) ?? pinned);
     types.forEach((t, index) => {
-      if (keep & bit(index)) return;
+      if ((after | pinned) & bit(index)) return;
       const z = zero(b, mod, t);
       if (z !== undefined) sets.push(mod.local.set(index, z));
     });
