@@ -187,7 +187,12 @@ function instrumentWith(binaryen: Binaryen, wasm: Uint8Array, options: Instrumen
       // code size below are read from the optimized module.
       if (options.optimizeAfter) {
         mod.optimize();
-        if (options.normalPaths) optimizeNormalPaths(binaryen, mod, splitNormalPaths(binaryen, mod, onStack, suspends));
+        if (options.normalPaths) {
+          // A KAFU_DEST function keeps only Asyncify's code: each call of it enters the host twice (its migration
+          // points), against which the checks a normal path would save are noise; a normal path would only add code.
+          const wrappers = new Set(points.map((p) => exports.get(p.fn)!.value));
+          optimizeNormalPaths(binaryen, mod, splitNormalPaths(binaryen, mod, [...onStack].filter((f) => !wrappers.has(f)), suspends));
+        }
       }
     }
     if (!mod.validate()) throw new Error('kafu internal error: instrumented module does not validate');

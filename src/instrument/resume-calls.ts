@@ -13,6 +13,10 @@
 // indices, each split function replaced by its resume copy; while rewinding, a resume copy's `call_indirect` goes
 // through that table. (The program cannot change its table: instrument.ts refuses a module that does.) Calls inside
 // an expression kind the walk does not know stay as they are (two frames a level, always correct).
+//
+// The same rewrite runs over the code Asyncify instrumented that kafu did not split. Then no code calls through the
+// program's own table while rewinding, and that table can hold each split function's normal path itself, without
+// the entry check (`normalPathsInTables`): normal-path.ts decides that per table, from the counts the walk returns.
 import { expressionInfo } from './dead-on-unwind.js';
 
 type Binaryen = typeof import('binaryen').default;
@@ -34,15 +38,11 @@ export interface Copies {
  * where each such function is its resume copy. Returns table → its resume table.
  */
 export function addResumeTables(b: Binaryen, mod: Module, copies: Map<string, Copies>): Map<string, string> {
-  if ((mod.getFeatures() & b.Features.ReferenceTypes) === 0) return new Map(); // a second table needs them
-  const segments = Array.from({ length: mod.getNumElementSegments() }, (_, i) => b.getElementSegmentInfo(mod.getElementSegmentByIndex(i)));
+  const segments = elementSegments(b, mod);
   const tables = new Map<string, string>();
-  for (let t = 0; t < mod.getNumTables(); t++) {
-    const table = b.getTableInfo(mod.getTableByIndex(t));
-    if (table.module) continue; // imported: its entries are not the module's to know
+  for (const table of tablesWithResumeCopies(b, mod)) {
     const mine = segments.filter((s) => s.table === table.name);
-    // Only active segments (what wasm-ld writes), each with an offset binaryen can copy.
-    if (mine.some((s) => !s.offset) || !mine.some((s) => s.data.some((f) => copies.has(f)))) continue;
+    if (!mine.some((s) => s.data.some((f) => copies.has(f)))) continue;
     const rw = `${table.name}$kafu_rw`;
     const add = mod as unknown as {
       addTable(name: string, initial: number, maximum: number): number;
@@ -55,10 +55,51 @@ export function addResumeTables(b: Binaryen, mod: Module, copies: Map<string, Co
   return tables;
 }
 
+const elementSegments = (b: Binaryen, mod: Module) =>
+  Array.from({ length: mod.getNumElementSegments() }, (_, i) => b.getElementSegmentInfo(mod.getElementSegmentByIndex(i)));
+
+/**
+ * The tables that can have a table of resume copies beside them: the module's own (an imported table's entries are
+ * not the module's to know), filled only by active segments (what wasm-ld writes) whose offsets binaryen can copy —
+ * and none at all without reference types (a second table needs them).
+ */
+function tablesWithResumeCopies(b: Binaryen, mod: Module): ReturnType<Binaryen['getTableInfo']>[] {
+  if ((mod.getFeatures() & b.Features.ReferenceTypes) === 0) return [];
+  const segments = elementSegments(b, mod);
+  const out = [];
+  for (let t = 0; t < mod.getNumTables(); t++) {
+    const table = b.getTableInfo(mod.getTableByIndex(t));
+    if (table.module || segments.some((s) => s.table === table.name && !s.offset)) continue;
+    out.push(table);
+  }
+  return out;
+}
+
+/** Whether every table of the module that a split function could be in can have a table of resume copies. */
+export function everyTableHasResumeCopies(b: Binaryen, mod: Module): boolean {
+  return tablesWithResumeCopies(b, mod).length === mod.getNumTables();
+}
+
+/**
+ * In `tables`, put each split function's normal path itself where the function was (its entry check, which only a
+ * rewind could pass, left out): for tables through which no code calls while rewinding (every such call goes
+ * through the table of resume copies). The segments are written again in their order (a later one may overwrite an
+ * earlier one's entries).
+ */
+export function normalPathsInTables(b: Binaryen, mod: Module, copies: Map<string, Copies>, tables: Set<string>): void {
+  const mine = elementSegments(b, mod).filter((s) => tables.has(s.table));
+  const add = mod as unknown as { addActiveElementSegment(table: string, name: string, data: string[], offset: number): number };
+  const offsets = mine.map((s) => mod.copyExpression(s.offset));
+  for (const s of mine) mod.removeElementSegment(s.name);
+  mine.forEach((s, i) => add.addActiveElementSegment(s.table, s.name, s.data.map((f) => copies.get(f)?.normal ?? f), offsets[i]!));
+}
+
 /**
  * Rewrite, in `body` (a resume copy whose function has `localCount` locals), each direct call of a function in
- * `copies` and each call through a table in `resumeTables` as above. Returns the new body and the types of the locals
- * it added (to be appended to the function's).
+ * `copies` and each call through a table in `resumeTables` as above. Returns the new body, the types of the locals
+ * it added (to be appended to the function's) and, per table, how many `call_indirect`s the walk reached (each
+ * rewritten, or never made: an operand that does not return). Fewer than the function has: the walk met an
+ * expression kind it does not know, and the calls inside it still go through the table itself while rewinding.
  */
 export function pickCopiesOnResume(
   b: Binaryen,
@@ -68,7 +109,7 @@ export function pickCopiesOnResume(
   copies: Map<string, Copies>,
   localCount: number,
   resumeTables: Map<string, string> = new Map(),
-): { body: number; temps: number[] } {
+): { body: number; temps: number[]; indirect: Map<string, number> } {
   const K = b as unknown as Record<string, Record<string, Setter>>;
   const setter = (kind: string, field: string): Setter => K[kind]![`set${field[0]!.toUpperCase()}${field.slice(1)}`]!.bind(K[kind]);
   // Child fields by expression kind, in evaluation order: [binaryen.js class, field, is a list].
@@ -93,6 +134,14 @@ export function pickCopiesOnResume(
     [b.MemoryGrowId, [['MemoryGrow', 'delta', false]]],
     [b.MemoryFillId, [['MemoryFill', 'dest', false], ['MemoryFill', 'value', false], ['MemoryFill', 'size', false]]],
     [b.MemoryCopyId, [['MemoryCopy', 'dest', false], ['MemoryCopy', 'source', false], ['MemoryCopy', 'size', false]]],
+    // (vectorized loops: -O2 code has them)
+    [b.SIMDExtractId, [['SIMDExtract', 'vec', false]]],
+    [b.SIMDReplaceId, [['SIMDReplace', 'vec', false], ['SIMDReplace', 'value', false]]],
+    [b.SIMDShuffleId, [['SIMDShuffle', 'left', false], ['SIMDShuffle', 'right', false]]],
+    [b.SIMDTernaryId, [['SIMDTernary', 'a', false], ['SIMDTernary', 'b', false], ['SIMDTernary', 'c', false]]],
+    [b.SIMDShiftId, [['SIMDShift', 'vec', false], ['SIMDShift', 'shift', false]]],
+    [b.SIMDLoadId, [['SIMDLoad', 'ptr', false]]],
+    [b.SIMDLoadStoreLaneId, [['SIMDLoadStoreLane', 'ptr', false], ['SIMDLoadStoreLane', 'vec', false]]],
   ]);
   const temps: number[] = [];
   const isPlain = (e: number) => {
@@ -144,12 +193,14 @@ export function pickCopiesOnResume(
     }
     if (i['isReturn']) return;
     const operands = i.id === b.CallIndirectId ? [...(i['operands'] as number[]), i['target'] as number] : (i['operands'] as number[] | undefined);
-    if (operands?.some((o) => b.getExpressionType(o) === b.unreachable)) return;
+    if (i.id === b.CallIndirectId) indirect.set(i['table'] as string, (indirect.get(i['table'] as string) ?? 0) + 1);
+    if (operands?.some((o) => b.getExpressionType(o) === b.unreachable)) return; // (never made)
     if (i.id === b.CallId && copies.has(i['target'] as string)) replace(pickDirect(i));
     const rwTable = i.id === b.CallIndirectId ? resumeTables.get(i['table'] as string) : undefined;
     if (rwTable !== undefined) replace(pickIndirect(i, rwTable));
   };
+  const indirect = new Map<string, number>();
   let root = body;
   walk(body, (by) => (root = by));
-  return { body: root, temps };
+  return { body: root, temps, indirect };
 }
