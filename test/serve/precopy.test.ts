@@ -45,6 +45,30 @@ test('the first hop is a delta against the pre-copied image; output as kafu run 
   assert.match(firstHop ?? '', /\(delta: \d+ pages changed/, all);
 });
 
+test('a 40 MiB heap goes out in rounds of at most 256 pages while it is compared; the hop is a delta against the last one edge kept', { timeout: 120_000 }, async () => {
+  const wasm = await build();
+  const args = ['0', '1000000', '-', '40'];
+  const plain = await runPlain(wasm, { args });
+  const run = await runCluster(wasm, { nodes: ['cloud', 'edge'], args, output: 'first_node', flags: DEBUG, clusterYaml: EAGER, timeoutMs: 90_000 });
+  const [cloud, edge] = [logMessages(run.nodes.cloud!.stderr), logMessages(run.nodes.edge!.stderr)];
+  const all = run.nodes.cloud!.stderr + run.nodes.edge!.stderr;
+  assert.equal(run.nodes.cloud!.exitCode, 0, all);
+  assert.equal(run.nodes.edge!.exitCode, 0, all);
+  assert.equal(run.nodes.cloud!.stdout, plain.stdout);
+  // The first round carries the first 256 of the 640 pages that differ from the module's image, not all of them
+  // (the whole pass went as one round, sent once compared, before).
+  const first = cloud.map((l) => /^pre-copy round 1 to edge: (\d+) of (\d+) pages differ from image initial$/.exec(l)).find((m) => m);
+  assert.ok(first, all);
+  assert.equal(Number(first[1]), 256, all);
+  assert.ok(Number(first[2]) >= 640, all);
+  // Whether a round was on its way when the program stopped or not, the hop is a delta against the last image edge kept.
+  const kept = edge.map((l) => /^pre-copy round from cloud kept: \d+ pages, image ([0-9a-f]+)$/.exec(l)?.[1]).filter((id) => id !== undefined);
+  const against = cloud.map((l) => /^hop to edge: a delta against the pre-copied image ([0-9a-f]+)$/.exec(l)?.[1]).find((id) => id !== undefined);
+  assert.ok(kept.length > 0, all);
+  assert.equal(against, kept[kept.length - 1], all);
+  assert.match(cloud.find((l) => l.startsWith('Program moved to edge')) ?? '', /\(delta: \d+ pages changed/, all);
+});
+
 test('edge restarted after a round: the hop, a delta against an image edge lost, goes whole', { timeout: 120_000 }, async () => {
   const wasm = await build();
   const args = ['4', '300000'];
