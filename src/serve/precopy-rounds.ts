@@ -79,7 +79,7 @@ export class PrecopySender {
   /** What the peer holds: the module's initial image until a round is acknowledged. */
   private held: Image;
   /** A pass over the memory, comparing it with the image the peer will hold once the rounds posted arrive. */
-  private pass: { byteLength: number; cursor: number; changed: number; startedAt: number } | undefined;
+  private pass: { byteLength: number; cursor: number; changed: number; changedAgain: number; startedAt: number } | undefined;
   /** Pages the pass found changed and no round carries yet (undefined: now zero), against `latest`. */
   private pending = new Map<number, Uint8Array | undefined>();
   /** A round posted, waiting for the peer. */
@@ -88,6 +88,10 @@ export class PrecopySender {
   private passes = 0;
   /** The memory's size when the last pass started (it never shrinks): a round's image is as large. */
   private memoryBytes = 0;
+  /** The same for the pass before (the pages a pass can find changed again). */
+  private memoryBytesBefore = 0;
+  /** Pages the rounds of the last pass carried. */
+  private passSent = 0;
   /** performance.now() when the last pass started; the next starts no sooner than `nextPassAt`. */
   private lastStart = -Infinity;
   private nextPassAt = -Infinity;
@@ -136,19 +140,16 @@ export class PrecopySender {
       this.held = s.image;
       this.sent = undefined;
       this.log.debug(`pre-copy round ${s.seq} to ${this.o.to} acknowledged (${s.pages} pages, image ${s.image.id})`);
-      if (!this.pass && this.pending.size === 0) {
-        // The pass's last round: the next pass no sooner than intervalMs after this one started, nor than twice as
-        // long as this one took from its start to the answer (on a loaded machine rounds, their TLS and the
-        // receiver's writes, take at most a third of it).
-        this.nextPassAt = now + Math.max(this.lastStart + this.o.intervalMs - now, 2 * (now - this.lastStart));
-      }
+      if (!this.pass && this.pending.size === 0) this.scheduleNextPass(now);
     }
     this.postRound();
     if (!this.pass) {
       // (Waiting for the peer's answer: the main thread wakes the worker with it.)
       if (this.sent || this.pending.size > 0) return;
       if (now < this.nextPassAt) return this.wake(this.nextPassAt - now);
-      this.pass = { byteLength: instance.memoryBuffer.byteLength, cursor: 0, changed: 0, startedAt: now };
+      this.pass = { byteLength: instance.memoryBuffer.byteLength, cursor: 0, changed: 0, changedAgain: 0, startedAt: now };
+      this.passSent = 0;
+      this.memoryBytesBefore = this.memoryBytes;
       this.memoryBytes = this.pass.byteLength;
       this.lastStart = now;
     }
@@ -218,14 +219,18 @@ export class PrecopySender {
       }
     });
     r.changed += differ.length;
+    // (Pages beyond the last pass's memory are new, not changed again: a heap that grew since.)
+    const known = this.passes > 0 ? this.memoryBytesBefore / PAGE_SIZE : 0;
+    r.changedAgain += differ.filter((index) => index < known).length;
     r.cursor = end;
     if (end < count) return;
     this.pass = undefined;
     this.passes++;
-    if (this.passes > 1 && 2 * r.changed > count) {
-      // The program rewrites its heap faster than passes can follow: rounds would cost it without shrinking the hop.
-      // The hop is a delta against the last round posted.
-      this.log.debug(`pre-copy to ${this.o.to} ends: ${r.changed} of ${count} pages changed again in pass ${this.passes}`);
+    if (this.passes > 1 && 2 * r.changedAgain > count) {
+      // The program rewrites its memory faster than passes can follow: rounds would cost it without shrinking the hop.
+      // The hop is a delta against the last round posted. (Counted against the memory as it is now: a pass at
+      // start-up, before the heap is made, sees little more than the stack and data, which change again.)
+      this.log.debug(`pre-copy to ${this.o.to} ends: ${r.changedAgain} of ${count} pages changed again in pass ${this.passes}`);
       this.off = true;
       this.pending.clear();
       return;
@@ -233,9 +238,21 @@ export class PrecopySender {
     this.log.debug(`pre-copy pass ${this.passes} to ${this.o.to}: ${r.changed} of ${count} pages differed, compared over ${(performance.now() - r.startedAt).toFixed(0)} ms`);
     if (this.pending.size === 0 && !this.sent) {
       const now = performance.now();
-      this.nextPassAt = now + Math.max(this.lastStart + this.o.intervalMs - now, 2 * (now - this.lastStart));
+      this.scheduleNextPass(now);
       this.wake(this.nextPassAt - now);
     }
+  }
+
+  /**
+   * A pass is over and all it found acknowledged: the next no sooner than intervalMs after it started, nor, after a
+   * pass that sent a round's worth or more, than twice as long as it took from its start to the last answer (on a
+   * loaded machine its rounds, their TLS and the receiver's writes, take at most a third of the time). A pass that
+   * sent less waited for latency rather than work: one at start-up, before the heap is made, finds a few pages, and
+   * its answer under load (~0.3-0.5 s) put off the pass that finds the heap by twice as long.
+   */
+  private scheduleNextPass(now: number): void {
+    const paced = this.passSent >= ROUND_PAGES ? 2 * (now - this.lastStart) : 0;
+    this.nextPassAt = now + Math.max(this.lastStart + this.o.intervalMs - now, paced);
   }
 
   /**
@@ -269,6 +286,7 @@ export class PrecopySender {
       false,
     );
     this.sent = { seq: ++this.seq, image, pages: indices.length };
+    this.passSent += indices.length;
     this.log.debug(`pre-copy round ${this.seq} to ${this.o.to}: ${indices.length} of ${count} pages differ from image ${held.id}`);
     // (The records' heads and the header are copied by the post, the pages shared.)
     this.post({ type: 'precopyRound', to: this.o.to, seq: this.seq, imageId: image.id, pages: indices.length, chunks });

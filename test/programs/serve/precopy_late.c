@@ -1,9 +1,12 @@
 // Pre-copy tests (test/serve/precopy.test.ts): fills a heap of HEAP_MB (2 MiB unless given), works ITERS steps with a WASI call each (pre-copy
 // rounds run there), prints "cloud: waiting", sleeps SECONDS on cloud (a test attacks or restarts edge meanwhile),
 // then visits edge, which sums the heap and a zero array that nothing wrote (a hop resumed over memory holding
-// anything but the program's image shows there), twice. Arguments: SECONDS ITERS [ZERO_INDEX or -] [HEAP_MB].
+// anything but the program's image shows there), twice. Arguments: SECONDS ITERS [ZERO_INDEX or -] [HEAP_MB] [grow].
+// With "grow" it first makes ITERS/10 WASI calls before the heap exists (pre-copy passes over the small memory), and
+// then changes one byte of the heap in a thousand steps only.
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "kafu.h"
 
@@ -27,11 +30,13 @@ int main(int argc, char **argv) {
   long iters = argc > 2 ? atol(argv[2]) : 1000;
   if (argc > 3 && argv[3][0] != '-') zeros[atoi(argv[3])] = 1; // (never in the tests: keeps the array in memory, not folded away)
   if (argc > 4) heap_bytes = (size_t)atoi(argv[4]) << 20;
+  int grow = argc > 5 && strcmp(argv[5], "grow") == 0;
+  struct timespec t;
+  if (grow) for (long it = 0; it < iters / 10; it++) clock_gettime(CLOCK_MONOTONIC, &t);
   heap = malloc(heap_bytes);
   for (size_t i = 0; i < heap_bytes; i++) heap[i] = (unsigned char)(i * 2654435761u >> 24);
-  struct timespec t;
   for (long it = 0; it < iters; it++) {
-    heap[((size_t)it * 4099) % heap_bytes] += 1;
+    if (!grow || it % 1000 == 0) heap[((size_t)it * 4099) % heap_bytes] += 1;
     clock_gettime(CLOCK_MONOTONIC, &t);
   }
   printf("cloud: waiting\n");
