@@ -81,7 +81,7 @@ export class PrecopySender {
   /** A pass over the memory, comparing it with the image the peer will hold once the rounds posted arrive. */
   private pass: { byteLength: number; cursor: number; changed: number; changedAgain: number; startedAt: number } | undefined;
   /** Pages the pass found changed and no round carries yet (undefined: now zero), against `latest`. */
-  private pending = new Map<number, Uint8Array | undefined>();
+  private readonly pending = new Map<number, Uint8Array | undefined>();
   /** A round posted, waiting for the peer. */
   private sent: { seq: number; image: Image; pages: number } | undefined;
   private seq = 0;
