@@ -17,6 +17,7 @@
 //   npm run bench:serve -- --quick      tiny sizes, a few hops (what CI runs: a check that it works, not a timing)
 //   npm run bench:serve -- --plaintext  tls: plaintext instead of mutual TLS
 //   npm run bench:serve -- --only=first  the cases whose name contains "first"
+//   npm run bench:serve -- --log        each run's pre-copy and hand-off lines from both nodes' debug logs
 //   npm run bench:serve -- --transport=direct|grpc  one hand-off transport only (default: both, runs alternated,
 //                                       a row each: the direct transport, handoff-transport.ts, and gRPC's Migrate)
 import { spawn } from 'node:child_process';
@@ -46,6 +47,7 @@ interface Case {
 
 const quick = process.argv.includes('--quick');
 const plaintext = process.argv.includes('--plaintext');
+const showLog = process.argv.includes('--log');
 const CASES: Case[] = quick
   ? [
       { name: 'small program, warm hop', mb: 1, dirty: 10, hops: 3, runs: 1, measure: 'later', target: 1.5 },
@@ -165,7 +167,6 @@ try {
     const measured = new Map<Variant, Hop[]>(variants.map((t) => [t, []]));
     // The variants' runs alternate: a machine busy with something else slows both alike.
     for (const [run, transport] of Array.from({ length: c.runs }, (_, i) => i).flatMap((i) => variants.map((t) => [i, t] as const))) {
-      void run;
       const [p1, p2] = await freePorts(2);
       const config = join(dir, `kafu-config.yaml`);
       // (The immediate first hops start no rounds: heap_hops.c makes no WASI call before it.)
@@ -192,6 +193,11 @@ try {
       const back = hops(edgeLog, cloudLog);
       // The first hop is cloud's first; the others alternate (cloud → edge, edge → cloud).
       const workMs = Number(/^work ([\d.]+) ms$/m.exec(cloud.stdout)?.[1] ?? NaN);
+      if (showLog) {
+        // (--log: what pre-copy and the first hop did, from both nodes' debug logs, for one run of each variant.)
+        const pick = (who: string, stderr: string) => stderr.split('\n').filter((l) => /pre-copy|hand-off to|resumed in|Program moved/.test(l)).map((l) => `  ${who} ${l}`);
+        console.log(`${c.name} ${transport} run ${run}:\n${[...pick('cloud', cloud.stderr), ...pick('edge ', edge.stderr)].sort((a, b) => a.slice(8).localeCompare(b.slice(8))).join('\n')}`);
+      }
       if (c.measure === 'first') measured.get(transport)!.push({ ...out[0]!, workMs, cpuMs: cpu.length === 2 ? cpu[1]! - cpu[0]! : NaN });
       else measured.get(transport)!.push(...out.slice(1), ...back);
     }

@@ -27,9 +27,9 @@ const EAGER = ['  migration: { precopy: auto, precopy_after_ms: 0, precopy_inter
 
 const build = () => buildWasm({ sources: ['test/programs/serve/precopy_late.c'], args: ['-O1'] });
 
-test('the first hop is a delta against the pre-copied image; output as kafu run prints it, over two round trips', { timeout: 120_000 }, async () => {
+/** precopy_late.c run with `args` on cloud and edge, rounds from the start: both end well, output as `kafu run`'s. */
+async function eagerRun(args: string[]) {
   const wasm = await build();
-  const args = ['0', '300000'];
   const plain = await runPlain(wasm, { args });
   const run = await runCluster(wasm, { nodes: ['cloud', 'edge'], args, output: 'first_node', flags: DEBUG, clusterYaml: EAGER, timeoutMs: 90_000 });
   const [cloud, edge] = [logMessages(run.nodes.cloud!.stderr), logMessages(run.nodes.edge!.stderr)];
@@ -37,12 +37,44 @@ test('the first hop is a delta against the pre-copied image; output as kafu run 
   assert.equal(run.nodes.cloud!.exitCode, 0, all);
   assert.equal(run.nodes.edge!.exitCode, 0, all);
   assert.equal(run.nodes.cloud!.stdout, plain.stdout);
+  return { plain, cloud, edge, all };
+}
+
+test('the first hop is a delta against the pre-copied image; output as kafu run prints it, over two round trips', { timeout: 120_000 }, async () => {
+  const { plain, cloud, edge, all } = await eagerRun(['0', '300000']);
   assert.match(plain.stdout, /visit 1, .*zeros 0\n.*visit 2, .*zeros 0\n/);
   assert.ok(edge.some((l) => /^pre-copy round from cloud kept: \d+ pages/.test(l)), all);
   assert.ok(cloud.some((l) => /^hop to edge: a delta against the pre-copied image [0-9a-f]+$/.test(l)), all);
   // The first hop to edge sent only what changed since the last round.
   const firstHop = cloud.find((l) => l.startsWith('Program moved to edge'));
   assert.match(firstHop ?? '', /\(delta: \d+ pages changed/, all);
+});
+
+test('a 40 MiB heap goes out in rounds of at most 256 pages while it is compared; the hop is a delta against the last one edge kept', { timeout: 120_000 }, async () => {
+  const { cloud, edge, all } = await eagerRun(['0', '1000000', '-', '40']);
+  // The heap's 640 pages go in rounds of 256 while the pass compares them, not in one round once it is compared (as
+  // before). (A pass may come first at start-up, before the heap is made: a round of a few pages.)
+  const rounds = cloud.map((l) => /^pre-copy round \d+ to edge: (\d+) of (\d+) pages differ from image \S+$/.exec(l)).filter((m) => m !== null);
+  assert.ok(rounds.some((m) => Number(m[1]) === 256 && Number(m[2]) >= 640), all);
+  assert.ok(rounds.every((m) => Number(m[1]) <= 256), all);
+  // Whether a round was on its way when the program stopped or not, the hop is a delta against the last image edge kept.
+  const kept = edge.map((l) => /^pre-copy round from cloud kept: \d+ pages, image ([0-9a-f]+)$/.exec(l)?.[1]).filter((id) => id !== undefined);
+  const against = cloud.map((l) => /^hop to edge: a delta against the pre-copied image ([0-9a-f]+)$/.exec(l)?.[1]).find((id) => id !== undefined);
+  assert.ok(kept.length > 0, all);
+  assert.equal(against, kept[kept.length - 1], all);
+  assert.match(cloud.find((l) => l.startsWith('Program moved to edge')) ?? '', /\(delta: \d+ pages changed/, all);
+});
+
+test('a heap made after a pass is new memory, not changed again: pre-copy goes on and sends it', { timeout: 120_000 }, async () => {
+  // A pass over the few pages there are before the heap, then one that finds 640 pages more: pre-copy used to end
+  // there ("more than half changed again") and the hop carried the whole heap.
+  const { cloud, edge, all } = await eagerRun(['0', '1000000', '-', '40', 'grow']);
+  assert.ok(!cloud.some((l) => l.startsWith('pre-copy to edge ends')), all);
+  const rounds = cloud.map((l) => /^pre-copy round \d+ to edge: (\d+) of (\d+) pages differ from image \S+$/.exec(l)).filter((m) => m !== null);
+  assert.ok(rounds.some((m) => Number(m[2]) < 640), all);
+  assert.ok(rounds.some((m) => Number(m[2]) >= 640), all);
+  assert.ok(edge.some((l) => l.startsWith('pre-copy round from cloud kept')), all);
+  assert.match(cloud.find((l) => l.startsWith('Program moved to edge')) ?? '', /\(delta: \d+ pages changed/, all);
 });
 
 test('edge restarted after a round: the hop, a delta against an image edge lost, goes whole', { timeout: 120_000 }, async () => {
