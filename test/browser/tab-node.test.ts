@@ -186,7 +186,7 @@ describe('a browser node\'s bridge (Chromium)', { skip: browserMissing(chromium)
   });
 
   test('a tab replaced while the program is elsewhere: the hop that counts on its files is sent again with them', async () => {
-    const src = ['test/programs/serve/tab_swap.c'];
+    const src = ['test/programs/wasi/tab_swap.c'];
     const wasm = await buildWasm({ sources: src, args: ['-O1'] });
     const dir = await freshDir('kafu-tab-swap-');
     try {

@@ -9,24 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "kafu.h"
+#include "file_lines.h"
 
 KAFU_EXPORT(on_edge) int on_edge(int step);
-
-static void put(const char *p, const char *text) {
-  int fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0644);
-  if (fd < 0) { printf("cannot create %s: %s\n", p, strerror(errno)); return; }
-  write(fd, text, strlen(text));
-  close(fd);
-}
-
-static void show(const char *where, const char *p) {
-  char buf[128] = {0};
-  int fd = open(p, O_RDONLY);
-  if (fd < 0) { printf("%s: %s: %s\n", where, p, strerror(errno)); return; }
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  printf("%s: %s: [%.*s]\n", where, p, (int)(n < 0 ? 0 : n), buf);
-}
 
 int main(void) {
   mkdir("/data/dir", 0755);
