@@ -243,8 +243,8 @@ export class FollowMount {
     // What the program counts on finding here (sent now, or held since it last left) must be here: a node that lost
     // it (restarted on an empty folder, a browser tab replaced) would otherwise give the program a folder with
     // files missing. Refused so that the sender re-sends every entry (`withEveryEntry`).
-    const lost = Object.keys(this.state.manifest).filter((p) => !here.has(p));
-    if (incoming && lost.length > 0) {
+    const lost = incoming ? Object.keys(this.state.manifest).filter((p) => !here.has(p)) : [];
+    if (lost.length > 0) {
       const some = lost.slice(0, 3).map((p) => `"${p}"`).join(', ') + (lost.length > 3 ? ` and ${lost.length - 3} more` : '');
       throw new NodeStateLostError(`${what}: ${lost.length} of the program's entries are not in node ${node}'s folder (${some}): ${lostHere(node)}`);
     }
